@@ -1,0 +1,123 @@
+// One plain object describes a model completely. It is saved inside model.json next to
+// the weights, so a weights folder is self-describing.
+
+export type Conditioning =
+  | { type: 'none' }
+  // a class label, fed to the gates as a one-hot h
+  | { type: 'class'; classes: number; spatial?: boolean }
+  // a real vector h (e.g. a 128-d face embedding)
+  | { type: 'vector'; dim: number; spatial?: boolean };
+// spatial: true selects the location-dependent form of the paper (eq. 5): s = m(h) is an
+// H x W x spatialChannels map made by a small deconvolution net, entering every gate
+// through 1x1 convolutions. Otherwise h enters every gate as a per-channel bias V^T h.
+
+export type Architecture = 'gated' | 'masked';
+
+export interface ModelConfig {
+  /** 'gated': vertical + horizontal stacks (no blind spot). 'masked': the plain PixelCNN baseline. */
+  arch: Architecture;
+  height: number;
+  width: number;
+  /** 1 (grey) or 3 (RGB, sub-pixels ordered R, G, B) */
+  channels: number;
+  /** softmax size per sub-pixel: 256 for 8-bit images, 2 for binarised */
+  levels: number;
+  /** feature maps per stack (p in the paper); a multiple of `channels` */
+  hidden: number;
+  /** number of layers including the causal first layer */
+  layers: number;
+  /** kernel size of the first layer (7 in the paper) */
+  firstKernel: number;
+  /** kernel size of the later layers (3 in the paper) */
+  kernel: number;
+  /** width of the output head's hidden 1x1 layer; a multiple of `channels` */
+  headHidden: number;
+  conditioning: Conditioning;
+  /** channels of s = m(h) for spatial conditioning */
+  spatialChannels?: number;
+}
+
+export const DEFAULT_CONFIG: ModelConfig = {
+  arch: 'gated',
+  height: 28,
+  width: 28,
+  channels: 1,
+  levels: 256,
+  hidden: 32,
+  layers: 8,
+  firstKernel: 7,
+  kernel: 3,
+  headHidden: 64,
+  conditioning: { type: 'none' },
+};
+
+export function makeConfig(partial: Partial<ModelConfig>): ModelConfig {
+  const config = { ...DEFAULT_CONFIG, ...partial };
+  validateConfig(config);
+  return config;
+}
+
+/** Dimension of the conditioning vector h (0 when unconditional). */
+export function condDim(c: Conditioning): number {
+  if (c.type === 'class') return c.classes;
+  if (c.type === 'vector') return c.dim;
+  return 0;
+}
+
+export function isSpatial(c: Conditioning): boolean {
+  return c.type !== 'none' && c.spatial === true;
+}
+
+/** Throws a one-line error naming the first bad field. */
+export function validateConfig(c: unknown): asserts c is ModelConfig {
+  if (typeof c !== 'object' || c === null) throw new Error('config: expected an object');
+  const o = c as Record<string, unknown>;
+  const posInt = (k: string, min = 1) => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      throw new Error(`config.${k}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+    }
+  };
+  if (o.arch !== 'gated' && o.arch !== 'masked') {
+    throw new Error(`config.arch: expected "gated" or "masked", got ${JSON.stringify(o.arch)}`);
+  }
+  posInt('height', 2);
+  posInt('width', 2);
+  posInt('levels', 2);
+  posInt('hidden');
+  posInt('layers');
+  posInt('headHidden');
+  posInt('firstKernel');
+  posInt('kernel');
+  if (o.channels !== 1 && o.channels !== 3) {
+    throw new Error(`config.channels: expected 1 or 3, got ${JSON.stringify(o.channels)}`);
+  }
+  for (const k of ['firstKernel', 'kernel'] as const) {
+    if ((o[k] as number) % 2 !== 1) throw new Error(`config.${k}: expected an odd kernel size, got ${o[k]}`);
+  }
+  const ch = o.channels as number;
+  for (const k of ['hidden', 'headHidden'] as const) {
+    if ((o[k] as number) % ch !== 0) {
+      throw new Error(`config.${k}: ${o[k]} is not a multiple of channels (${ch})`);
+    }
+  }
+  const cond = o.conditioning as Record<string, unknown> | undefined;
+  if (typeof cond !== 'object' || cond === null) throw new Error('config.conditioning: expected an object');
+  if (cond.type === 'class') {
+    if (!Number.isInteger(cond.classes) || (cond.classes as number) < 2) {
+      throw new Error(`config.conditioning.classes: expected an integer >= 2, got ${JSON.stringify(cond.classes)}`);
+    }
+  } else if (cond.type === 'vector') {
+    if (!Number.isInteger(cond.dim) || (cond.dim as number) < 1) {
+      throw new Error(`config.conditioning.dim: expected an integer >= 1, got ${JSON.stringify(cond.dim)}`);
+    }
+  } else if (cond.type !== 'none') {
+    throw new Error(`config.conditioning.type: expected "none", "class" or "vector", got ${JSON.stringify(cond.type)}`);
+  }
+  if (cond.type !== 'none' && cond.spatial === true) posInt('spatialChannels');
+}
+
+/** Sub-pixels (dimensions) per image, the denominator of bits/dim. */
+export function dims(c: ModelConfig): number {
+  return c.height * c.width * c.channels;
+}
