@@ -1,0 +1,29 @@
+import type { Condition } from '../model/types';
+
+export type SamplerMode = 'cached' | 'naive';
+
+export interface SampleOptions {
+  /** images sampled side by side */
+  count: number;
+  seed: number;
+  /** softmax temperature; 1 samples the model's distribution */
+  temperature?: number;
+  mode?: SamplerMode;
+  condition?: Condition;
+  /** aborting stops sampling at the next pixel; the promise rejects with an AbortError */
+  signal?: AbortSignal;
+}
+
+/** One decided sub-pixel for every image of the batch. */
+export interface PixelEvent {
+  row: number;
+  col: number;
+  channel: number;
+  /** chosen level per image [count] */
+  values: Uint8Array;
+  /** the distribution each level was drawn from, [count * levels], row-major */
+  probs: Float32Array;
+  /** sub-pixels decided so far (including this one) and in all, per image */
+  done: number;
+  total: number;
+}
