@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { decodeNpy, encodeNpy, parseEmbedding } from './npy';
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe('.npy files', () => {
+  it('writes a numpy 1.0 header for uint8 [N,H,W,C] with 64-byte aligned data', () => {
+    const data = new Uint8Array(2 * 3 * 4 * 1).map((_, i) => i);
+    const file = encodeNpy(data, [2, 3, 4, 1]);
+    expect(Array.from(file.subarray(0, 8))).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    const headerLen = file[8] | (file[9] << 8);
+    expect((10 + headerLen) % 64).toBe(0);
+    const header = text(file.subarray(10, 10 + headerLen));
+    expect(header).toMatch(/^\{'descr': '\|u1', 'fortran_order': False, 'shape': \(2, 3, 4, 1\), \} *\n$/);
+    expect(Array.from(file.subarray(10 + headerLen))).toEqual(Array.from(data));
+  });
+
+  it('round-trips uint8 and float32, including 1-d shapes', () => {
+    const u = decodeNpy(encodeNpy(Uint8Array.of(9, 8, 7, 6, 5, 4), [1, 2, 3, 1]));
+    expect(u.dtype).toBe('uint8');
+    expect(u.shape).toEqual([1, 2, 3, 1]);
+    expect(Array.from(u.data)).toEqual([9, 8, 7, 6, 5, 4]);
+    const f = encodeNpy(Float32Array.of(0.5, -2, 3.25), [3]);
+    expect(text(f.subarray(10, 80))).toContain("'descr': '<f4'");
+    expect(text(f.subarray(10, 80))).toContain("'shape': (3,)");
+    const g = decodeNpy(f);
+    expect(g).toMatchObject({ dtype: 'float32', shape: [3] });
+    expect(Array.from(g.data)).toEqual([0.5, -2, 3.25]);
+  });
+
+  it('rejects bad magic, wrong data length and unsupported dtypes', () => {
+    expect(() => decodeNpy(new Uint8Array(20))).toThrow(/not a \.npy file/);
+    const f = encodeNpy(new Uint8Array(6), [2, 3]);
+    expect(() => decodeNpy(f.subarray(0, f.length - 1))).toThrow(/needs 6 data bytes, file has 5/);
+    const i4 = encodeNpy(new Uint8Array(4), [4]);
+    const at = text(i4.subarray(10)).indexOf("'|u1'") + 10;
+    i4.set(new TextEncoder().encode("'<i4'"), at);
+    expect(() => decodeNpy(i4)).toThrow(/unsupported dtype '<i4'/);
+  });
+});
+
+describe('embedding files', () => {
+  it('reads [D] and [N, D] from .npy and JSON', () => {
+    const one = parseEmbedding(encodeNpy(Float32Array.of(1, 2, 3), [3]), 'e.npy');
+    expect(one.map((r) => Array.from(r))).toEqual([[1, 2, 3]]);
+    const two = parseEmbedding(encodeNpy(Float32Array.of(1, 2, 3, 4), [2, 2]), 'e.npy');
+    expect(two.map((r) => Array.from(r))).toEqual([[1, 2], [3, 4]]);
+    const js = parseEmbedding(new TextEncoder().encode('[[0.5, 1], [2, 3]]'), 'e.json');
+    expect(js.map((r) => Array.from(r))).toEqual([[0.5, 1], [2, 3]]);
+  });
+
+  it('names the file and the problem', () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    expect(() => parseEmbedding(enc('[1, 2'), 'x.json')).toThrow(/^x\.json: not valid JSON/);
+    expect(() => parseEmbedding(enc('{"a": 1}'), 'x.json')).toThrow(/x\.json: expected a JSON array/);
+    expect(() => parseEmbedding(enc('[[1, 2], [3]]'), 'x.json')).toThrow(/row 1 has length 1/);
+    expect(() => parseEmbedding(enc('[1, 1e300]'), 'x.json')).toThrow(/element 1 is not a finite number/);
+    expect(() => parseEmbedding(encodeNpy(new Uint8Array(3), [3]), 'x.npy')).toThrow(/float32 or float64, got uint8/);
+  });
+});

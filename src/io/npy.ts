@@ -1,0 +1,122 @@
+// NumPy .npy files (format version 1.0): write uint8 / float32 arrays, read them back.
+// Also reads a conditioning vector file (.npy or .json) for `--embedding`.
+// Environment-free except readEmbeddingFile, which takes the file's bytes from the caller.
+
+export type NpyDtype = 'uint8' | 'float32' | 'float64';
+
+const DESCR: Record<NpyDtype, string> = { uint8: '|u1', float32: '<f4', float64: '<f8' };
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+export interface NpyArray {
+  dtype: NpyDtype;
+  shape: number[];
+  data: Uint8Array | Float32Array | Float64Array;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Serialises a C-order array. data's type picks the dtype. */
+export function encodeNpy(data: Uint8Array | Float32Array, shape: number[]): Uint8Array {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`npy: bad shape [${shape}]`);
+  if (size(shape) !== data.length) throw new Error(`npy: shape [${shape}] needs ${size(shape)} values, got ${data.length}`);
+  const dtype: NpyDtype = data instanceof Uint8Array ? 'uint8' : 'float32';
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // magic(6) + version(2) + header length(2) + header, padded with spaces and ended by
+  // '\n' so the data starts on a 64-byte boundary (what numpy itself writes)
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  header = header.padEnd(total - 10 - 1, ' ') + '\n';
+  const out = new Uint8Array(total + data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // float32 is stored little-endian; every platform tfjs runs on is little-endian
+  out.set(bytes, total);
+  return out;
+}
+
+/** Parses a .npy file (versions 1-3, C order, uint8 / little-endian float32 / float64). */
+export function decodeNpy(file: Uint8Array): NpyArray {
+  if (file.length < 10 || MAGIC.some((b, i) => file[i] !== b)) throw new Error('npy: not a .npy file (bad magic)');
+  const major = file[6];
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  let headerLen: number;
+  let start: number;
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    start = 10;
+  } else if (major === 2 || major === 3) {
+    if (file.length < 12) throw new Error('npy: truncated header');
+    headerLen = view.getUint32(8, true);
+    start = 12;
+  } else {
+    throw new Error(`npy: unsupported format version ${major}`);
+  }
+  if (file.length < start + headerLen) throw new Error('npy: truncated header');
+  const header = new TextDecoder().decode(file.subarray(start, start + headerLen));
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error('npy: malformed header');
+  if (fortran === 'True') throw new Error('npy: Fortran-order arrays are not supported');
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => Number(s));
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`npy: bad shape (${shapeText})`);
+  const dtype = (Object.keys(DESCR) as NpyDtype[]).find((k) => DESCR[k] === descr || (k === 'uint8' && descr === '<u1'));
+  if (!dtype) throw new Error(`npy: unsupported dtype '${descr}' (expected uint8, float32 or float64)`);
+  const n = size(shape);
+  const itemSize = dtype === 'uint8' ? 1 : dtype === 'float32' ? 4 : 8;
+  const dataStart = start + headerLen;
+  if (file.length - dataStart !== n * itemSize) {
+    throw new Error(`npy: shape (${shape.join(', ')}) needs ${n * itemSize} data bytes, file has ${file.length - dataStart}`);
+  }
+  // copy so the result is aligned and owns its memory
+  const bytes = file.slice(dataStart);
+  const data =
+    dtype === 'uint8' ? bytes : dtype === 'float32' ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
+  return { dtype, shape, data };
+}
+
+/**
+ * A conditioning vector file: a .npy of shape [D] or [N, D] (float32/float64), or JSON
+ * holding [x, ...] or [[x, ...], ...]. Returns one Float32Array per row.
+ */
+export function parseEmbedding(bytes: Uint8Array, fileName: string): Float32Array[] {
+  let rows: Float32Array[];
+  if (fileName.toLowerCase().endsWith('.npy')) {
+    const a = decodeNpy(bytes);
+    if (a.dtype === 'uint8') throw new Error(`${fileName}: embedding must be float32 or float64, got uint8`);
+    if (a.shape.length === 1) rows = [Float32Array.from(a.data)];
+    else if (a.shape.length === 2) {
+      const [n, d] = a.shape;
+      rows = [];
+      for (let i = 0; i < n; i++) rows.push(Float32Array.from(a.data.subarray(i * d, (i + 1) * d)));
+    } else throw new Error(`${fileName}: embedding must have shape [D] or [N, D], got [${a.shape}]`);
+  } else {
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new Error(`${fileName}: not valid JSON (${(e as Error).message})`);
+    }
+    const isNums = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
+    if (isNums(json)) rows = [Float32Array.from(json)];
+    else if (Array.isArray(json) && json.length > 0 && json.every(isNums)) rows = (json as number[][]).map((r) => Float32Array.from(r));
+    else throw new Error(`${fileName}: expected a JSON array of numbers or an array of such arrays`);
+  }
+  if (rows.length === 0 || rows[0].length === 0) throw new Error(`${fileName}: embedding is empty`);
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i].length !== rows[0].length) throw new Error(`${fileName}: row ${i} has length ${rows[i].length}, row 0 has ${rows[0].length}`);
+    const bad = rows[i].findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`${fileName}: row ${i} element ${bad} is not a finite number`);
+  }
+  return rows;
+}
