@@ -1,24 +1,160 @@
 // The few tensor ops the model is built from. Every convolution in the model is a
 // stride-1 VALID convolution on an input the caller has already padded, so causality is
 // decided by padding and cropping in the model, not here.
+//
+// Every op carries its own gradient, written only with kernels that are fast on the
+// wasm backend (shared/reference/PLATFORM.md; measured by src/ops/bench.ts):
+// - wasm has no Conv2DBackpropFilter kernel and a slow Conv2DBackpropInput, so both conv
+//   gradients are forward convolutions;
+// - matMul with transposeA/B is ~20x slower than tf.transpose + plain matMul;
+// - tanh is slow, sigmoid fast: tanh(x) = 2*sigmoid(2x) - 1;
+// - slicing along the last axis is a JS loop on wasm, a transpose is native.
+//
+// conv2dValid and pointwise run as named kernels (a thin wrapper over the backend's own
+// Conv2D / BatchMatMul) with registered gradients, rather than tf.customGrad, because
+// a registered gradient is computed per input on demand: the first layer never pays for
+// a gradient with respect to the image.
 import * as tf from '@tensorflow/tfjs';
+
+export { softmaxCrossEntropy, logProbsOfLabels } from './loss.ts';
+
+function check(cond: boolean, msg: () => string): void {
+  if (!cond) throw new Error(msg());
+}
+
+const CONV = 'PixelCNNConv2DValid';
+const MATMUL = 'PixelCNNMatMul';
+const convAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 };
+const matMulAttrs = { transposeA: false, transposeB: false };
+
+/** Registers `name` on the current backend as the backend's `base` kernel with fixed attrs. */
+function ensureKernel(name: string, base: string, baseInputs: (inputs: tf.NamedTensorMap) => tf.NamedTensorMap, attrs: tf.NamedAttrMap): void {
+  const backendName = tf.getBackend();
+  if (tf.getKernel(name, backendName)) return;
+  const baseKernel = tf.getKernel(base, backendName);
+  check(baseKernel !== undefined, () => `${name}: backend "${backendName}" has no ${base} kernel`);
+  tf.registerKernel({
+    kernelName: name,
+    backendName,
+    kernelFunc: ({ inputs, backend }) =>
+      baseKernel.kernelFunc({ inputs: baseInputs(inputs as tf.NamedTensorMap), backend, attrs }),
+  });
+}
+
+/** dL/dx of a VALID conv: a forward conv of dy, padded by k-1 all round, with the kernel flipped and in/out swapped. */
+function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw] = w.shape;
+  const flipped = kh === 1 && kw === 1 ? w : tf.reverse(w, [0, 1]);
+  const wT = tf.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, Cout, Cin]
+  return tf.conv2d(dy, wT, 1, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]); // [B, H, W, Cin]
+}
+
+/**
+ * dL/dw of a VALID conv, dw[i, j, ci, co] = sum_{b,y,x} x[b, y+i, x+j, ci] * dy[b, y, x, co],
+ * as one forward conv with the batch as the contracted channel axis.
+ */
+function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+  const [b, h, w, cin] = x.shape;
+  const cout = dy.shape[3];
+  if (kh === 1 && kw === 1) {
+    // A 1x1 filter gradient is x^T dy: a plain matMul beats the conv form ~3x here.
+    const xT = tf.transpose(tf.reshape(x, [b * h * w, cin])); // [Cin, N]
+    return tf.reshape(tf.matMul(xT, tf.reshape(dy, [b * h * w, cout])), [1, 1, cin, cout]);
+  }
+  const xT = tf.transpose(x, [3, 1, 2, 0]); // [Cin, H, W, B]
+  const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, B, Cout]: a kernel with B input channels
+  const dwT = tf.conv2d(xT, dyT, 1, 'valid'); // [Cin, kh, kw, Cout]
+  return tf.transpose(dwT, [1, 2, 0, 3]);
+}
+
+tf.registerGradient({
+  kernelName: CONV,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved) => {
+    const [x, w] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const g = dy as tf.Tensor4D;
+    return {
+      x: () => convInputGrad(g, w),
+      filter: () => convFilterGrad(x, g, w.shape[0], w.shape[1]),
+    };
+  },
+});
+
+tf.registerGradient({
+  kernelName: MATMUL,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved) => {
+    const [a, b] = saved as [tf.Tensor3D, tf.Tensor3D]; // [1, N, Cin], [1, Cin, Cout]
+    const g = dy as tf.Tensor3D; // [1, N, Cout]
+    // Explicit transposes: matMul(.., transposeA/B) is a slow path on wasm.
+    return {
+      a: () => tf.matMul(g, tf.transpose(b, [0, 2, 1])), // [1, N, Cout] x [1, Cout, Cin]
+      b: () => tf.matMul(tf.transpose(a, [0, 2, 1]), g), // [1, Cin, N] x [1, N, Cout]
+    };
+  },
+});
 
 /** x [B, H, W, Cin] * w [kh, kw, Cin, Cout] -> [B, H-kh+1, W-kw+1, Cout] (VALID, stride 1). */
 export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
-  return tf.conv2d(x, w, 1, 'valid');
+  check(x.rank === 4 && w.rank === 4, () => `conv2dValid: want x and w of rank 4, got ${x.rank} and ${w.rank}`);
+  check(x.shape[3] === w.shape[2], () => `conv2dValid: x has ${x.shape[3]} channels but w expects ${w.shape[2]}`);
+  check(
+    x.shape[1] >= w.shape[0] && x.shape[2] >= w.shape[1],
+    () => `conv2dValid: input ${x.shape[1]}x${x.shape[2]} is smaller than kernel ${w.shape[0]}x${w.shape[1]}`,
+  );
+  check(x.dtype === 'float32' && w.dtype === 'float32', () => `conv2dValid: want float32, got ${x.dtype} and ${w.dtype}`);
+  ensureKernel(CONV, 'Conv2D', (i) => ({ x: i.x, filter: i.filter }), convAttrs);
+  return tf.engine().runKernel(CONV, { x, filter: w }) as tf.Tensor4D;
 }
 
 /** 1x1 convolution: x [..., Cin] * w [Cin, Cout] -> [..., Cout]. */
 export function pointwise(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
+  check(w.rank === 2, () => `pointwise: want w of rank 2 [Cin, Cout], got rank ${w.rank}`);
   const shape = x.shape;
   const cin = shape[shape.length - 1];
-  const flat = tf.reshape(x, [-1, cin]) as tf.Tensor2D;
-  const y = tf.matMul(flat, w);
+  check(cin === w.shape[0], () => `pointwise: x has ${cin} channels but w expects ${w.shape[0]}`);
+  check(x.dtype === 'float32' && w.dtype === 'float32', () => `pointwise: want float32, got ${x.dtype} and ${w.dtype}`);
+  ensureKernel(MATMUL, 'BatchMatMul', (i) => ({ a: i.a, b: i.b }), matMulAttrs);
+  // BatchMatMul wants rank 3: [1, N, Cin] x [1, Cin, Cout].
+  const a = tf.reshape(x, [1, -1, cin]);
+  const b = tf.reshape(w, [1, cin, w.shape[1]]);
+  const y = tf.engine().runKernel(MATMUL, { a, b }) as tf.Tensor;
   return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]]);
 }
 
+/** [M, 2p] -> [2, M, p]: the two halves of the last axis as contiguous blocks. */
+function halvesFirst(a: tf.Tensor, p: number): tf.Tensor3D {
+  return tf.transpose(tf.reshape(a, [-1, 2, p]), [1, 0, 2]);
+}
+
+const gateOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const a = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  const shape = a.shape;
+  const p = shape[shape.length - 1] / 2;
+  const m = a.size / (2 * p);
+  const [f, g] = tf.split(halvesFirst(a, p), 2, 0); // [1, M, p] each, contiguous copies
+  const sf = tf.sigmoid(tf.add(f, f)); // sigmoid(2f)
+  const t = tf.sub(tf.add(sf, sf), 1); // tanh(f) = 2*sigmoid(2f) - 1
+  const sg = tf.sigmoid(g);
+  save([t, sg]);
+  return {
+    value: tf.reshape(tf.mul(t, sg), [...shape.slice(0, -1), p]),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [ts, sgs] = saved;
+      const d = tf.reshape(dy, [1, m, p]);
+      const df = tf.mul(tf.mul(d, sgs), tf.sub(1, tf.square(ts))); // tanh' = 1 - t^2
+      const dg = tf.mul(tf.mul(d, ts), tf.sub(sgs, tf.square(sgs))); // sigmoid' = s - s^2
+      const both = tf.concat([df, dg], 0); // [2, M, p]
+      return [tf.reshape(tf.transpose(both, [1, 0, 2]), shape)];
+    },
+  };
+});
+
 /** Gated unit: a [..., 2p] -> tanh(a[..., :p]) * sigmoid(a[..., p:]) [..., p]. */
 export function gate(a: tf.Tensor): tf.Tensor {
-  const [f, g] = tf.split(a, 2, a.rank - 1);
-  return tf.mul(tf.tanh(f), tf.sigmoid(g));
+  const c = a.shape[a.rank - 1];
+  check(a.rank >= 1 && c % 2 === 0 && c > 0, () => `gate: last dimension must be even (2p), got ${c}`);
+  check(a.dtype === 'float32', () => `gate: want float32, got ${a.dtype}`);
+  return gateOp(a);
 }
