@@ -16,6 +16,14 @@ function checkInputs(name: string, logits: tf.Tensor, labels: tf.Tensor): void {
   }
 }
 
+/**
+ * [N] int32 -> [N, K] float32 one-hot. tf.oneHot(.., 'float32') is wrong on wasm: its
+ * kernel writes int32 bits whatever the dtype (tfjs-backend-wasm 4.22), so cast instead.
+ */
+export function oneHotFloat(labels: tf.Tensor1D, k: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(labels, k), 'float32') as tf.Tensor2D;
+}
+
 /** Picks logits[i, labels[i]] -> [N]. */
 function pickLabels(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   const [n, k] = logits.shape;
@@ -45,7 +53,7 @@ export function logProbsOfLabels(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.T
     return {
       value: logp,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const diff = tf.sub(tf.oneHot(labels, logits.shape[1], 1, 0, 'float32'), saved[0]); // [N, K]
+        const diff = tf.sub(oneHotFloat(labels, logits.shape[1]), saved[0]); // [N, K]
         return [tf.mul(diff, tf.reshape(dy, [-1, 1]))];
       },
     };
@@ -66,7 +74,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): t
     return {
       value: tf.neg(tf.sum(logp)),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const diff = tf.sub(saved[0], tf.oneHot(labels, logits.shape[1], 1, 0, 'float32')); // [N, K]
+        const diff = tf.sub(saved[0], oneHotFloat(labels, logits.shape[1])); // [N, K]
         return [tf.mul(diff, dy)];
       },
     };
