@@ -1,0 +1,258 @@
+// npm run train -- --data mnist --cond class (--preset NAME | --config FILE) --out DIR
+//                  (--epochs E | --minutes M) [--resume] [--workers 2] [--seed S]
+// npm run bench:train -- [--preset NAME] [--batch B] [--steps N] [--json]
+//
+// Training writes the weights (weights format) to --out and its state (checkpoint.bin,
+// train.log as JSON lines) to --state (default: <out>.train, beside the model folder,
+// because saving the model replaces the model folder as a whole).
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadMnist } from '../data/mnist.ts';
+import { makeConfig, type ModelConfig } from '../model/index.ts';
+import { parseArgs, usage, UsageError, type FlagSpec } from './args.ts';
+import { startBackend } from './common.ts';
+import { Adam } from '../train/adam.ts';
+import { WorkerEngine } from '../train/engine.ts';
+import { flattenParams } from '../train/gradient.ts';
+import { forwardFlopsPerImage, modelConvShapes, trainFlopsPerImage } from '../train/flops.ts';
+import { getPreset, presetNames, type Preset, type TrainHyper } from '../train/presets.ts';
+import { train } from '../train/trainer.ts';
+import { initParams, disposeParams } from '../model/index.ts';
+
+const workerBackend = { type: 'enum', values: ['wasm', 'cpu'], help: 'tfjs backend of each worker (default wasm)' } as const;
+
+const trainSpec = {
+  data: { type: 'enum', values: ['mnist'], required: true, help: 'training data' },
+  cond: { type: 'enum', values: ['class', 'none'], help: 'conditioning (default: as the preset/config)' },
+  preset: { type: 'string', help: `named configuration: ${presetNames().join(', ')} (default mnist)` },
+  config: { type: 'string', help: 'JSON file: a model config, or {"model": {...}, "train": {...}}' },
+  out: { type: 'string', required: true, help: 'model folder for the weights' },
+  state: { type: 'string', help: 'folder for checkpoint.bin and train.log (default <out>.train)' },
+  epochs: { type: 'number', positive: true, help: 'train this many epochs in total (across resumes)' },
+  minutes: { type: 'number', positive: true, help: 'train this many minutes in total (across resumes)' },
+  resume: { type: 'bool', help: 'continue from the checkpoint in --state' },
+  seed: { type: 'int', min: 0, help: 'seed of weight init and data order (default 0)' },
+  workers: { type: 'int', min: 0, max: 16, help: 'gradient worker threads (default 2; 0 = main thread)' },
+  backend: workerBackend,
+  batch: { type: 'int', min: 1, help: 'batch size (default from preset)' },
+  lr: { type: 'number', positive: true, help: 'peak learning rate (default from preset)' },
+  'checkpoint-minutes': { type: 'number', positive: true, help: 'minutes between checkpoints (default 5)' },
+  'val-minutes': { type: 'number', min: 0, help: 'minutes between validations on a subset (default 10; 0 = off)' },
+  'val-subset': { type: 'int', min: 1, help: 'images in the periodic validation (default 500)' },
+  'train-limit': { type: 'int', min: 1, help: 'use only the first N training images (smoke runs)' },
+  'val-limit': { type: 'int', min: 1, help: 'use only the first N validation images' },
+  dtype: { type: 'enum', values: ['float32', 'float16'], help: 'storage precision of the saved weights (default float32)' },
+  'progress-seconds': { type: 'number', min: 0, help: 'seconds between progress lines (default 10)' },
+} satisfies FlagSpec;
+
+function readConfigFile(file: string): { model: ModelConfig; train: Partial<TrainHyper> } {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: cannot read a JSON config (${(e as Error).message.split('\n')[0]})`);
+  }
+  const o = json as Record<string, unknown>;
+  const modelPart = (o && typeof o === 'object' && 'model' in o ? o.model : o) as Partial<ModelConfig>;
+  const trainPart = (o && typeof o === 'object' && 'train' in o ? o.train : {}) as Partial<TrainHyper>;
+  try {
+    return { model: makeConfig(modelPart), train: trainPart };
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}
+
+const HYPER_KEYS: (keyof TrainHyper)[] = ['batchSize', 'lr', 'warmupSteps', 'lrFinalFraction', 'clipNorm'];
+
+function checkHyper(h: TrainHyper): TrainHyper {
+  for (const k of HYPER_KEYS) {
+    const v = h[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new UsageError(`train.${k}: expected a number >= 0, got ${JSON.stringify(v)}`);
+  }
+  if (!Number.isInteger(h.batchSize) || h.batchSize < 1) throw new UsageError(`train.batchSize: expected an integer >= 1, got ${h.batchSize}`);
+  return h;
+}
+
+function choosePreset(a: { preset?: string; config?: string }): Preset {
+  if (a.preset !== undefined && a.config !== undefined) throw new UsageError('give --preset or --config, not both');
+  if (a.config !== undefined) {
+    const { model, train } = readConfigFile(a.config);
+    const base = getPreset('mnist').train;
+    return { model, train: { ...base, ...train } };
+  }
+  try {
+    return getPreset(a.preset ?? 'mnist');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export async function runTrain(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, trainSpec);
+  if (a.help) {
+    process.stdout.write(
+      usage('train', '--data mnist --cond class (--preset NAME | --config FILE) --out DIR (--epochs E | --minutes M) [--resume]', trainSpec) + '\n',
+    );
+    return;
+  }
+  if (a.epochs !== undefined && a.minutes !== undefined) throw new UsageError('give --epochs or --minutes, not both');
+  if (a.epochs === undefined && a.minutes === undefined && !a.resume) throw new UsageError('give --epochs E or --minutes M');
+  const preset = choosePreset(a);
+  let model = preset.model;
+  if (a.cond === 'none') model = makeConfig({ ...model, conditioning: { type: 'none' } });
+  if (a.cond === 'class' && model.conditioning.type !== 'class') model = makeConfig({ ...model, conditioning: { type: 'class', classes: 10 } });
+  if (model.conditioning.type === 'class' && model.conditioning.classes < 10) throw new UsageError(`the model knows ${model.conditioning.classes} classes; MNIST has 10`);
+  if (model.conditioning.type === 'vector') throw new UsageError('MNIST training needs --cond class or --cond none');
+  const hyper = checkHyper({ ...preset.train, ...(a.batch ? { batchSize: a.batch } : {}), ...(a.lr ? { lr: a.lr } : {}) });
+  const workers = a.workers ?? 2;
+  const backend = (a.backend ?? 'wasm') as 'wasm' | 'cpu';
+
+  // this thread only initialises weights and saves them unless --workers 0
+  await startBackend(workers === 0 ? backend : 'cpu');
+
+  const limit = <T extends { images: Uint8Array; labels: Uint8Array; count: number }>(set: T, n: number | undefined): T => {
+    if (n === undefined || n >= set.count) return set;
+    const px = set.images.length / set.count;
+    return { ...set, images: set.images.subarray(0, n * px), labels: set.labels.subarray(0, n), count: n };
+  };
+  const trainSet = limit(loadMnist('train'), a['train-limit']);
+  const valSet = limit(loadMnist('val'), a['val-limit']);
+
+  const outDir = path.resolve(a.out!);
+  const stateDir = path.resolve(a.state ?? `${a.out!.replace(/[\\/]+$/, '')}.train`);
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      process.stderr.write(`\n${sig}: finishing this step, then writing the checkpoint and weights (again to quit at once)\n`);
+      controller.abort();
+    } else {
+      process.stderr.write(`${sig}: quitting now; the last complete checkpoint is kept\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await train(
+      { train: trainSet, val: valSet },
+      {
+        config: model,
+        hyper,
+        seed: a.seed ?? 0,
+        modelDir: outDir,
+        stateDir,
+        epochs: a.epochs,
+        minutes: a.minutes,
+        resume: a.resume ?? false,
+        workers,
+        backend,
+        checkpointMinutes: a['checkpoint-minutes'] ?? 5,
+        valMinutes: a['val-minutes'] ?? 10,
+        valSubset: a['val-subset'] ?? 500,
+        progressSeconds: a['progress-seconds'] ?? 10,
+        weightsDtype: (a.dtype ?? 'float32') as 'float32' | 'float16',
+        signal: controller.signal,
+        dataName: `mnist${a['train-limit'] ? `[:${a['train-limit']}]` : ''}`,
+      },
+    );
+    console.log(
+      JSON.stringify({
+        stoppedBy: result.stoppedBy,
+        step: result.progress.step,
+        epochs: result.progress.epoch + result.progress.batchInEpoch / Math.floor(trainSet.count / hyper.batchSize),
+        valBitsPerDim: result.progress.lastValBitsPerDim,
+        imagesPerSecond: Math.round(result.imagesPerSecond * 10) / 10,
+        model: outDir,
+        state: stateDir,
+      }),
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+const benchSpec = {
+  preset: { type: 'string', help: `named configuration (default mnist): ${presetNames().join(', ')}` },
+  config: { type: 'string', help: 'JSON model config file instead of a preset' },
+  batch: { type: 'int', min: 1, help: 'batch size (default from preset)' },
+  workers: { type: 'int', min: 1, max: 16, help: 'worker threads (default 2)' },
+  backend: workerBackend,
+  steps: { type: 'int', min: 1, help: 'timed training steps (default 8)' },
+  'conv-seconds': { type: 'number', positive: true, help: 'seconds of the plain conv2d yardstick (default 4)' },
+  json: { type: 'bool', help: 'print only the JSON result line' },
+} satisfies FlagSpec;
+
+export async function runBenchTrain(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, benchSpec);
+  if (a.help) {
+    process.stdout.write(usage('bench:train', '[--preset NAME | --config FILE] [--batch B] [--workers 2] [--steps N] [--json]', benchSpec) + '\n');
+    return;
+  }
+  const preset = choosePreset(a);
+  const config = preset.model;
+  const batch = a.batch ?? preset.train.batchSize;
+  const workers = a.workers ?? 2;
+  const steps = a.steps ?? 8;
+  const say = (s: string) => {
+    if (!a.json) console.log(s);
+  };
+  await startBackend('cpu');
+  const engine = await WorkerEngine.create(config, workers, (a.backend ?? 'wasm') as 'wasm' | 'cpu');
+  try {
+    const p = initParams(config, 0);
+    engine.params.set(flattenParams(engine.layout, p));
+    disposeParams(p);
+    const adam = new Adam(engine.layout.total);
+    const grad = new Float32Array(engine.layout.total);
+    const train = loadMnist('train');
+    const D = config.height * config.width * config.channels;
+    if (train.height !== config.height || train.width !== config.width) {
+      throw new UsageError(`bench:train runs on MNIST batches: the model must be 28x28x1 (it is ${config.height}x${config.width}x${config.channels})`);
+    }
+    const images = new Uint8Array(batch * D);
+    for (let i = 0; i < images.length; i++) images[i] = Math.floor((train.images[i % train.images.length] * config.levels) / 256);
+    const labels = train.labels.slice(0, batch);
+    const step = async () => {
+      await engine.gradient(images, labels, 1 / (batch * D), grad);
+      adam.step(engine.params, grad, 1e-4);
+    };
+    say(`bench:train: ${engine.layout.total} weights, batch ${batch}, ${workers} workers (${engine.backend}); warm-up...`);
+    await step();
+    await step();
+    const shardMs: number[][] = [];
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) {
+      await step();
+      shardMs.push(engine.lastShardMs);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const imagesPerSecond = (steps * batch) / seconds;
+    const trainGflops = (imagesPerSecond * trainFlopsPerImage(config)) / 1e9;
+    say(`  ${imagesPerSecond.toFixed(2)} images/s, ${(seconds / steps).toFixed(3)} s/step; conv2d yardstick...`);
+    const perWorker = await engine.convBench(modelConvShapes(config, Math.ceil(batch / workers)), a['conv-seconds'] ?? 4);
+    const forwardConvGflops = perWorker.reduce((x, y) => x + y, 0);
+    const meanShard = shardMs[0].map((_, w) => shardMs.reduce((acc, r) => acc + r[w], 0) / shardMs.length);
+    const result = {
+      config,
+      batch,
+      workers,
+      backend: engine.backend,
+      params: engine.layout.total,
+      weightsMB: (engine.layout.total * 4) / 2 ** 20,
+      forwardGflopPerImage: forwardFlopsPerImage(config) / 1e9,
+      secondsPerStep: seconds / steps,
+      workerMsPerStep: meanShard.map((v) => Math.round(v)),
+      imagesPerSecond: Math.round(imagesPerSecond * 100) / 100,
+      trainGflops: Math.round(trainGflops * 100) / 100,
+      forwardConvGflops: Math.round(forwardConvGflops * 100) / 100,
+      forwardConvGflopsPerWorker: perWorker.map((v) => Math.round(v * 100) / 100),
+      efficiency: Math.round((trainGflops / forwardConvGflops) * 1000) / 1000,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    await engine.close();
+  }
+}

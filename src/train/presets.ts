@@ -1,0 +1,68 @@
+// Named model + training configurations. `mnist` is the shipped model; `tiny` keeps tests
+// to seconds. The sizes of `mnist` were chosen from `npm run bench:train` measurements
+// on this project's 2-core machines (see the comment on it).
+import { makeConfig, type ModelConfig } from '../model/index.ts';
+
+export interface TrainHyper {
+  batchSize: number;
+  /** peak learning rate (Adam) */
+  lr: number;
+  /** linear warm-up from 0 over this many updates */
+  warmupSteps: number;
+  /** final learning rate as a fraction of lr at the end of a cosine decay (when the run length is known) */
+  lrFinalFraction: number;
+  /** global gradient-norm clip (0: none) */
+  clipNorm: number;
+}
+
+export interface Preset {
+  model: ModelConfig;
+  train: TrainHyper;
+}
+
+const DEFAULT_TRAIN: TrainHyper = { batchSize: 32, lr: 1e-3, warmupSteps: 200, lrFinalFraction: 0.05, clipNorm: 1 };
+
+export const PRESETS: Record<string, () => Preset> = {
+  /** tests: 8x8, 3 layers, 16 levels; a training step takes milliseconds */
+  tiny: () => ({
+    model: makeConfig({
+      height: 8,
+      width: 8,
+      channels: 1,
+      levels: 16,
+      hidden: 8,
+      layers: 3,
+      firstKernel: 3,
+      kernel: 3,
+      headHidden: 16,
+      conditioning: { type: 'class', classes: 10 },
+    }),
+    train: { ...DEFAULT_TRAIN, batchSize: 8, lr: 3e-3, warmupSteps: 0 },
+  }),
+  /** the shipped model: class-conditional Gated PixelCNN on 28x28 8-bit MNIST */
+  mnist: () => ({
+    model: makeConfig({
+      height: 28,
+      width: 28,
+      channels: 1,
+      levels: 256,
+      hidden: 32,
+      layers: 8,
+      firstKernel: 7,
+      kernel: 3,
+      headHidden: 64,
+      conditioning: { type: 'class', classes: 10 },
+    }),
+    train: { ...DEFAULT_TRAIN },
+  }),
+};
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS);
+}
+
+export function getPreset(name: string): Preset {
+  const make = PRESETS[name];
+  if (!make) throw new Error(`preset "${name}" not found (known: ${presetNames().join(', ')})`);
+  return make();
+}
