@@ -8,9 +8,7 @@
 // Every problem in a file is reported as a one-line Error naming the file and tensor,
 // before any tensor is created.
 import * as tf from '@tensorflow/tfjs';
-import { validateConfig, type ModelConfig } from '../model/config';
-import { paramShapes } from '../model/params';
-import type { Params, PixelCNN } from '../model/types';
+import { paramShapes, validateConfig, type ModelConfig, type Params, type PixelCNN } from '../model';
 import { float16ToFloat32, float32ToFloat16 } from './float16';
 
 export const MODEL_FORMAT = 'gated-pixelcnn';

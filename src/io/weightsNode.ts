@@ -1,7 +1,7 @@
 // Saving and loading a model folder on disk (Node). The format itself is weights.ts.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { PixelCNN } from '../model/types';
+import type { PixelCNN } from '../model';
 import { MODEL_JSON, parseModelArtifacts, serializeModel, type SerializeOptions } from './weights';
 
 function oneLine(e: unknown): string {

@@ -1,0 +1,129 @@
+// A tiny flag parser shared by the commands: `--name value`, `--name=value`, boolean
+// `--flag`. Anything unexpected is a UsageError with a one-line message.
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+interface Common {
+  help: string;
+  required?: boolean;
+}
+export type Flag = Common &
+  (
+    | { type: 'string' }
+    | { type: 'bool' }
+    | { type: 'int'; min?: number; max?: number }
+    | { type: 'number'; min?: number; max?: number; positive?: boolean }
+    | { type: 'enum'; values: readonly string[] }
+    /** comma-separated integers, e.g. --pixel 3,4 */
+    | { type: 'ints'; count: number; min?: number }
+  );
+
+export type FlagSpec = Record<string, Flag>;
+
+type ValueOf<F extends Flag> = F extends { type: 'int' | 'number' }
+  ? number
+  : F extends { type: 'bool' }
+    ? boolean
+    : F extends { type: 'ints' }
+      ? number[]
+      : F extends { type: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : string;
+
+export type Args<S extends FlagSpec> = { [K in keyof S]?: ValueOf<S[K]> };
+
+function parseInt10(flag: string, text: string, min?: number, max?: number): number {
+  if (!/^[-+]?\d+$/.test(text.trim())) throw new UsageError(`--${flag}: expected an integer, got ${JSON.stringify(text)}`);
+  const v = Number(text);
+  if (!Number.isSafeInteger(v)) throw new UsageError(`--${flag}: ${text} is out of range`);
+  if (min !== undefined && v < min) throw new UsageError(`--${flag}: expected an integer >= ${min}, got ${v}`);
+  if (max !== undefined && v > max) throw new UsageError(`--${flag}: expected an integer <= ${max}, got ${v}`);
+  return v;
+}
+
+function convert(flag: string, f: Flag, text: string): unknown {
+  switch (f.type) {
+    case 'string':
+      if (text.length === 0) throw new UsageError(`--${flag}: expected a value`);
+      return text;
+    case 'int':
+      return parseInt10(flag, text, f.min, f.max);
+    case 'number': {
+      const v = text.trim() === '' ? NaN : Number(text);
+      if (!Number.isFinite(v)) throw new UsageError(`--${flag}: expected a number, got ${JSON.stringify(text)}`);
+      if (f.positive && v <= 0) throw new UsageError(`--${flag}: expected a number > 0, got ${v}`);
+      if (f.min !== undefined && v < f.min) throw new UsageError(`--${flag}: expected a number >= ${f.min}, got ${v}`);
+      if (f.max !== undefined && v > f.max) throw new UsageError(`--${flag}: expected a number <= ${f.max}, got ${v}`);
+      return v;
+    }
+    case 'enum':
+      if (!f.values.includes(text)) throw new UsageError(`--${flag}: expected one of ${f.values.join('|')}, got ${JSON.stringify(text)}`);
+      return text;
+    case 'ints': {
+      const parts = text.split(',');
+      if (parts.length !== f.count) {
+        throw new UsageError(`--${flag}: expected ${f.count} comma-separated integers, got ${JSON.stringify(text)}`);
+      }
+      return parts.map((p) => parseInt10(flag, p, f.min));
+    }
+    case 'bool':
+      if (text === 'true') return true;
+      if (text === 'false') return false;
+      throw new UsageError(`--${flag}: is a switch; write --${flag} or --${flag}=false`);
+  }
+}
+
+/** Parses argv (without the command name) against spec. --help is reported as {help: true}. */
+export function parseArgs<S extends FlagSpec>(argv: string[], spec: S): Args<S> & { help?: boolean } {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      out.help = true;
+      continue;
+    }
+    if (!arg.startsWith('--') || arg === '--') {
+      throw new UsageError(`unexpected argument ${JSON.stringify(arg)} (flags look like --name value)`);
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq >= 0 ? eq : undefined);
+    const f = spec[name];
+    if (!f) {
+      const known = Object.keys(spec).map((k) => `--${k}`).join(' ');
+      throw new UsageError(`unknown flag --${name} (known: ${known})`);
+    }
+    if (name in out) throw new UsageError(`--${name} given twice`);
+    let text: string;
+    if (eq >= 0) text = arg.slice(eq + 1);
+    else if (f.type === 'bool') text = 'true';
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`--${name}: missing value`);
+      text = next;
+      i++;
+    }
+    out[name] = convert(name, f, text);
+  }
+  if (!out.help) {
+    for (const [name, f] of Object.entries(spec)) {
+      if (f.required && !(name in out)) throw new UsageError(`--${name} is required (${f.help})`);
+    }
+  }
+  return out as Args<S> & { help?: boolean };
+}
+
+/** Help text: one line per flag. */
+export function usage(command: string, synopsis: string, spec: FlagSpec): string {
+  const lines = [`usage: npm run ${command} -- ${synopsis}`, ''];
+  const width = Math.max(...Object.keys(spec).map((k) => k.length)) + 2;
+  for (const [name, f] of Object.entries(spec)) {
+    const kind = f.type === 'enum' ? f.values.join('|') : f.type === 'bool' ? '' : f.type === 'ints' ? `${'N,'.repeat(f.count - 1)}N` : f.type.toUpperCase();
+    lines.push(`  --${name.padEnd(width)}${kind.padEnd(16)}${f.help}${f.required ? ' (required)' : ''}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,209 @@
+// npm run bench -- --json
+// Sampler benchmark on one backend (wasm by default), for each batch size: ms per batch
+// for the naive sampler (one full forward pass per sub-pixel) and the cached sampler
+// (Ramachandran et al. 2017), the time of one full forward pass, and how many tfjs
+// kernels each generated sub-pixel costs. The last line of stdout is one JSON object.
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { condTensor, disposeParams, forward, initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
+import { samplePixels, type SamplerMode } from '../sampler';
+import { loadModel } from '../io/weightsNode';
+import { parseArgs, usage, UsageError, type FlagSpec } from './args';
+import { backendFlag, startBackend } from './common';
+
+const spec = {
+  preset: { type: 'string', help: 'model size from src/train/presets.ts (default mnist)' },
+  model: { type: 'string', help: 'benchmark this model folder instead of a random model of --preset' },
+  batches: { type: 'string', help: 'comma-separated batch sizes (default 1,16)' },
+  'naive-pixels': { type: 'int', min: 1, help: 'sub-pixels timed for the naive sampler, then extrapolated (default: one row)' },
+  'count-rows': { type: 'int', min: 1, help: 'rows of cached sampling over which kernels are counted (default 2)' },
+  json: { type: 'bool', help: 'print only the JSON object (no table on stderr)' },
+  backend: backendFlag,
+} satisfies FlagSpec;
+
+const FALLBACK: Partial<ModelConfig> = { height: 28, width: 28, channels: 1, levels: 256, hidden: 32, layers: 8 };
+
+async function presetConfig(name: string): Promise<{ config: ModelConfig; source: string }> {
+  try {
+    const presets = await import('../train/presets');
+    return { config: presets.getPreset(name).model, source: `preset "${name}" (src/train/presets.ts)` };
+  } catch (e) {
+    if (name !== 'mnist') throw new UsageError(`--preset: ${(e as Error).message}`);
+    return { config: makeConfig(FALLBACK), source: 'fallback: hidden 32, layers 8 (presets not available)' };
+  }
+}
+
+function conditionFor(config: ModelConfig, n: number): Condition | undefined {
+  const c = config.conditioning;
+  if (c.type === 'class') return { labels: Array.from({ length: n }, (_, i) => i % c.classes) };
+  if (c.type === 'vector') {
+    const v = new Float32Array(c.dim).map((_, i) => Math.sin(i));
+    return { embeddings: [v] };
+  }
+  return undefined;
+}
+
+/** Runs the sampler for `pixels` sub-pixels (all when undefined); returns ms elapsed and sub-pixels done. */
+async function runSampler(model: PixelCNN, mode: SamplerMode, count: number, pixels?: number): Promise<{ ms: number; done: number }> {
+  const opts = { count, seed: 1, temperature: 1, mode, condition: conditionFor(model.config, count) };
+  const t0 = performance.now();
+  let done = 0;
+  for await (const e of samplePixels(model, opts)) {
+    done = e.done;
+    if (pixels !== undefined && done >= pixels) break; // the generator's finally frees its tensors
+  }
+  return { ms: performance.now() - t0, done };
+}
+
+async function forwardMs(model: PixelCNN, count: number, repeats = 5): Promise<number> {
+  const { height: H, width: W, channels: C, levels: K } = model.config;
+  const x = tf.tidy(() => tf.floor(tf.mul(tf.randomUniform([count, H, W, C], 0, 1, 'float32', 7), K)) as tf.Tensor4D);
+  const cond = condTensor(model.config, conditionFor(model.config, count), count);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= repeats; i++) {
+      const t0 = performance.now();
+      const y = forward(model, x, cond);
+      await y.data();
+      y.dispose();
+      if (i > 0) times.push(performance.now() - t0); // the first run is a warm-up
+    }
+  } finally {
+    tf.dispose([x, ...(cond ? [cond] : [])]);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+/** tfjs kernels launched while `f` runs (counted by tf.profile). */
+async function countKernels(f: () => Promise<unknown>): Promise<number> {
+  const info = await tf.profile(async () => {
+    await f();
+  });
+  return info.kernels.length;
+}
+
+const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
+
+export async function runBench(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, spec);
+  if (a.help) {
+    process.stdout.write(usage('bench', '[--json] [--preset mnist] [--batches 1,16] [--naive-pixels N]', spec) + '\n');
+    return;
+  }
+  if (a.model && a.preset) throw new UsageError('give --model or --preset, not both');
+  const batches = (a.batches ?? '1,16').split(',').map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v) || v < 1 || v > 256) throw new UsageError(`--batches: ${JSON.stringify(s)} is not a batch size 1..256`);
+    return v;
+  });
+  const log = (s: string) => {
+    if (!a.json) process.stderr.write(s + '\n');
+  };
+  const backend = await startBackend(a.backend ?? 'wasm');
+  let model: PixelCNN;
+  let source: string;
+  if (a.model) {
+    model = await loadModel(a.model);
+    source = `model folder ${a.model}`;
+  } else {
+    const p = await presetConfig(a.preset ?? 'mnist');
+    model = { config: p.config, params: initParams(p.config, 0) };
+    source = `${p.source}, random weights (timing does not depend on their values)`;
+  }
+  const { config } = model;
+  const subPixels = config.height * config.width * config.channels;
+  const naivePixels = Math.min(a['naive-pixels'] ?? config.width * config.channels, subPixels);
+  const countRows = Math.min(a['count-rows'] ?? 2, config.height);
+  const hasCached = config.arch === 'gated';
+  const tensorsAtStart = tf.memory().numTensors;
+  const loadBefore = os.loadavg()[0];
+  log(`bench: ${backend}, ${config.height}x${config.width}x${config.channels}, K=${config.levels}, hidden ${config.hidden}, layers ${config.layers}; ${source}`);
+
+  try {
+    // warm-up of the whole path (wasm compiles and allocates on first use)
+    await forwardMs(model, 1, 2);
+    await runSampler(model, 'naive', 1, 2);
+    if (hasCached) await runSampler(model, 'cached', 1, config.width * config.channels);
+    const results = [];
+    for (const B of batches) {
+      // warm-up: one pixel each, so first-call allocation is not timed
+      await runSampler(model, 'naive', B, 1);
+      if (hasCached) await runSampler(model, 'cached', B, config.width * config.channels);
+      const fwd = await forwardMs(model, B);
+      const naive = await runSampler(model, 'naive', B, naivePixels);
+      const naiveMsPerPixel = naive.ms / naive.done;
+      const cached = hasCached ? await runSampler(model, 'cached', B) : null;
+      const r = {
+        batch: B,
+        forwardMs: round(fwd),
+        naive: {
+          msPerBatch: round(naiveMsPerPixel * subPixels, 0),
+          msPerSubPixel: round(naiveMsPerPixel),
+          measuredSubPixels: naive.done,
+          extrapolated: naive.done < subPixels,
+        },
+        cached: cached && {
+          msPerBatch: round(cached.ms, 0),
+          msPerSubPixel: round(cached.ms / cached.done, 3),
+          measuredSubPixels: cached.done,
+        },
+        speedup: cached ? round((naiveMsPerPixel * subPixels) / cached.ms, 1) : null,
+        overheadFactor: cached ? round(cached.ms / fwd, 1) : null,
+      };
+      results.push(r);
+      log(
+        `batch ${String(B).padStart(3)}: forward ${r.forwardMs} ms | naive ${r.naive.msPerBatch} ms/batch` +
+          `${r.naive.extrapolated ? ` (from ${naive.done} sub-pixels)` : ''} | cached ${r.cached?.msPerBatch ?? '-'} ms/batch` +
+          ` | speedup ${r.speedup ?? '-'}x | cached/forward ${r.overheadFactor ?? '-'}`,
+      );
+    }
+
+    // kernels per generated sub-pixel (independent of batch size): whole rows, so the
+    // cached sampler's once-per-row vertical-stack work is included
+    const countPixels = countRows * config.width * config.channels;
+    const cachedKernels = hasCached ? await countKernels(() => runSampler(model, 'cached', 1, countPixels)) : null;
+    const naiveKernels = await countKernels(() => runSampler(model, 'naive', 1, 2));
+    const kernelsPerSubPixel = {
+      cached: cachedKernels === null ? null : round(cachedKernels / countPixels, 1),
+      naive: round(naiveKernels / 2, 1),
+      countedOver: { cachedSubPixels: hasCached ? countPixels : 0, naiveSubPixels: 2 },
+    };
+    log(`kernels per sub-pixel: cached ${kernelsPerSubPixel.cached ?? '-'}, naive ${kernelsPerSubPixel.naive}`);
+
+    const last = results.find((r) => r.batch === 16) ?? results[results.length - 1];
+    const out = {
+      backend,
+      threads: 1,
+      config: {
+        arch: config.arch,
+        height: config.height,
+        width: config.width,
+        channels: config.channels,
+        levels: config.levels,
+        hidden: config.hidden,
+        layers: config.layers,
+        headHidden: config.headHidden,
+        conditioning: config.conditioning.type,
+      },
+      weights: source,
+      batches: results,
+      speedup: last.speedup,
+      overheadFactor: last.overheadFactor,
+      summaryBatch: last.batch,
+      kernelsPerSubPixel,
+      leakedTensors: tf.memory().numTensors - tensorsAtStart,
+      // other processes on this machine's cores distort every time above: check these
+      cpus: os.cpus().length,
+      loadAverage1m: { before: round(loadBefore), after: round(os.loadavg()[0]) },
+      notes: [
+        `naive sampling runs one full forward pass per sub-pixel, so its cost per sub-pixel is constant: it is timed over the first ${naivePixels} sub-pixels and extrapolated to all ${subPixels}`,
+        'cached sampling is timed over the whole image',
+        'speedup = naive ms per batch / cached ms per batch; overheadFactor = cached ms per batch / one forward pass of the same batch',
+        'kernels counted with tf.profile',
+      ],
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } finally {
+    disposeParams(model.params);
+  }
+}

@@ -1,0 +1,63 @@
+// What every command needs: a backend, a model folder, the conditioning flags.
+import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { initNodeBackend, type NodeBackend } from '../backend/node';
+import type { Condition, ModelConfig } from '../model';
+import { parseEmbedding } from '../io/npy';
+import { UsageError, type Flag } from './args';
+
+export const backendFlag = {
+  type: 'enum',
+  values: ['wasm', 'cpu', 'auto'] as const,
+  help: 'tfjs backend (default wasm; auto uses tfjs-node when installed)',
+} as const satisfies Flag;
+
+/** Starts tfjs quietly (no Node banner on stderr) on the chosen backend. */
+export async function startBackend(want: NodeBackend | 'auto' = 'wasm'): Promise<string> {
+  tf.enableProdMode();
+  return initNodeBackend(want);
+}
+
+/** The condition of each image from --class / --embedding, checked against the model's config. */
+export async function conditionFromFlags(
+  config: ModelConfig,
+  count: number,
+  flags: { class?: number; embedding?: string },
+): Promise<{ condition?: Condition; note?: string }> {
+  const c = config.conditioning;
+  if (flags.class !== undefined && flags.embedding !== undefined) throw new UsageError('give --class or --embedding, not both');
+  if (c.type === 'none') {
+    if (flags.class !== undefined || flags.embedding !== undefined) {
+      throw new UsageError('this model is unconditional: drop --class / --embedding');
+    }
+    return {};
+  }
+  if (c.type === 'class') {
+    if (flags.embedding !== undefined) throw new UsageError(`this model is conditioned on a class (0..${c.classes - 1}): use --class`);
+    if (flags.class === undefined) {
+      const labels = Array.from({ length: count }, (_, i) => i % c.classes);
+      return { condition: { labels }, note: `no --class: image i gets class i mod ${c.classes}` };
+    }
+    if (flags.class >= c.classes) throw new UsageError(`--class: ${flags.class} is outside 0..${c.classes - 1}`);
+    return { condition: { labels: [flags.class] } };
+  }
+  if (flags.class !== undefined) throw new UsageError(`this model is conditioned on a ${c.dim}-d vector: use --embedding FILE`);
+  if (flags.embedding === undefined) throw new UsageError(`this model is conditioned on a ${c.dim}-d vector: --embedding FILE is required`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(flags.embedding);
+  } catch (e) {
+    throw new Error(`${flags.embedding}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const rows = parseEmbedding(bytes, flags.embedding);
+  if (rows[0].length !== c.dim) throw new Error(`${flags.embedding}: embedding has length ${rows[0].length}, the model expects ${c.dim}`);
+  if (rows.length !== 1 && rows.length !== count) {
+    throw new Error(`${flags.embedding}: holds ${rows.length} embeddings; give 1 (shared) or --count (${count})`);
+  }
+  return { condition: { embeddings: rows } };
+}
+
+export function extOf(file: string): string {
+  return path.extname(file).toLowerCase();
+}

@@ -1,0 +1,87 @@
+// npm run eval -- --model DIR --split test|val|train [--limit N] [--batch B]
+// Prints progress on stderr and, as the last line of stdout, one JSON object.
+import * as tf from '@tensorflow/tfjs';
+import { loadMnist, type MnistSplit } from '../data/mnist';
+import { bitsPerDim, condTensor, disposeParams, nllNats } from '../model';
+import { loadModel } from '../io/weightsNode';
+import { parseArgs, usage, UsageError, type FlagSpec } from './args';
+import { backendFlag, startBackend } from './common';
+import { Progress } from './progress';
+
+const spec = {
+  model: { type: 'string', required: true, help: 'model folder (model.json + shards)' },
+  split: { type: 'enum', values: ['test', 'val', 'train'] as const, help: 'MNIST split (default test)' },
+  limit: { type: 'int', min: 1, help: 'evaluate only the first N images of the split' },
+  batch: { type: 'int', min: 1, max: 1024, help: 'images per forward pass (default 32)' },
+  backend: backendFlag,
+} satisfies FlagSpec;
+
+/** 8-bit pixels -> the model's levels (identity for 256; 2 levels = threshold at 128). */
+export function quantize(pixels: Uint8Array, levels: number): Float32Array {
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = Math.floor((pixels[i] * levels) / 256);
+  return out;
+}
+
+export async function runEval(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, spec);
+  if (a.help) {
+    process.stdout.write(usage('eval', '--model DIR [--split test|val|train] [--limit N] [--batch B]', spec) + '\n');
+    return;
+  }
+  const split = (a.split ?? 'test') as MnistSplit;
+  const batch = a.batch ?? 32;
+  const backend = await startBackend(a.backend ?? 'wasm');
+  const model = await loadModel(a.model!);
+  try {
+    const { config } = model;
+    const data = loadMnist(split);
+    if (config.height !== data.height || config.width !== data.width || config.channels !== data.channels) {
+      throw new UsageError(
+        `the model is for ${config.height}x${config.width}x${config.channels} images; MNIST is ${data.height}x${data.width}x${data.channels}`,
+      );
+    }
+    if (config.conditioning.type === 'vector') throw new UsageError('eval on MNIST needs a class-conditional or unconditional model');
+    if (config.conditioning.type === 'class' && config.conditioning.classes < 10) {
+      throw new UsageError(`the model knows ${config.conditioning.classes} classes; MNIST has 10`);
+    }
+    const n = Math.min(a.limit ?? data.count, data.count);
+    const per = data.height * data.width * data.channels;
+    const progress = new Progress(`eval ${split} (${n} images, ${backend})`, n);
+    const t0 = performance.now();
+    let total = 0;
+    for (let i = 0; i < n; i += batch) {
+      const b = Math.min(batch, n - i);
+      const x = tf.tensor4d(quantize(data.images.subarray(i * per, (i + b) * per), config.levels), [b, data.height, data.width, data.channels]);
+      const labels = Array.from(data.labels.subarray(i, i + b));
+      const cond = condTensor(config, config.conditioning.type === 'class' ? { labels } : undefined, b);
+      const nll = nllNats(model, x, cond);
+      const v = await nll.data();
+      tf.dispose([x, nll, ...(cond ? [cond] : [])]);
+      for (let k = 0; k < b; k++) {
+        if (!Number.isFinite(v[k])) throw new Error(`image ${i + k} of ${split}: the model gives a non-finite likelihood (${v[k]})`);
+        total += v[k];
+      }
+      progress.update(i + b);
+    }
+    progress.finish();
+    const seconds = (performance.now() - t0) / 1000;
+    const natsPerImage = total / n;
+    const result = {
+      split,
+      images: n,
+      natsPerImage,
+      bitsPerDim: bitsPerDim(natsPerImage, config),
+      levels: config.levels,
+      quantization: config.levels === 256 ? 'none' : `floor(pixel * ${config.levels} / 256)`,
+      conditioning: config.conditioning.type === 'class' ? 'MNIST labels' : 'none',
+      batch,
+      backend,
+      seconds,
+      imagesPerSecond: n / seconds,
+    };
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } finally {
+    disposeParams(model.params);
+  }
+}

@@ -1,0 +1,74 @@
+// npm run sample -- --model DIR [--class C | --embedding FILE] --count N --seed S
+//   --temperature T --mode cached|naive --png OUT.png --npy OUT.npy
+import { disposeParams } from '../model';
+import { encodeNpy } from '../io/npy';
+import { encodePng, imageGrid } from '../io/png';
+import { checkWritable, writeFilesAtomic, type OutputFile } from '../io/atomicWrite';
+import { loadModel } from '../io/weightsNode';
+import { sample } from '../sampler';
+import { parseArgs, usage, UsageError, type FlagSpec } from './args';
+import { backendFlag, conditionFromFlags, extOf, startBackend } from './common';
+import { Progress } from './progress';
+
+const spec = {
+  model: { type: 'string', required: true, help: 'model folder (model.json + shards)' },
+  class: { type: 'int', min: 0, help: 'class label for every image (class-conditional models)' },
+  embedding: { type: 'string', help: '.npy or .json file: one vector [D] for all images, or [N, D]' },
+  count: { type: 'int', min: 1, max: 4096, help: 'images to sample (default 16)' },
+  seed: { type: 'int', min: 0, help: 'random seed (default 0)' },
+  temperature: { type: 'number', positive: true, help: 'softmax temperature (default 1)' },
+  mode: { type: 'enum', values: ['cached', 'naive'] as const, help: 'sampler (default cached)' },
+  png: { type: 'string', help: 'write a grid of the samples to this PNG' },
+  npy: { type: 'string', help: 'write the samples (levels 0..K-1) as uint8 [N,H,W,C] to this .npy' },
+  scale: { type: 'int', min: 1, max: 32, help: 'PNG pixels per image pixel (default 4)' },
+  backend: backendFlag,
+} satisfies FlagSpec;
+
+export async function runSample(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, spec);
+  if (a.help) {
+    process.stdout.write(usage('sample', '--model DIR [--class C | --embedding FILE] [--count N] [--png OUT.png] [--npy OUT.npy]', spec) + '\n');
+    return;
+  }
+  if (!a.png && !a.npy) throw new UsageError('give --png OUT.png and/or --npy OUT.npy');
+  if (a.png && extOf(a.png) !== '.png') throw new UsageError(`--png: ${a.png} should end in .png`);
+  if (a.npy && extOf(a.npy) !== '.npy') throw new UsageError(`--npy: ${a.npy} should end in .npy`);
+  // fail before the (long) sampling, not after
+  for (const f of [a.png, a.npy]) if (f) await checkWritable(f);
+  const count = a.count ?? 16;
+
+  const backend = await startBackend(a.backend ?? 'wasm');
+  const model = await loadModel(a.model!);
+  try {
+    const { height: H, width: W, channels: C } = model.config;
+    const { condition, note } = await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding });
+    if (note) process.stderr.write(`note: ${note}\n`);
+    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, ${backend})`, H * W * C);
+    const t0 = performance.now();
+    const images = await sample(
+      model,
+      { count, seed: a.seed ?? 0, temperature: a.temperature ?? 1, mode: a.mode ?? 'cached', condition },
+      (e) => progress.update(e.done),
+    );
+    progress.finish();
+    const seconds = (performance.now() - t0) / 1000;
+    if (images.length !== count * H * W * C) {
+      throw new Error(`sampler returned ${images.length} values, expected ${count * H * W * C}`);
+    }
+
+    const files: OutputFile[] = [];
+    if (a.png) {
+      // levels 0..K-1 -> 0..255 so low-level models (e.g. binarised) are visible
+      const K = model.config.levels;
+      const shown = K === 256 ? images : images.map((v) => Math.round((v * 255) / (K - 1)));
+      const g = imageGrid(shown, count, H, W, C, { scale: a.scale ?? 4, pad: 2 });
+      files.push({ path: a.png, data: encodePng(g.data, g.width, g.height, g.channels) });
+    }
+    if (a.npy) files.push({ path: a.npy, data: encodeNpy(images, [count, H, W, C]) });
+    await writeFilesAtomic(files);
+    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', backend, seconds, png: a.png ?? null, npy: a.npy ?? null };
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  } finally {
+    disposeParams(model.params);
+  }
+}
