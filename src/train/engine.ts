@@ -122,6 +122,8 @@ export class WorkerEngine implements GradientEngine {
   readonly params: Float32Array;
   /** per-worker time of the last gradient() call, ms */
   lastShardMs: number[] = [];
+  /** per-worker tfjs tensor count after the last gradient() call (leak checks) */
+  lastTensorCounts: number[] = [];
 
   private constructor(
     readonly config: ModelConfig,
@@ -178,7 +180,7 @@ export class WorkerEngine implements GradientEngine {
         const [a, b] = shardRange(labels.length, k, s);
         if (a === b) {
           h.grad.fill(0);
-          return Promise.resolve({ nats: 0, ms: 0 });
+          return Promise.resolve({ nats: 0, ms: 0, numTensors: -1 });
         }
         // slice() copies: the worker gets its own small buffers
         return h.request({ type: 'grad', id: h.id(), images: images.slice(a * px, b * px), labels: labels.slice(a, b), scale }, 'grad');
@@ -191,6 +193,7 @@ export class WorkerEngine implements GradientEngine {
       for (let i = 0; i < out.length; i++) out[i] += g[i];
     }
     this.lastShardMs = replies.map((r) => r.ms);
+    this.lastTensorCounts = replies.map((r) => r.numTensors);
     let nats = 0;
     for (const r of replies) nats += r.nats;
     return nats;
