@@ -1,0 +1,151 @@
+// End-to-end harness: build the app once (into a temporary folder, so `npm start`'s dist
+// is never touched), serve it on 127.0.0.1 with a tiny static server, and drive Debian's
+// Chromium through playwright-core with real WebGPU on SwiftShader.
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { build } from 'vite';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..');
+export const artifactsDir = path.join(here, 'artifacts');
+const fixturesDir = path.join(here, 'fixtures');
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BASE_ARGS = ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.bin': 'application/octet-stream',
+};
+
+/** vite build into a fresh temporary folder; returns the folder. */
+export async function buildApp(): Promise<string> {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixelcnn-e2e-'));
+  await build({ root: repoRoot, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  return outDir;
+}
+
+export interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `dir` at / and e2e/fixtures at /fixtures/ on a free port of 127.0.0.1. */
+export async function serve(dir: string): Promise<Server> {
+  const server = http.createServer((req, res) => {
+    const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    const [base, rel] = url.startsWith('/fixtures/') ? [fixturesDir, url.slice('/fixtures/'.length)] : [dir, url.slice(1) || 'index.html'];
+    const file = path.resolve(base, rel);
+    if (!file.startsWith(path.resolve(base)) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${url}`);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function launch(opts: { webgpu: boolean }): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: opts.webgpu ? [...BASE_ARGS, '--enable-unsafe-webgpu'] : BASE_ARGS,
+  });
+}
+
+/** Records long tasks (> 50 ms on the main thread) from the first script on. */
+export const LONG_TASK_PROBE = `
+  window.__longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+`;
+
+export interface Opened {
+  page: Page;
+  /** console errors and uncaught exceptions, for failure messages */
+  errors: string[];
+}
+
+export async function open(browser: Browser, url: string): Promise<Opened> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.addInitScript(LONG_TASK_PROBE);
+  await page.goto(url);
+  return { page, errors };
+}
+
+const text = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`).textContent();
+
+/** Waits until the status line reads `word` (fails early on "error"). */
+export async function waitForStatus(page: Page, word: string, timeout = 60_000): Promise<void> {
+  await page.waitForFunction(
+    (w) => {
+      const s = document.querySelector('[data-testid="status"]')?.textContent;
+      if (s === 'error' && w !== 'error') throw new Error(document.querySelector('.run-error, [data-testid="error"]')?.textContent ?? 'error');
+      return s === w;
+    },
+    word,
+    { timeout, polling: 50 },
+  );
+}
+
+export async function backendOf(page: Page): Promise<string> {
+  await page.waitForFunction(() => {
+    const b = document.querySelector('[data-testid="backend"]')?.textContent;
+    return (b && b !== '…') || document.querySelector('[data-testid="error"]');
+  });
+  return (await text(page, 'backend')) ?? '';
+}
+
+/** Pixel statistics of the sample canvas: how many are bright, dark, or the undecided tint. */
+export async function canvasStats(page: Page): Promise<{ bright: number; dark: number; undecided: number; total: number; hash: string }> {
+  return page.evaluate(() => {
+    const c = document.querySelector('[data-testid="samples"]') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let bright = 0;
+    let dark = 0;
+    let undecided = 0;
+    let h = 2166136261;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] === 0) continue;
+      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+      if (r === 30 && g === 38 && b === 54) undecided++;
+      else if (r > 160) bright++;
+      else if (r < 60) dark++;
+      h = Math.imul(h ^ (r + 7 * g + 31 * b), 16777619);
+    }
+    return { bright, dark, undecided, total: d.length / 4, hash: (h >>> 0).toString(16) };
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(artifactsDir, { recursive: true });
+  const file = path.join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

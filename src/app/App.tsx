@@ -1,0 +1,74 @@
+// Page layout: the stage (digit buttons, samples, progress), the controls and the live
+// distribution beside it, and the blind-spot visualizer below.
+import { Component, type ReactNode } from 'react';
+import { useStore } from './store';
+import { Header } from './components/Header';
+import { ClassPicker } from './components/ClassPicker';
+import { SampleCanvas } from './components/SampleCanvas';
+import { Progress } from './components/Progress';
+import { Controls } from './components/Controls';
+import { ProbChart } from './components/ProbChart';
+import { ReceptivePanel } from './components/ReceptivePanel';
+
+function InitError() {
+  const message = useStore((s) => s.initError);
+  if (!message) return null;
+  return (
+    <div className="error-panel" role="alert" data-testid="error">
+      <h2>The model could not be started</h2>
+      <p className="error-message">{message}</p>
+      <p className="muted">
+        Try the shipped model (<a href="?">reload without URL options</a>) or random weights (<a href="?model=random">?model=random</a>).
+      </p>
+    </div>
+  );
+}
+
+/** A render error shows its message instead of a blank page. */
+class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  state = { error: null as Error | null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <div className="error-panel" role="alert" data-testid="error">
+        <h2>Something broke while drawing the page</h2>
+        <p className="error-message">{this.state.error.message}</p>
+      </div>
+    );
+  }
+}
+
+export function App() {
+  return (
+    <ErrorBoundary>
+      <div className="app">
+        <Header />
+        <InitError />
+        <main className="layout">
+          <section className="card stage" aria-label="samples">
+            <ClassPicker />
+            <SampleCanvas />
+            <Progress />
+          </section>
+          <aside className="side">
+            <section className="card">
+              <h2>Settings</h2>
+              <Controls />
+            </section>
+            <section className="card">
+              <h2>Current pixel</h2>
+              <ProbChart />
+            </section>
+          </aside>
+        </main>
+        <ReceptivePanel />
+        <footer className="footer">
+          van den Oord et al., <i>Conditional Image Generation with PixelCNN Decoders</i>, 2016 · TensorFlow.js in a Web Worker
+        </footer>
+      </div>
+    </ErrorBoundary>
+  );
+}

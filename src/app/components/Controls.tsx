@@ -1,0 +1,145 @@
+// Settings and run controls. A change of grid, temperature or seed restarts the picture
+// (the store stops the old run first); speed applies to the running generation.
+import { useEffect, useState } from 'react';
+import { useStore } from '../store';
+import { GRID_SIZES, SPEEDS, SPEED_NAMES, randomSeed } from '../url';
+import { gridPng } from '../paint';
+
+/** Applies a value once it has stopped changing for `ms` (slider drags restart once). */
+function useDebounced<T>(value: T, ms: number, apply: (v: T) => void): void {
+  useEffect(() => {
+    const t = setTimeout(() => apply(value), ms);
+    return () => clearTimeout(t);
+    // apply is stable (a store action)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value, ms]);
+}
+
+async function downloadPng(): Promise<void> {
+  const { live, settings } = useStore.getState();
+  if (!live) return;
+  const scale = Math.max(1, Math.floor(448 / (Math.ceil(Math.sqrt(live.count)) * live.width)));
+  const blob = await gridPng(live, scale, live.count > 1 ? scale : 0);
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `pixelcnn-digit${settings.label ?? ''}-seed${settings.seed}-t${settings.temperature}.png`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+export function Controls() {
+  const settings = useStore((s) => s.settings);
+  const status = useStore((s) => s.status);
+  const ready = useStore((s) => s.phase === 'ready');
+  const hasRun = useStore((s) => s.live !== null);
+  const { update, setSpeed, pause, resume, stop, regenerate } = useStore.getState();
+
+  const [temperature, setTemperature] = useState(settings.temperature);
+  const [seedText, setSeedText] = useState(String(settings.seed));
+  useEffect(() => setTemperature(settings.temperature), [settings.temperature]);
+  useEffect(() => setSeedText(String(settings.seed)), [settings.seed]);
+  useDebounced(temperature, 250, (t) => {
+    if (t !== useStore.getState().settings.temperature) update({ temperature: t });
+  });
+
+  const active = status === 'running' || status === 'paused';
+  const commitSeed = () => {
+    const n = Number(seedText);
+    if (/^\d+$/.test(seedText) && n < 2 ** 31) {
+      if (n !== settings.seed) update({ seed: n });
+    } else setSeedText(String(settings.seed));
+  };
+
+  return (
+    <div className="controls">
+      <div className="control">
+        <span className="control-label">Grid</span>
+        <div className="segmented" role="radiogroup" aria-label="number of samples">
+          {GRID_SIZES.map((n) => (
+            <button
+              key={n}
+              type="button"
+              role="radio"
+              aria-checked={settings.count === n}
+              data-testid={`grid-${n}`}
+              onClick={() => update({ count: n })}
+            >
+              {n === 1 ? '1' : `${Math.sqrt(n)}×${Math.sqrt(n)}`}
+            </button>
+          ))}
+        </div>
+      </div>
+
+      <label className="control">
+        <span className="control-label">
+          Temperature <output>{temperature.toFixed(2)}</output>
+        </span>
+        <input
+          type="range"
+          min={0.1}
+          max={1.5}
+          step={0.05}
+          value={temperature}
+          data-testid="temperature"
+          onChange={(e) => setTemperature(Number(e.target.value))}
+        />
+      </label>
+
+      <div className="control">
+        <span className="control-label">Seed</span>
+        <div className="seed">
+          <input
+            type="text"
+            inputMode="numeric"
+            value={seedText}
+            data-testid="seed"
+            aria-label="seed"
+            onChange={(e) => setSeedText(e.target.value.trim())}
+            onBlur={commitSeed}
+            onKeyDown={(e) => e.key === 'Enter' && commitSeed()}
+          />
+          <button type="button" className="icon-button" title="new random seed" onClick={() => update({ seed: randomSeed() })}>
+            ⚄
+          </button>
+        </div>
+      </div>
+
+      <label className="control">
+        <span className="control-label">
+          Speed <output>{SPEED_NAMES[settings.speed]}</output>
+        </span>
+        <input
+          type="range"
+          min={0}
+          max={SPEEDS.length - 1}
+          step={1}
+          // left = slow, right = as fast as possible
+          value={SPEEDS.length - 1 - settings.speed}
+          data-testid="speed"
+          onChange={(e) => setSpeed(SPEEDS.length - 1 - Number(e.target.value))}
+        />
+      </label>
+
+      <div className="buttons">
+        {status === 'paused' ? (
+          <button type="button" data-testid="resume" onClick={resume}>
+            ▶ Resume
+          </button>
+        ) : (
+          <button type="button" data-testid="pause" onClick={pause} disabled={status !== 'running'}>
+            ❚❚ Pause
+          </button>
+        )}
+        <button type="button" data-testid="stop" onClick={stop} disabled={!active}>
+          ■ Stop
+        </button>
+        <button type="button" data-testid="regenerate" onClick={regenerate} disabled={!ready || settings.label === null}>
+          ↻ New seed
+        </button>
+        <button type="button" data-testid="download" onClick={() => void downloadPng()} disabled={!hasRun}>
+          ⤓ PNG
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+// Title, the backend tfjs runs on (and why faster ones were skipped) and the model loaded.
+import { useStore } from '../store';
+
+export function Header() {
+  const backend = useStore((s) => s.backend);
+  const model = useStore((s) => s.model);
+  const phase = useStore((s) => s.phase);
+  const numTensors = useStore((s) => s.numTensors);
+
+  return (
+    <header className="header">
+      <div className="title">
+        <h1>Gated PixelCNN</h1>
+        <p>A neural network that draws digits one pixel at a time, each pixel sampled from what it predicts given the pixels above and to the left.</p>
+      </div>
+      <div className="badges">
+        <div className="badge" title={backend?.skipped.map((s) => `${s.name} skipped: ${s.reason}`).join('\n')}>
+          <span className="badge-key">backend</span>
+          <span data-testid="backend" className="badge-value">
+            {backend?.name ?? (phase === 'starting' ? '…' : 'none')}
+          </span>
+        </div>
+        <div className={`badge ${model?.random ? 'badge-warn' : ''}`}>
+          <span className="badge-key">model</span>
+          <span data-testid="model" className="badge-value">
+            {model ? `${model.source}${model.random ? ' (random)' : ''}` : '…'}
+          </span>
+        </div>
+        {numTensors !== null && (
+          <div className="badge badge-quiet" title="tensors alive in the worker after the last run">
+            <span className="badge-key">tensors</span>
+            <span data-testid="tensors" className="badge-value">
+              {numTensors}
+            </span>
+          </div>
+        )}
+      </div>
+      {(backend?.skipped.length ?? 0) > 0 && (
+        <ul className="skipped" data-testid="skipped">
+          {backend!.skipped.map((s) => (
+            <li key={s.name}>
+              <b>{s.name}</b> skipped: {s.reason}
+            </li>
+          ))}
+        </ul>
+      )}
+      {model && (
+        <p className={`model-note ${model.random ? 'warn' : ''}`} data-testid="model-note">
+          {model.note} · {model.config.height}×{model.config.width}, {model.config.levels} levels, {model.config.layers} layers,{' '}
+          {(model.paramCount / 1000).toFixed(0)}k weights
+        </p>
+      )}
+    </header>
+  );
+}

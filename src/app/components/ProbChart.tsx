@@ -1,0 +1,83 @@
+// The distribution the latest pixel was drawn from, as a live bar chart (one bar per
+// level, the drawn level highlighted). Drawn transiently, like the sample canvas.
+import { useEffect, useRef } from 'react';
+import { useStore } from '../store';
+
+const CSS_W = 320;
+const CSS_H = 120;
+
+export function ProbChart() {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const captionRef = useRef<HTMLSpanElement>(null);
+
+  useEffect(() => {
+    const canvas = canvasRef.current!;
+    const caption = captionRef.current!;
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(CSS_W * dpr);
+    canvas.height = Math.round(CSS_H * dpr);
+    canvas.style.width = `${CSS_W}px`;
+    canvas.style.height = `${CSS_H}px`;
+    const ctx = canvas.getContext('2d')!;
+    let raf = 0;
+
+    const draw = () => {
+      raf = 0;
+      const { live, focus } = useStore.getState();
+      const W = canvas.width;
+      const H = canvas.height;
+      ctx.clearRect(0, 0, W, H);
+      const strip = Math.round(8 * dpr);
+      const plotH = H - strip - Math.round(4 * dpr);
+      if (!live || live.done === 0) {
+        caption.textContent = 'waiting for the first pixel';
+        ctx.fillStyle = '#334155';
+        ctx.fillRect(0, plotH, W, Math.max(1, Math.round(dpr)));
+        return;
+      }
+      const L = live.levels;
+      const i = Math.min(focus, live.count - 1);
+      const probs = live.probs.subarray(i * L, (i + 1) * L);
+      const chosen = live.image[i * live.total + live.done - 1];
+      let max = 0;
+      for (let k = 0; k < L; k++) max = Math.max(max, probs[k]);
+      const bw = W / L;
+      for (let k = 0; k < L; k++) {
+        const h = max > 0 ? Math.max(probs[k] > 0 ? dpr : 0, (probs[k] / max) * (plotH - 2 * dpr)) : 0;
+        ctx.fillStyle = k === chosen ? '#facc15' : '#38bdf8';
+        ctx.fillRect(k * bw, plotH - h, Math.max(1, bw - (bw > 3 ? dpr : 0)), h);
+      }
+      // what each level looks like
+      for (let k = 0; k < L; k++) {
+        const g = Math.round((k * 255) / (L - 1));
+        ctx.fillStyle = `rgb(${g},${g},${g})`;
+        ctx.fillRect(k * bw, H - strip, Math.ceil(bw), strip);
+      }
+      const pixel = Math.floor((live.done - 1) / live.channels);
+      const row = Math.floor(pixel / live.width);
+      const col = pixel % live.width;
+      const sample = live.count > 1 ? `sample ${i + 1}, ` : '';
+      caption.textContent = `${sample}pixel (${row}, ${col}): drew ${chosen} of ${L - 1}, p = ${probs[chosen].toFixed(2)}`;
+    };
+    const schedule = () => {
+      if (!raf) raf = requestAnimationFrame(draw);
+    };
+    const unsubscribe = useStore.subscribe((s, prev) => {
+      if (s.liveTick !== prev.liveTick || s.focus !== prev.focus) schedule();
+    });
+    schedule();
+    return () => {
+      unsubscribe();
+      if (raf) cancelAnimationFrame(raf);
+    };
+  }, []);
+
+  return (
+    <figure className="chart">
+      <canvas ref={canvasRef} data-testid="probs" aria-label="distribution of the current pixel" />
+      <figcaption>
+        <span ref={captionRef} />
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,64 @@
+// Status word (a stable hook for tests: "done" when a generation completes), a progress
+// bar and pixels done / total with pixels per second, the last two updated transiently.
+import { useEffect, useRef } from 'react';
+import { useStore, type AppState } from '../store';
+
+export function statusWord(s: Pick<AppState, 'phase' | 'status'>): string {
+  if (s.phase === 'starting') return 'loading';
+  if (s.phase === 'init-error') return 'error';
+  return s.status;
+}
+
+export function Progress() {
+  const word = useStore(statusWord);
+  const message = useStore((s) => s.runMessage);
+  const barRef = useRef<HTMLDivElement>(null);
+  const textRef = useRef<HTMLSpanElement>(null);
+
+  useEffect(() => {
+    let raf = 0;
+    const draw = () => {
+      raf = 0;
+      const { live } = useStore.getState();
+      if (!live) {
+        textRef.current!.textContent = '';
+        barRef.current!.style.transform = 'scaleX(0)';
+        return;
+      }
+      const C = live.channels;
+      const px = Math.floor(live.done / C);
+      const all = live.total / C;
+      const rate = live.elapsedMs > 0 ? (px * live.count) / (live.elapsedMs / 1000) : 0;
+      barRef.current!.style.transform = `scaleX(${live.done / live.total})`;
+      const per = live.count > 1 ? ` × ${live.count} images` : '';
+      textRef.current!.textContent = `${px} / ${all} px${per} · ${rate.toFixed(0)} px/s · ${(live.elapsedMs / 1000).toFixed(1)} s`;
+    };
+    const schedule = () => {
+      if (!raf) raf = requestAnimationFrame(draw);
+    };
+    const unsubscribe = useStore.subscribe((s, prev) => {
+      if (s.liveTick !== prev.liveTick) schedule();
+    });
+    schedule();
+    return () => {
+      unsubscribe();
+      if (raf) cancelAnimationFrame(raf);
+    };
+  }, []);
+
+  return (
+    <div className="progress">
+      <div className="progress-track">
+        <div ref={barRef} className={`progress-bar ${word}`} />
+      </div>
+      <div className="progress-line">
+        <span className={`status-dot ${word}`} aria-hidden />
+        <span data-testid="status" className="status" role="status">
+          {word}
+        </span>
+        <span ref={textRef} data-testid="progress" className="progress-text" />
+      </div>
+      {message && <div className="run-error">{message}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+// The URL holds every setting that decides the picture, so a link reproduces it.
+import { BACKEND_ORDER, type BackendName } from '../worker/protocol';
+
+export const GRID_SIZES = [1, 4, 16] as const;
+export type GridSize = (typeof GRID_SIZES)[number];
+
+/** Pause after each sub-pixel, ms, from "as fast as possible" to "watch every pixel". */
+export const SPEEDS = [0, 2, 10, 40, 150] as const;
+export const SPEED_NAMES = ['max', 'fast', 'brisk', 'slow', 'pixel by pixel'] as const;
+
+export interface Settings {
+  /** class being generated; null before the first pick */
+  label: number | null;
+  count: GridSize;
+  seed: number;
+  temperature: number;
+  /** index into SPEEDS */
+  speed: number;
+}
+
+/** Options fixed for the page's lifetime (changing them reloads the worker). */
+export interface PageOptions {
+  model?: string;
+  backend?: BackendName;
+}
+
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 1_000_000);
+}
+
+function int(v: string | null, lo: number, hi: number): number | undefined {
+  if (v === null || !/^-?\d+$/.test(v)) return undefined;
+  const n = Number(v);
+  return n >= lo && n <= hi ? n : undefined;
+}
+
+export function readUrl(search: string): { settings: Settings; page: PageOptions } {
+  const q = new URLSearchParams(search);
+  const count = int(q.get('n'), 1, 16);
+  const t = Number(q.get('temp'));
+  const backend = q.get('backend');
+  return {
+    settings: {
+      label: int(q.get('class'), 0, 9) ?? null,
+      count: (GRID_SIZES as readonly number[]).includes(count ?? -1) ? (count as GridSize) : 4,
+      seed: int(q.get('seed'), 0, 2 ** 31 - 1) ?? randomSeed(),
+      temperature: q.has('temp') && Number.isFinite(t) && t >= 0.05 && t <= 2 ? t : 1,
+      speed: int(q.get('speed'), 0, SPEEDS.length - 1) ?? 1,
+    },
+    page: {
+      model: q.get('model') ?? undefined,
+      backend: (BACKEND_ORDER as readonly string[]).includes(backend ?? '') ? (backend as BackendName) : undefined,
+    },
+  };
+}
+
+/** Writes the settings into the address bar without adding history entries. */
+export function writeUrl(s: Settings): void {
+  const q = new URLSearchParams(location.search);
+  if (s.label === null) q.delete('class');
+  else q.set('class', String(s.label));
+  q.set('n', String(s.count));
+  q.set('seed', String(s.seed));
+  q.set('temp', String(s.temperature));
+  q.set('speed', String(s.speed));
+  const url = `${location.pathname}?${q.toString()}${location.hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
+}

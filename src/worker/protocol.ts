@@ -1,0 +1,102 @@
+// The typed messages between the page and the sampling worker. The page only sends
+// requests; the worker only sends facts back. Every run carries a runId so the page can
+// drop messages of a run it has already replaced.
+import type { ModelConfig } from '../model/config';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export interface BackendReport {
+  /** the backend tfjs runs on */
+  name: BackendName;
+  /** backends tried before it, each with the reason it was not used */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+export interface ModelInfo {
+  /** what was asked for: a name under /models/, a path, or a 'random…' preset */
+  source: string;
+  /** true when the weights are random (no trained model was found or one was asked for) */
+  random: boolean;
+  /** one sentence the page shows next to the model name */
+  note: string;
+  config: ModelConfig;
+  paramCount: number;
+}
+
+export interface GenerateRequest {
+  type: 'generate';
+  runId: number;
+  /** class label; ignored by unconditional models */
+  label: number;
+  count: number;
+  seed: number;
+  temperature: number;
+  /** pause after each sub-pixel, ms; 0 runs as fast as the backend allows */
+  delayMs: number;
+}
+
+export type ToWorker =
+  | {
+      type: 'init';
+      role: 'sampler' | 'receptive';
+      /** backend to try first (the rest follow in BACKEND_ORDER) */
+      backend?: BackendName;
+      /** model to load (role 'sampler'); see loadModel */
+      model?: string;
+      /** absolute URL of the folder holding tfjs's .wasm files */
+      wasmBase: string;
+      /** absolute URL of the models folder */
+      modelsBase: string;
+    }
+  | GenerateRequest
+  | { type: 'pause'; runId: number }
+  | { type: 'resume'; runId: number }
+  | { type: 'stop'; runId: number }
+  | { type: 'speed'; runId: number; delayMs: number }
+  | { type: 'receptive'; reqId: number; config: ModelConfig; row: number; col: number };
+
+/** Sub-pixels decided since the previous message, in raster order. */
+export interface PixelBatch {
+  type: 'pixels';
+  runId: number;
+  /** index (in sub-pixels, per image) of the first decided sub-pixel in this batch */
+  start: number;
+  /** values[k * count + i]: level of sub-pixel start+k of image i */
+  values: Uint8Array;
+  /** the distribution the last sub-pixel of the batch was drawn from, [count * levels] */
+  probs: Float32Array;
+  /** sub-pixels decided so far and in all, per image */
+  done: number;
+  total: number;
+  /** ms since the run started, excluding pauses */
+  elapsedMs: number;
+}
+
+export type FromWorker =
+  | { type: 'ready'; role: 'sampler' | 'receptive'; backend: BackendReport; model?: ModelInfo }
+  | { type: 'init-error'; message: string; backend?: BackendReport }
+  | { type: 'started'; runId: number }
+  | PixelBatch
+  | { type: 'paused'; runId: number }
+  | { type: 'resumed'; runId: number }
+  | { type: 'done'; runId: number; elapsedMs: number; numTensors: number }
+  | { type: 'stopped'; runId: number; numTensors: number }
+  | { type: 'error'; runId: number; message: string; numTensors: number }
+  | {
+      type: 'receptive';
+      reqId: number;
+      /** [H * W] influence of each input pixel on the logits at (row, col) */
+      field: Float32Array;
+      row: number;
+      col: number;
+      ms: number;
+    }
+  | { type: 'receptive-error'; reqId: number; message: string };
+
+/** Posts a message with its large buffers transferred instead of copied. */
+export function transferablesOf(msg: FromWorker): Transferable[] {
+  if (msg.type === 'pixels') return [msg.values.buffer, msg.probs.buffer] as Transferable[];
+  if (msg.type === 'receptive') return [msg.field.buffer as Transferable];
+  return [];
+}

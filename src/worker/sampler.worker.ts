@@ -1,0 +1,237 @@
+/// <reference lib="webworker" />
+// tfjs, the model and the sampler live here, off the page's main thread. One worker has
+// one of two roles: 'sampler' (loads a model, streams pixels of one run at a time) or
+// 'receptive' (measures receptive fields on a CPU backend, so it never waits for, nor
+// slows, a generation on the GPU).
+import * as tf from '@tensorflow/tfjs';
+import { receptiveField, disposeParams, type PixelCNN } from '../model';
+import { samplePixels } from '../sampler';
+import { selectBackend } from './backend';
+import { loadModel, DEFAULT_MODEL } from './loadModel';
+import { transferablesOf, type FromWorker, type GenerateRequest, type ToWorker } from './protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+function post(msg: FromWorker): void {
+  self.postMessage(msg, transferablesOf(msg));
+}
+
+function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+let model: PixelCNN | undefined;
+
+// ---- sampling runs ---------------------------------------------------------------
+
+interface Run {
+  runId: number;
+  abort: AbortController;
+  delayMs: number;
+  paused: boolean;
+  /** resolves the wait of a paused run */
+  wake: (() => void) | undefined;
+  /** settles when the run's loop has exited and its tensors are released */
+  finished: Promise<void>;
+}
+
+let current: Run | undefined;
+
+class Aborted extends Error {
+  constructor() {
+    super('aborted');
+    this.name = 'AbortError';
+  }
+}
+
+/** Resolves after ms, or when the run is woken (resume/stop/speed change). */
+function wait(run: Run, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = ms > 0 ? setTimeout(done, ms) : undefined;
+    function done() {
+      if (timer !== undefined) clearTimeout(timer);
+      run.wake = undefined;
+      resolve();
+    }
+    run.wake = done;
+  });
+}
+
+async function stopCurrent(): Promise<void> {
+  const run = current;
+  if (!run) return;
+  run.abort.abort();
+  run.wake?.();
+  await run.finished;
+}
+
+/** Minimum time between two pixel messages when running flat out: ~one per frame. */
+const FLUSH_MS = 16;
+
+async function generate(req: GenerateRequest): Promise<void> {
+  await stopCurrent();
+  if (!model) throw new Error('no model loaded');
+  const m = model;
+  let finish!: () => void;
+  const run: Run = {
+    runId: req.runId,
+    abort: new AbortController(),
+    delayMs: req.delayMs,
+    paused: false,
+    wake: undefined,
+    finished: new Promise((r) => (finish = r)),
+  };
+  current = run;
+  const { count } = req;
+  const levels = m.config.levels;
+  const conditional = m.config.conditioning.type === 'class';
+  const gen = samplePixels(m, {
+    count,
+    seed: req.seed,
+    temperature: req.temperature,
+    condition: conditional ? { labels: new Array(count).fill(req.label) } : undefined,
+    signal: run.abort.signal,
+  });
+
+  // sub-pixels decided but not yet posted
+  let pending: Uint8Array[] = [];
+  let pendingStart = 0;
+  let lastProbs = new Float32Array(count * levels);
+  let done = 0;
+  let total = m.config.height * m.config.width * m.config.channels;
+  let lastFlush = performance.now();
+  let activeMs = 0;
+  let since = performance.now();
+  const elapsed = () => activeMs + (performance.now() - since);
+
+  const flush = () => {
+    if (pending.length === 0) return;
+    const values = new Uint8Array(pending.length * count);
+    pending.forEach((v, k) => values.set(v, k * count));
+    post({ type: 'pixels', runId: run.runId, start: pendingStart, values, probs: lastProbs, done, total, elapsedMs: elapsed() });
+    pending = [];
+    pendingStart = done;
+    lastProbs = new Float32Array(count * levels);
+    lastFlush = performance.now();
+  };
+
+  let finished = false;
+  post({ type: 'started', runId: run.runId });
+  try {
+    for (;;) {
+      if (run.abort.signal.aborted) throw new Aborted();
+      const step = await gen.next();
+      if (step.done) {
+        finished = true;
+        break;
+      }
+      const e = step.value;
+      pending.push(e.values.slice());
+      lastProbs.set(e.probs);
+      done = e.done;
+      total = e.total;
+      if (run.delayMs > 0 || performance.now() - lastFlush >= FLUSH_MS) flush();
+      if (run.delayMs > 0) await wait(run, run.delayMs);
+      while (run.paused && !run.abort.signal.aborted) {
+        activeMs += performance.now() - since;
+        await wait(run, 0);
+        since = performance.now();
+      }
+    }
+    flush();
+    post({ type: 'done', runId: run.runId, elapsedMs: elapsed(), numTensors: tf.memory().numTensors });
+  } catch (e) {
+    const aborted = run.abort.signal.aborted || (e instanceof Error && e.name === 'AbortError');
+    if (!finished) await gen.return(new Uint8Array(0)).catch(() => undefined);
+    if (aborted) post({ type: 'stopped', runId: run.runId, numTensors: tf.memory().numTensors });
+    else post({ type: 'error', runId: run.runId, message: errorText(e), numTensors: tf.memory().numTensors });
+  } finally {
+    if (current === run) current = undefined;
+    finish();
+  }
+}
+
+// ---- receptive fields --------------------------------------------------------------
+
+// Hovering sends many requests; only the newest waiting one is worth computing.
+let rfQueued: Extract<ToWorker, { type: 'receptive' }> | undefined;
+let rfBusy = false;
+
+async function drainReceptive(): Promise<void> {
+  if (rfBusy) return;
+  rfBusy = true;
+  try {
+    while (rfQueued) {
+      const req = rfQueued;
+      rfQueued = undefined;
+      try {
+        const t0 = performance.now();
+        const rows = receptiveField(req.config, req.row, req.col);
+        const field = new Float32Array(rows.flat());
+        post({ type: 'receptive', reqId: req.reqId, field, row: req.row, col: req.col, ms: performance.now() - t0 });
+      } catch (e) {
+        post({ type: 'receptive-error', reqId: req.reqId, message: errorText(e) });
+      }
+      // let newer requests arrive before picking the next one
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  } finally {
+    rfBusy = false;
+  }
+}
+
+// ---- messages ----------------------------------------------------------------------
+
+self.onmessage = async (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  switch (msg.type) {
+    case 'init': {
+      let backend;
+      try {
+        if (msg.role === 'receptive') {
+          // receptiveField reads its result synchronously: CPU backends only
+          backend = await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu']);
+          post({ type: 'ready', role: 'receptive', backend });
+          return;
+        }
+        backend = await selectBackend(msg.wasmBase, msg.backend);
+        if (model) disposeParams(model.params);
+        const loaded = await loadModel(msg.model ?? DEFAULT_MODEL, msg.modelsBase);
+        model = loaded.model;
+        post({ type: 'ready', role: 'sampler', backend, model: loaded.info });
+      } catch (e) {
+        post({ type: 'init-error', message: errorText(e), backend });
+      }
+      return;
+    }
+    case 'generate':
+      generate(msg).catch((e) => post({ type: 'error', runId: msg.runId, message: errorText(e), numTensors: tf.memory().numTensors }));
+      return;
+    case 'stop':
+      if (current?.runId === msg.runId) await stopCurrent();
+      return;
+    case 'pause':
+      if (current?.runId === msg.runId && !current.paused) {
+        current.paused = true;
+        post({ type: 'paused', runId: msg.runId });
+      }
+      return;
+    case 'resume':
+      if (current?.runId === msg.runId && current.paused) {
+        current.paused = false;
+        current.wake?.();
+        post({ type: 'resumed', runId: msg.runId });
+      }
+      return;
+    case 'speed':
+      if (current?.runId === msg.runId) {
+        current.delayMs = msg.delayMs;
+        current.wake?.();
+      }
+      return;
+    case 'receptive':
+      rfQueued = msg;
+      void drainReceptive();
+      return;
+  }
+};

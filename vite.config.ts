@@ -1,0 +1,110 @@
+// The app is a static site: the page, one worker bundle (tfjs + model + sampler), the
+// shipped weights under /models/ and tfjs's .wasm binaries under /tfjs-wasm/. Nothing is
+// fetched from another host at run time.
+import { defineConfig, type Plugin, type Connect } from 'vite';
+import react from '@vitejs/plugin-react';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const modelsDir = path.join(root, 'models');
+const wasmDir = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+const wasmFiles = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+const mimeTypes: Record<string, string> = {
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
+};
+
+/** Every file under dir, as paths relative to dir with forward slashes. */
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) for (const f of listFiles(full)) out.push(`${entry.name}/${f}`);
+    else if (entry.isFile()) out.push(entry.name);
+  }
+  return out;
+}
+
+/** Names of the models/<name>/ folders that hold a model.json. */
+function modelNames(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, 'model.json')))
+    .map((d) => d.name)
+    .sort();
+}
+
+/**
+ * Serves /models/** from a folder and /tfjs-wasm/*.wasm from tfjs-backend-wasm, with a
+ * real 404 for missing files (the SPA fallback would otherwise answer index.html and the
+ * app would try to parse HTML as a model).
+ */
+function staticMiddleware(modelsRoot: string): Connect.NextHandleFunction {
+  return (req, res, next) => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    let file: string | undefined;
+    if (url === '/models/index.json') {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ models: modelNames(modelsRoot) }));
+      return;
+    }
+    if (url.startsWith('/models/')) file = path.join(modelsRoot, url.slice('/models/'.length));
+    else if (url.startsWith('/tfjs-wasm/')) file = path.join(wasmDir, url.slice('/tfjs-wasm/'.length));
+    else return next();
+    const base = url.startsWith('/models/') ? modelsRoot : wasmDir;
+    if (!path.resolve(file).startsWith(path.resolve(base) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.setHeader('Content-Type', 'text/plain');
+      res.end(`not found: ${url}`);
+      return;
+    }
+    res.setHeader('Content-Type', mimeTypes[path.extname(file)] ?? 'application/octet-stream');
+    fs.createReadStream(file).pipe(res);
+  };
+}
+
+function modelsAndWasm(): Plugin {
+  let outDir = path.join(root, 'dist');
+  return {
+    name: 'pixelcnn-models-and-wasm',
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+    },
+    configureServer(server) {
+      server.middlewares.use(staticMiddleware(modelsDir));
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(staticMiddleware(path.join(outDir, 'models')));
+    },
+    // Copied into dist at build time only: the repository keeps one copy of each model.
+    generateBundle() {
+      for (const rel of listFiles(modelsDir)) {
+        this.emitFile({ type: 'asset', fileName: `models/${rel}`, source: fs.readFileSync(path.join(modelsDir, rel)) });
+      }
+      this.emitFile({
+        type: 'asset',
+        fileName: 'models/index.json',
+        source: JSON.stringify({ models: modelNames(modelsDir) }),
+      });
+      for (const f of wasmFiles) {
+        this.emitFile({ type: 'asset', fileName: `tfjs-wasm/${f}`, source: fs.readFileSync(path.join(wasmDir, f)) });
+      }
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [react(), modelsAndWasm()],
+  worker: { format: 'es' },
+  build: {
+    target: 'es2022',
+    // tfjs with three backends is one large worker chunk by nature.
+    chunkSizeWarningLimit: 4096,
+  },
+});
