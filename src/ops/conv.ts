@@ -27,8 +27,11 @@ const MATMUL = 'PixelCNNMatMul';
 const convAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 };
 const matMulAttrs = { transposeA: false, transposeB: false };
 
-/** Registers `name` on the current backend as the backend's `base` kernel with fixed attrs. */
-function ensureKernel(name: string, base: string, baseInputs: (inputs: tf.NamedTensorMap) => tf.NamedTensorMap, attrs: tf.NamedAttrMap): void {
+/**
+ * Registers kernel `name` on the current backend (once) as that backend's own `base`
+ * kernel run with fixed attrs; only its gradient (registered below) differs.
+ */
+function ensureKernel(name: string, base: string, attrs: tf.NamedAttrMap): void {
   const backendName = tf.getBackend();
   if (tf.getKernel(name, backendName)) return;
   const baseKernel = tf.getKernel(base, backendName);
@@ -37,7 +40,7 @@ function ensureKernel(name: string, base: string, baseInputs: (inputs: tf.NamedT
     kernelName: name,
     backendName,
     kernelFunc: ({ inputs, backend }) =>
-      baseKernel.kernelFunc({ inputs: baseInputs(inputs as tf.NamedTensorMap), backend, attrs }),
+      baseKernel.kernelFunc({ inputs, backend, attrs }),
   });
 }
 
@@ -103,7 +106,7 @@ export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
     () => `conv2dValid: input ${x.shape[1]}x${x.shape[2]} is smaller than kernel ${w.shape[0]}x${w.shape[1]}`,
   );
   check(x.dtype === 'float32' && w.dtype === 'float32', () => `conv2dValid: want float32, got ${x.dtype} and ${w.dtype}`);
-  ensureKernel(CONV, 'Conv2D', (i) => ({ x: i.x, filter: i.filter }), convAttrs);
+  ensureKernel(CONV, 'Conv2D', convAttrs);
   return tf.engine().runKernel(CONV, { x, filter: w }) as tf.Tensor4D;
 }
 
@@ -114,7 +117,7 @@ export function pointwise(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
   const cin = shape[shape.length - 1];
   check(cin === w.shape[0], () => `pointwise: x has ${cin} channels but w expects ${w.shape[0]}`);
   check(x.dtype === 'float32' && w.dtype === 'float32', () => `pointwise: want float32, got ${x.dtype} and ${w.dtype}`);
-  ensureKernel(MATMUL, 'BatchMatMul', (i) => ({ a: i.a, b: i.b }), matMulAttrs);
+  ensureKernel(MATMUL, 'BatchMatMul', matMulAttrs);
   // BatchMatMul wants rank 3: [1, N, Cin] x [1, Cin, Cout].
   const a = tf.reshape(x, [1, -1, cin]);
   const b = tf.reshape(w, [1, cin, w.shape[1]]);
