@@ -1,8 +1,9 @@
 // What every command needs: a backend, a model folder, the conditioning flags.
-import * as tf from '@tensorflow/tfjs';
+// Heavy modules (tfjs) are imported only once the flags have been checked, so a bad
+// flag or --help answers at once.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { initNodeBackend, type NodeBackend } from '../backend/node';
+import type { NodeBackend } from '../backend/node';
 import type { Condition, ModelConfig } from '../model';
 import { parseEmbedding } from '../io/npy';
 import { UsageError, type Flag } from './args';
@@ -15,6 +16,7 @@ export const backendFlag = {
 
 /** Starts tfjs quietly (no Node banner on stderr) on the chosen backend. */
 export async function startBackend(want: NodeBackend | 'auto' = 'wasm'): Promise<string> {
+  const [tf, { initNodeBackend }] = await Promise.all([import('@tensorflow/tfjs'), import('../backend/node')]);
   tf.enableProdMode();
   return initNodeBackend(want);
 }

@@ -1,9 +1,6 @@
 // npm run eval -- --model DIR --split test|val|train [--limit N] [--batch B]
 // Prints progress on stderr and, as the last line of stdout, one JSON object.
-import * as tf from '@tensorflow/tfjs';
-import { loadMnist, type MnistSplit } from '../data/mnist';
-import { bitsPerDim, condTensor, disposeParams, nllNats } from '../model';
-import { loadModel } from '../io/weightsNode';
+import type { MnistSplit } from '../data/mnist';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, startBackend } from './common';
 import { Progress } from './progress';
@@ -32,6 +29,12 @@ export async function runEval(argv: string[]): Promise<void> {
   const split = (a.split ?? 'test') as MnistSplit;
   const batch = a.batch ?? 32;
   const backend = await startBackend(a.backend ?? 'wasm');
+  const [tf, { loadMnist }, { bitsPerDim, condTensor, disposeParams, nllNats }, { loadModel }] = await Promise.all([
+    import('@tensorflow/tfjs'),
+    import('../data/mnist'),
+    import('../model'),
+    import('../io/weightsNode'),
+  ]);
   const model = await loadModel(a.model!);
   try {
     const { config } = model;

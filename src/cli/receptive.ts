@@ -1,6 +1,6 @@
 // npm run receptive -- --arch gated|masked --pixel R,C --size H,W [--layers L] [--json]
 // Which input pixels reach the logits at (R, C): an ASCII picture, or JSON with `field`.
-import { makeConfig, receptiveField, type ModelConfig } from '../model';
+import { makeConfig, type ModelConfig } from '../model/config';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, startBackend } from './common';
 
@@ -124,6 +124,7 @@ export async function runReceptive(argv: string[]): Promise<void> {
     throw new UsageError((e as Error).message.replace(/^config\.firstKernel/, '--first-kernel').replace(/^config\.kernel/, '--kernel'));
   }
   await startBackend(a.backend ?? 'cpu');
+  const { receptiveField } = await import('../model');
   const field = receptiveField(config, row, col);
   const s = classify(field, row, col);
   if (a.json) {

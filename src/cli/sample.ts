@@ -1,11 +1,8 @@
 // npm run sample -- --model DIR [--class C | --embedding FILE] --count N --seed S
 //   --temperature T --mode cached|naive --png OUT.png --npy OUT.npy
-import { disposeParams } from '../model';
 import { encodeNpy } from '../io/npy';
 import { encodePng, imageGrid } from '../io/png';
 import { checkWritable, writeFilesAtomic, type OutputFile } from '../io/atomicWrite';
-import { loadModel } from '../io/weightsNode';
-import { sample } from '../sampler';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, conditionFromFlags, extOf, startBackend } from './common';
 import { Progress } from './progress';
@@ -38,6 +35,11 @@ export async function runSample(argv: string[]): Promise<void> {
   const count = a.count ?? 16;
 
   const backend = await startBackend(a.backend ?? 'wasm');
+  const [{ loadModel }, { sample }, { disposeParams }] = await Promise.all([
+    import('../io/weightsNode'),
+    import('../sampler'),
+    import('../model'),
+  ]);
   const model = await loadModel(a.model!);
   try {
     const { height: H, width: W, channels: C } = model.config;

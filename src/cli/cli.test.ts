@@ -1,0 +1,196 @@
+// The CLI as a user runs it: child processes of `tsx src/cli/main.ts`, against tiny
+// random models saved to a temp folder.
+import * as tf from '@tensorflow/tfjs';
+import { execFile } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeParams, initParams, makeConfig, type ModelConfig } from '../model';
+import { decodeNpy } from '../io/npy';
+import { saveModel } from '../io/weightsNode';
+
+const repo = path.resolve(__dirname, '../..');
+const tsx = path.join(repo, 'node_modules/.bin/tsx');
+let dir: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(tsx, ['src/cli/main.ts', ...args], { cwd: repo, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
+
+async function save(name: string, config: ModelConfig) {
+  const params = initParams(config, 5);
+  await saveModel(path.join(dir, name), { config, params });
+  disposeParams(params);
+}
+
+const small = (partial: Partial<ModelConfig>) =>
+  makeConfig({ hidden: 4, layers: 2, headHidden: 4, firstKernel: 3, kernel: 3, levels: 4, ...partial });
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cli-test-'));
+  await save('tiny', small({ height: 6, width: 5, conditioning: { type: 'class', classes: 3 } }));
+  await save('vec', small({ height: 4, width: 4, conditioning: { type: 'vector', dim: 3 } }));
+  await save('mnist', small({ height: 28, width: 28, conditioning: { type: 'class', classes: 10 } }));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('sample', () => {
+  it('writes a PNG grid and an npy [N,H,W,C] of levels; the naive sampler draws the same images', async () => {
+    const png = path.join(dir, 's.png');
+    const npy = path.join(dir, 's.npy');
+    const npy2 = path.join(dir, 's2.npy');
+    const [r, r2] = await Promise.all([
+      cli('sample', '--model', path.join(dir, 'tiny'), '--count', '3', '--seed', '4', '--scale', '2', '--png', png, '--npy', npy),
+      cli('sample', '--model', path.join(dir, 'tiny'), '--count', '3', '--seed', '4', '--mode', 'naive', '--npy', npy2),
+    ]);
+    expect(r.stderr).toMatch(/100% 30\/30/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({ count: 3, height: 6, width: 5, channels: 1 });
+
+    const a = decodeNpy(await fs.readFile(npy));
+    expect(a.dtype).toBe('uint8');
+    expect(a.shape).toEqual([3, 6, 5, 1]);
+    expect(Math.max(...a.data)).toBeLessThan(4);
+    expect(Array.from(decodeNpy(await fs.readFile(npy2)).data)).toEqual(Array.from(a.data));
+
+    // PNG: 2x2 grid of 10x12 tiles with 2-pixel gaps, grey
+    const file = await fs.readFile(png);
+    const v = new DataView(file.buffer, file.byteOffset);
+    expect(file.subarray(12, 16).toString()).toBe('IHDR');
+    expect([v.getUint32(16), v.getUint32(20), file[24], file[25]]).toEqual([2 * 10 + 3 * 2, 2 * 12 + 3 * 2, 8, 0]);
+    const idatLen = v.getUint32(33);
+    const raw = inflateSync(file.subarray(41, 41 + idatLen));
+    expect(raw.length).toBe(30 * (26 + 1));
+    // the first pixel of image 0 sits at (2, 2), levels 0..3 shown as 0, 85, 170, 255
+    expect(raw[2 * 27 + 1 + 2]).toBe(a.data[0] * 85);
+    expect(existsSync(path.join(dir, 's2.png'))).toBe(false);
+  });
+
+  it('takes an embedding file for a vector-conditioned model', async () => {
+    const emb = path.join(dir, 'e.json');
+    await fs.writeFile(emb, '[0.5, -1, 2]');
+    const r = await cli('sample', '--model', path.join(dir, 'vec'), '--embedding', emb, '--count', '2', '--npy', path.join(dir, 'v.npy'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(decodeNpy(await fs.readFile(path.join(dir, 'v.npy'))).shape).toEqual([2, 4, 4, 1]);
+  });
+});
+
+describe('eval', () => {
+  it('prints one JSON object with bits/dim on a few MNIST test images', async () => {
+    const r = await cli('eval', '--model', path.join(dir, 'mnist'), '--split', 'test', '--limit', '6', '--batch', '4');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/6\/6/);
+    const j = lastJson(r.stdout);
+    expect(j.images).toBe(6);
+    expect(j.split).toBe('test');
+    expect(j.natsPerImage).toBeGreaterThan(0);
+    // a random 4-level model is near uniform: about 2 bits per dimension
+    expect(j.bitsPerDim).toBeCloseTo(j.natsPerImage / (784 * Math.LN2), 10);
+    expect(j.bitsPerDim).toBeGreaterThan(1);
+    expect(j.bitsPerDim).toBeLessThan(4);
+  });
+});
+
+describe('receptive', () => {
+  it('returns an H x W field: causal, the masked stack has a blind spot, the gated one none', async () => {
+    const [g, m, pic] = await Promise.all([
+      cli('receptive', '--arch', 'gated', '--pixel', '5,4', '--size', '8,9', '--layers', '3', '--first-kernel', '3', '--json'),
+      cli('receptive', '--arch', 'masked', '--pixel', '5,4', '--size', '8,9', '--layers', '3', '--first-kernel', '3', '--json'),
+      cli('receptive', '--arch', 'masked', '--pixel', '5,4', '--size', '8,9', '--layers', '3', '--first-kernel', '3'),
+    ]);
+    for (const r of [g, m, pic]) expect(r.code, r.stderr).toBe(0);
+    for (const r of [g, m]) {
+      const j = lastJson(r.stdout);
+      expect(j.field).toHaveLength(8);
+      expect(j.field.every((row: number[]) => row.length === 9 && row.every((v) => v >= 0))).toBe(true);
+      expect(j.futureInfluence).toBe(0);
+      expect(j.field[5][3]).toBeGreaterThan(0); // left neighbour
+      expect(j.field[4][4]).toBeGreaterThan(0); // pixel above
+    }
+    expect(lastJson(g.stdout).blindSpot).toBe(0);
+    expect(lastJson(m.stdout).blindSpot).toBeGreaterThan(0);
+    const lines = pic.stdout.split('\n');
+    expect(lines.some((l) => l.includes('X'))).toBe(true);
+    expect(pic.stdout).toContain('o'); // blind spot drawn
+  });
+});
+
+describe('bench', () => {
+  it('prints the benchmark JSON last', async () => {
+    const r = await cli('bench', '--preset', 'tiny', '--batches', '1,2', '--naive-pixels', '2', '--count-rows', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j.backend).toBe('wasm');
+    expect(j.batches.map((b: { batch: number }) => b.batch)).toEqual([1, 2]);
+    for (const b of j.batches) {
+      expect(b.naive.extrapolated).toBe(true);
+      expect(b.naive.measuredSubPixels).toBe(2);
+      expect(b.cached.measuredSubPixels).toBe(64);
+      expect(b.forwardMs).toBeGreaterThan(0);
+    }
+    expect(j.speedup).toBeGreaterThan(0);
+    expect(j.overheadFactor).toBeGreaterThan(0);
+    expect(j.kernelsPerSubPixel.cached).toBeGreaterThan(0);
+    expect(j.kernelsPerSubPixel.naive).toBeGreaterThan(0);
+    expect(j.leakedTensors).toBe(0);
+  });
+});
+
+describe('bad arguments and bad files', () => {
+  it('exit non-zero with one line on stderr and write nothing', async () => {
+    const out = path.join(dir, 'never.png');
+    const bad = path.join(dir, 'broken');
+    await fs.cp(path.join(dir, 'tiny'), bad, { recursive: true });
+    const shard = path.join(bad, 'group1-shard1of1.bin');
+    await fs.truncate(shard, (await fs.stat(shard)).size - 8);
+    const tiny = path.join(dir, 'tiny');
+    const cases: [string[], RegExp][] = [
+      [['sample', '--model', tiny, '--png', out, '--bogus', '1'], /unknown flag --bogus/],
+      [['sample', '--model', tiny, '--png', out, '--count', 'many'], /--count: expected an integer/],
+      [['sample', '--model', tiny, '--png', out, '--temperature', '0'], /--temperature: expected a number > 0/],
+      [['sample', '--model', tiny, '--png', out, '--mode', 'fast'], /--mode: expected one of cached\|naive/],
+      [['sample', '--png', out], /--model is required/],
+      [['sample', '--model', tiny], /--png .* --npy/],
+      [['sample', '--model', tiny, '--png', out, '--class', '7'], /--class: 7 is outside 0\.\.2/],
+      [['sample', '--model', path.join(dir, 'missing'), '--png', out], /missing\/model\.json: not found/],
+      [['sample', '--model', bad, '--png', out], /broken\/group1-shard1of1\.bin: truncated: tensor '[^']+'/],
+      [['sample', '--model', tiny, '--png', path.join(dir, 'no/such/dir/x.png')], /does not exist/],
+      [['sample', '--model', path.join(dir, 'vec'), '--png', out], /--embedding FILE is required/],
+      [['eval', '--model', tiny, '--limit', '2'], /model is for 6x5x1 images; MNIST is 28x28x1/],
+      [['eval', '--model', tiny, '--split', 'dev'], /--split: expected one of test\|val\|train/],
+      [['receptive', '--pixel', '9,1', '--size', '4,4'], /outside the 4x4 image/],
+      [['receptive', '--pixel', '1'], /--pixel: expected 2 comma-separated integers/],
+      [['receptive', '--pixel', '1,1', '--kernel', '4'], /kernel: expected an odd kernel size/],
+      [['nonsense'], /unknown command "nonsense"/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => cli(...args)));
+    runs.forEach((r, i) => {
+      const what = cases[i][0].join(' ');
+      expect(r.code, what).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), `${what}: ${r.stderr}`).toHaveLength(1);
+      expect(r.stderr, what).toMatch(cases[i][1]);
+      expect(r.stdout, what).toBe('');
+    });
+    expect(existsSync(out)).toBe(false);
+    expect((await fs.readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
