@@ -1,6 +1,10 @@
 // Op benchmark: forward and backward of the model's ops (src/ops) against tfjs's own
-// ops and gradients, at training shapes. Prints one JSON object.
-//   npx tsx src/ops/bench.ts [--backend wasm|cpu] [--reps 7]
+// ops and gradients, at training shapes. Prints one JSON object (times in ms).
+//   npx tsx src/ops/bench.ts [--backend wasm|cpu] [--reps 9]
+//
+// Timing is this process's CPU time (the wasm backend runs on one thread and the build
+// machines are shared, so wall time mostly measures the neighbours), and the variants
+// being compared run interleaved, rep by rep, so a change in machine load hits all alike.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
 import { conv2dValid, gate, pointwise } from './conv.ts';
@@ -11,106 +15,115 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-const REPS = Number(arg('reps', '7'));
+const REPS = Number(arg('reps', '9'));
+type Run = () => tf.Tensor | tf.Tensor[];
+type Result = number | string; // median ms, or why it could not run
 
-/**
- * Median ms of f() (every output read back), or an error message if the op fails.
- * Timed as this process's CPU time, not wall time: the wasm backend runs on one thread,
- * and the build machines are shared, so wall time mostly measures the neighbours.
- */
-function timeMs(f: () => tf.Tensor | tf.Tensor[]): number | string {
-  const once = (): number => {
-    const t0 = process.cpuUsage();
-    tf.tidy(() => {
-      const out = f();
-      for (const t of Array.isArray(out) ? out : [out]) t.dataSync();
-    });
-    const dt = process.cpuUsage(t0);
-    return (dt.user + dt.system) / 1000;
-  };
-  try {
-    once(); // warm-up (kernel set-up, XNNPACK operator creation)
-    const before = tf.memory().numTensors;
-    const times: number[] = [];
-    for (let r = 0; r < REPS; r++) times.push(once());
-    if (tf.memory().numTensors !== before) return `leak: ${tf.memory().numTensors - before} tensors`;
-    times.sort((a, b) => a - b);
-    return Math.round(times[Math.floor(times.length / 2)] * 100) / 100;
-  } catch (e) {
-    return `error: ${(e as Error).message.split('\n')[0]}`;
+function cpuMs(f: Run): number {
+  const t0 = process.cpuUsage();
+  tf.tidy(() => {
+    const out = f();
+    for (const t of Array.isArray(out) ? out : [out]) t.dataSync();
+  });
+  const dt = process.cpuUsage(t0);
+  return (dt.user + dt.system) / 1000;
+}
+
+/** Median ms of each variant (every output read back), the variants interleaved. */
+function race(variants: Record<string, Run>): Record<string, Result> {
+  const out: Record<string, Result> = {};
+  const live: string[] = [];
+  for (const [name, f] of Object.entries(variants)) {
+    try {
+      cpuMs(f); // warm-up: kernel set-up, XNNPACK operator creation
+      live.push(name);
+    } catch (e) {
+      out[name] = `error: ${(e as Error).message.split('\n')[0]}`;
+    }
   }
+  const times: Record<string, number[]> = Object.fromEntries(live.map((n) => [n, []]));
+  const before = tf.memory().numTensors;
+  for (let r = 0; r < REPS; r++) for (const name of live) times[name].push(cpuMs(variants[name]));
+  const leaked = tf.memory().numTensors - before;
+  for (const name of live) {
+    const t = times[name].sort((a, b) => a - b);
+    out[name] = leaked ? `leak: ${leaked} tensors` : Math.round(t[Math.floor(t.length / 2)] * 100) / 100;
+  }
+  return out;
 }
 
-function gflops(flop: number, ms: number | string): number | null {
-  return typeof ms === 'number' ? Math.round((flop / ms / 1e6) * 10) / 10 : null;
-}
-
-function speedup(theirs: number | string, ours: number | string): number | null {
-  return typeof theirs === 'number' && typeof ours === 'number' ? Math.round((theirs / ours) * 10) / 10 : null;
-}
-
-function add(a: number | string, b: number | string): number | string {
-  return typeof a === 'number' && typeof b === 'number' ? Math.round((a + b) * 100) / 100 : typeof a === 'string' ? a : b;
-}
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+const gflops = (flop: number, ms: Result): number | null => (typeof ms === 'number' ? round1(flop / ms / 1e6) : null);
+const ratio = (theirs: Result, ours: Result): number | null =>
+  typeof theirs === 'number' && typeof ours === 'number' ? round1(theirs / ours) : null;
 
 async function main(): Promise<void> {
   const backend = await initNodeBackend(arg('backend', 'wasm') as 'wasm' | 'cpu');
   const B = 16;
   const H = 28;
   const W = 28;
-  const report: Record<string, unknown> = { backend, clock: 'process CPU time, median', reps: REPS, batch: B, image: [H, W] };
+  const report: Record<string, unknown> = {
+    backend,
+    clock: 'process CPU ms, median, variants interleaved',
+    reps: REPS,
+    batch: B,
+    image: [H, W],
+  };
 
+  // Convolutions. tfjs on wasm has no filter gradient at all (Conv2DBackpropFilter), so
+  // the comparable tfjs figure is forward + input gradient (Conv2DBackpropInput) alone.
   const conv: Record<string, unknown>[] = [];
   const kernels: [number, number, number, number][] = [
-    [2, 3, 32, 64],
-    [1, 2, 32, 64],
-    [1, 4, 32, 64],
-    [4, 7, 32, 64],
+    [2, 3, 32, 64], // vertical stack, 3x3 layers
+    [1, 2, 32, 64], // horizontal stack, 3x3 layers
     [1, 1, 32, 64],
-    [7, 7, 1, 64],
+    [4, 7, 32, 64], // vertical stack, 7x7 layer, if it had 32 input channels
+    [1, 4, 32, 64],
+    [7, 7, 1, 64], // a first layer on a 1-channel image
   ];
   for (const [kh, kw, cin, cout] of kernels) {
     const x = tf.randomNormal([B, H, W, cin]) as tf.Tensor4D;
     const w = tf.randomNormal([kh, kw, cin, cout], 0, 0.1) as tf.Tensor4D;
     const dy = tf.randomNormal([B, H - kh + 1, W - kw + 1, cout]) as tf.Tensor4D;
     const flop = 2 * B * (H - kh + 1) * (W - kw + 1) * kh * kw * cin * cout;
-    const fwdTf = timeMs(() => tf.conv2d(x, w, 1, 'valid'));
-    const fwdOurs = timeMs(() => conv2dValid(x, w));
-    // Forward + backward (dx and dw) from one tf.grads with dy as the seed.
-    const fbTf = timeMs(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'))([x, w], dy));
-    const fbOurs = timeMs(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2dValid(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], dy));
-    // The two gradients separately.
-    const dxTf = timeMs(() => tf.conv2dTranspose(dy, w, [B, H, W, cin], 1, 'valid')); // dx only
-    const dxOurs = timeMs(() => tf.grad((a: tf.Tensor) => conv2dValid(a as tf.Tensor4D, w))(x, dy));
-    const dwOurs = timeMs(() => tf.grad((b: tf.Tensor) => conv2dValid(x, b as tf.Tensor4D))(w, dy));
+    const fwd = race({ tfjs: () => tf.conv2d(x, w, 1, 'valid'), ours: () => conv2dValid(x, w) });
+    const t = race({
+      tfjs_forward_and_dx: () => [tf.conv2d(x, w, 1, 'valid'), tf.conv2dTranspose(dy, w, [B, H, W, cin], 1, 'valid')],
+      tfjs_forward_dx_dw: () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'))([x, w], dy),
+      ours_forward_and_dx: () => tf.grad((a: tf.Tensor) => conv2dValid(a as tf.Tensor4D, w))(x, dy),
+      ours_forward_and_dw: () => tf.grad((b: tf.Tensor) => conv2dValid(x, b as tf.Tensor4D))(w, dy),
+      ours_forward_dx_dw: () => tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2dValid(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], dy),
+    });
     conv.push({
       kernel: [kh, kw, cin, cout],
-      gflop: Math.round(flop / 1e7) / 100,
-      forward_ms: { tfjs: fwdTf, ours: fwdOurs, ours_gflops: gflops(flop, fwdOurs) },
-      forward_backward_ms: { tfjs: fbTf, ours: fbOurs, speedup: speedup(fbTf, fbOurs), ours_gflops: gflops(3 * flop, fbOurs) },
-      // tfjs on wasm has no filter gradient; its input gradient is Conv2DBackpropInput.
-      forward_and_dx_ms: { tfjs: add(fwdTf, dxTf), ours: dxOurs, speedup: speedup(add(fwdTf, dxTf), dxOurs) },
-      forward_and_dw_ms: { ours: dwOurs },
+      gflop_forward: Math.round(flop / 1e7) / 100,
+      forward: { ...fwd, ours_gflops: gflops(flop, fwd.ours) },
+      ...t,
+      speedup_forward_and_dx: ratio(t.tfjs_forward_and_dx, t.ours_forward_and_dx),
+      ours_forward_dx_dw_gflops: gflops(3 * flop, t.ours_forward_dx_dw),
     });
     tf.dispose([x, w, dy]);
   }
   report.conv2dValid = conv;
 
   const pw: Record<string, unknown>[] = [];
-  for (const [cin, cout] of [[32, 64], [64, 64], [32, 256]]) {
+  for (const [cin, cout] of [[32, 64], [64, 64], [32, 32], [32, 256]]) {
     const n = B * H * W;
     const x = tf.randomNormal([n, cin]) as tf.Tensor2D;
     const w = tf.randomNormal([cin, cout], 0, 0.1) as tf.Tensor2D;
     const dy = tf.randomNormal([n, cout]);
     const flop = 2 * n * cin * cout;
-    const fwdTf = timeMs(() => tf.matMul(x, w));
-    const fwdOurs = timeMs(() => pointwise(x, w));
-    const fbTf = timeMs(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D))([x, w], dy));
-    const fbOurs = timeMs(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => pointwise(a, b as tf.Tensor2D))([x, w], dy));
+    const t = race({
+      tfjs_forward: () => tf.matMul(x, w),
+      ours_forward: () => pointwise(x, w),
+      tfjs_forward_backward: () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D))([x, w], dy),
+      ours_forward_backward: () => tf.grads((a: tf.Tensor, b: tf.Tensor) => pointwise(a, b as tf.Tensor2D))([x, w], dy),
+    });
     pw.push({
       shape: [n, cin, cout],
-      forward_ms: { tfjs: fwdTf, ours: fwdOurs },
-      forward_backward_ms: { tfjs: fbTf, ours: fbOurs, speedup: speedup(fbTf, fbOurs), ours_gflops: gflops(3 * flop, fbOurs) },
+      ...t,
+      speedup_forward_backward: ratio(t.tfjs_forward_backward, t.ours_forward_backward),
+      ours_forward_backward_gflops: gflops(3 * flop, t.ours_forward_backward),
     });
     tf.dispose([x, w, dy]);
   }
@@ -119,18 +132,21 @@ async function main(): Promise<void> {
   {
     const a = tf.randomNormal([B, H, W, 64]);
     const dy = tf.randomNormal([B, H, W, 32]);
-    const plain = (t: tf.Tensor): tf.Tensor => {
-      const [f, g] = tf.split(t, 2, 3);
+    const plain = (v: tf.Tensor): tf.Tensor => {
+      const [f, g] = tf.split(v, 2, 3);
       return tf.mul(tf.tanh(f), tf.sigmoid(g));
     };
-    const fwdTf = timeMs(() => plain(a));
-    const fwdOurs = timeMs(() => gate(a));
-    const fbTf = timeMs(() => tf.grad(plain)(a, dy));
-    const fbOurs = timeMs(() => tf.grad(gate)(a, dy));
+    const t = race({
+      tfjs_forward: () => plain(a),
+      ours_forward: () => gate(a),
+      tfjs_forward_backward: () => tf.grad(plain)(a, dy),
+      ours_forward_backward: () => tf.grad(gate)(a, dy),
+    });
     report.gate = {
       shape: a.shape,
-      forward_ms: { tfjs: fwdTf, ours: fwdOurs, speedup: speedup(fwdTf, fwdOurs) },
-      forward_backward_ms: { tfjs: fbTf, ours: fbOurs, speedup: speedup(fbTf, fbOurs) },
+      ...t,
+      speedup_forward: ratio(t.tfjs_forward, t.ours_forward),
+      speedup_forward_backward: ratio(t.tfjs_forward_backward, t.ours_forward_backward),
     };
     tf.dispose([a, dy]);
   }
@@ -140,22 +156,25 @@ async function main(): Promise<void> {
     const k = 256;
     const logits = tf.randomNormal([n, k], 0, 3) as tf.Tensor2D;
     const labels = tf.randomUniform([n], 0, k, 'int32') as tf.Tensor1D;
-    const plain = (l: tf.Tensor): tf.Tensor =>
-      tf.neg(tf.sum(tf.mul(tf.logSoftmax(l), tf.cast(tf.oneHot(labels, k), 'float32'))));
-    const fwdTf = timeMs(() => plain(logits));
-    const fwdOurs = timeMs(() => softmaxCrossEntropy(logits, labels));
-    const fbTf = timeMs(() => tf.grad(plain)(logits));
-    const fbOurs = timeMs(() => tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, labels))(logits));
+    // tf.oneHot's float32 dtype is broken on wasm (see loss.ts): cast instead.
+    const plain = (l: tf.Tensor): tf.Tensor => tf.neg(tf.sum(tf.mul(tf.logSoftmax(l), tf.cast(tf.oneHot(labels, k), 'float32'))));
+    const t = race({
+      tfjs_logSoftmax_forward: () => plain(logits),
+      ours_forward: () => softmaxCrossEntropy(logits, labels),
+      tfjs_logSoftmax_forward_backward: () => tf.grad(plain)(logits),
+      ours_forward_backward: () => tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, labels))(logits),
+    });
     report.softmaxCrossEntropy = {
       shape: [n, k],
-      forward_ms: { tfjs_logSoftmax: fwdTf, ours: fwdOurs, speedup: speedup(fwdTf, fwdOurs) },
-      forward_backward_ms: { tfjs_logSoftmax: fbTf, ours: fbOurs, speedup: speedup(fbTf, fbOurs) },
+      ...t,
+      speedup_forward: ratio(t.tfjs_logSoftmax_forward, t.ours_forward),
+      speedup_forward_backward: ratio(t.tfjs_logSoftmax_forward_backward, t.ours_forward_backward),
     };
     tf.dispose([logits, labels]);
   }
 
-  // Failed tfjs gradients (missing wasm kernels) leave their tape's saved tensors behind;
-  // the ops' own runs are checked for leaks in timeMs.
+  // A failed tfjs gradient (missing wasm kernel) leaves its tape's saved tensors behind;
+  // the ops' own runs are checked for leaks in race().
   report.tensorsLeftByFailedTfjsRuns = tf.memory().numTensors;
   console.log(JSON.stringify(report, null, 1));
 }
