@@ -43,35 +43,53 @@ function conditionFor(config: ModelConfig, n: number): Condition | undefined {
   return undefined;
 }
 
-/** Runs the sampler for `pixels` sub-pixels (all when undefined); returns ms elapsed and sub-pixels done. */
-async function runSampler(model: PixelCNN, mode: SamplerMode, count: number, pixels?: number): Promise<{ ms: number; done: number }> {
+interface Elapsed {
+  /** CPU time of this process (user + system), ms: what the work cost, even on a busy machine */
+  cpu: number;
+  /** wall-clock ms: what a user waits, inflated when other processes share the cores */
+  wall: number;
+}
+
+function stopwatch(): () => Elapsed {
+  const w = performance.now();
+  const c = process.cpuUsage();
+  return () => {
+    const d = process.cpuUsage(c);
+    return { cpu: (d.user + d.system) / 1000, wall: performance.now() - w };
+  };
+}
+
+/** Runs the sampler for `pixels` sub-pixels (all when undefined); returns the time taken and sub-pixels done. */
+async function runSampler(model: PixelCNN, mode: SamplerMode, count: number, pixels?: number): Promise<Elapsed & { done: number }> {
   const opts = { count, seed: 1, temperature: 1, mode, condition: conditionFor(model.config, count) };
-  const t0 = performance.now();
+  const stop = stopwatch();
   let done = 0;
   for await (const e of samplePixels(model, opts)) {
     done = e.done;
     if (pixels !== undefined && done >= pixels) break; // the generator's finally frees its tensors
   }
-  return { ms: performance.now() - t0, done };
+  return { ...stop(), done };
 }
 
-async function forwardMs(model: PixelCNN, count: number, repeats = 5): Promise<number> {
+/** One full forward pass of a batch (logits read back): the median of `repeats` runs after a warm-up. */
+async function forwardTime(model: PixelCNN, count: number, repeats = 5): Promise<Elapsed> {
   const { height: H, width: W, channels: C, levels: K } = model.config;
   const x = tf.tidy(() => tf.floor(tf.mul(tf.randomUniform([count, H, W, C], 0, 1, 'float32', 7), K)) as tf.Tensor4D);
   const cond = condTensor(model.config, conditionFor(model.config, count), count);
-  const times: number[] = [];
+  const times: Elapsed[] = [];
   try {
     for (let i = 0; i <= repeats; i++) {
-      const t0 = performance.now();
+      const stop = stopwatch();
       const y = forward(model, x, cond);
       await y.data();
       y.dispose();
-      if (i > 0) times.push(performance.now() - t0); // the first run is a warm-up
+      if (i > 0) times.push(stop()); // the first run is a warm-up
     }
   } finally {
     tf.dispose([x, ...(cond ? [cond] : [])]);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return { cpu: median(times.map((t) => t.cpu)), wall: median(times.map((t) => t.wall)) };
 }
 
 /** tfjs kernels launched while `f` runs (counted by tf.profile). */
@@ -121,21 +139,21 @@ export async function runBench(argv: string[]): Promise<void> {
 
   try {
     // warm-up of the whole path (wasm compiles and allocates on first use)
-    await forwardMs(model, 1, 2);
+    await forwardTime(model, 1, 2);
     await runSampler(model, 'naive', 1, 2);
     if (hasCached) await runSampler(model, 'cached', 1, config.width * config.channels);
     const results = [];
     for (const B of batches) {
-      // warm-up: one pixel each, so first-call allocation is not timed
-      await runSampler(model, 'naive', B, 1);
+      // warm-up at this batch size, so first-call allocation is not timed
+      await runSampler(model, 'naive', B, 3);
       if (hasCached) await runSampler(model, 'cached', B, config.width * config.channels);
-      const fwd = await forwardMs(model, B);
+      const fwd = await forwardTime(model, B);
       const naive = await runSampler(model, 'naive', B, naivePixels);
-      const naiveMsPerPixel = naive.ms / naive.done;
+      const naiveMsPerPixel = naive.cpu / naive.done;
       const cached = hasCached ? await runSampler(model, 'cached', B) : null;
       const r = {
         batch: B,
-        forwardMs: round(fwd),
+        forwardMs: round(fwd.cpu),
         naive: {
           msPerBatch: round(naiveMsPerPixel * subPixels, 0),
           msPerSubPixel: round(naiveMsPerPixel),
@@ -143,12 +161,17 @@ export async function runBench(argv: string[]): Promise<void> {
           extrapolated: naive.done < subPixels,
         },
         cached: cached && {
-          msPerBatch: round(cached.ms, 0),
-          msPerSubPixel: round(cached.ms / cached.done, 3),
+          msPerBatch: round(cached.cpu, 0),
+          msPerSubPixel: round(cached.cpu / cached.done, 3),
           measuredSubPixels: cached.done,
         },
-        speedup: cached ? round((naiveMsPerPixel * subPixels) / cached.ms, 1) : null,
-        overheadFactor: cached ? round(cached.ms / fwd, 1) : null,
+        speedup: cached ? round((naiveMsPerPixel * subPixels) / cached.cpu, 1) : null,
+        overheadFactor: cached ? round(cached.cpu / fwd.cpu, 1) : null,
+        wall: {
+          forwardMs: round(fwd.wall),
+          naiveMsPerBatch: round((naive.wall / naive.done) * subPixels, 0),
+          cachedMsPerBatch: cached ? round(cached.wall, 0) : null,
+        },
       };
       results.push(r);
       log(
@@ -198,6 +221,7 @@ export async function runBench(argv: string[]): Promise<void> {
       notes: [
         `naive sampling runs one full forward pass per sub-pixel, so its cost per sub-pixel is constant: it is timed over the first ${naivePixels} sub-pixels and extrapolated to all ${subPixels}`,
         'cached sampling is timed over the whole image',
+        'times are CPU time of this (single-threaded) process, robust to other load on the machine; `wall` holds wall-clock times of the same runs',
         'speedup = naive ms per batch / cached ms per batch; overheadFactor = cached ms per batch / one forward pass of the same batch',
         'kernels counted with tf.profile',
       ],

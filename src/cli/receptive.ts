@@ -68,7 +68,8 @@ const SHADES = ':-=+*#%@'; // weak -> strong influence (log scale over 4 decades
 
 export function asciiField(field: number[][], row: number, col: number): string {
   const { kind } = classify(field, row, col);
-  const max = Math.max(...field.flat());
+  // shades are relative to the strongest past pixel (future cells are ignored)
+  const max = Math.max(...field.flatMap((line, r) => line.filter((_, c) => kind[r][c] === 'reached')));
   const lines = field.map((line, r) =>
     line
       .map((v, c) => {
