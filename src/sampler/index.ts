@@ -4,10 +4,12 @@
 import { mulberry32 } from '../model/params';
 import type { PixelCNN } from '../model/types';
 import { CachedStepper, NaiveStepper, type Stepper } from './steppers';
-import type { PixelEvent, SampleOptions } from './types';
+import type { PixelEvent, SampleOptions, SamplerMode } from './types';
+import { FusedWebGPUStepper, isWebGPUBackend } from './webgpu';
 
 export type { PixelEvent, SampleOptions, SamplerMode } from './types';
-export { CachedStepper, NaiveStepper } from './steppers';
+export { CachedStepper, NaiveStepper, type Stepper } from './steppers';
+export { FusedWebGPUStepper } from './webgpu';
 
 function abortError(): Error {
   const e = new Error('sampling aborted');
@@ -30,11 +32,17 @@ export function drawLevel(probs: Float32Array, offset: number, K: number, u: num
   return 0;
 }
 
-export function makeStepper(model: PixelCNN, opts: SampleOptions): Stepper {
+export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise<Stepper> {
   const mode = opts.mode ?? 'cached';
   if (mode === 'cached') return new CachedStepper(model, opts.count, opts.condition);
   if (mode === 'naive') return new NaiveStepper(model, opts.count, opts.condition);
-  throw new Error(`sampler: unknown mode "${mode}" (expected cached or naive)`);
+  if (mode === 'fused') return FusedWebGPUStepper.create(model, opts.count, opts.condition);
+  throw new Error(`sampler: unknown mode "${mode}" (expected cached, fused or naive)`);
+}
+
+/** The fastest mode for the current backend: fused kernels on WebGPU, cached elsewhere. */
+export function bestMode(model: PixelCNN): SamplerMode {
+  return isWebGPUBackend() && model.config.arch === 'gated' ? 'fused' : model.config.arch === 'gated' ? 'cached' : 'naive';
 }
 
 function checkOptions(opts: SampleOptions): number {
@@ -54,7 +62,7 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
   const x = new Uint8Array(N * H * W * C);
   const rand = mulberry32(opts.seed);
   const total = H * W * C;
-  const stepper = makeStepper(model, opts);
+  const stepper = await makeStepper(model, opts);
   try {
     let done = 0;
     for (let r = 0; r < H; r++) {

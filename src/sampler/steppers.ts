@@ -107,7 +107,7 @@ export class CachedStepper implements Stepper {
     const t = this.cond[name];
     if (!t) return undefined;
     if (t.shape[1] === 1) return t;
-    return tf.slice(t, [0, r, 0, 0], [this.N, 1, this.config.width, t.shape[3]]);
+    return tf.slice(t, [0, r, 0, 0], [this.N, 1, this.config.width, 2 * this.config.hidden]);
   }
 
   startRow(r: number, x: Uint8Array): void {

@@ -1,6 +1,9 @@
 import type { Condition } from '../model/types';
 
-export type SamplerMode = 'cached' | 'naive';
+// cached: cached stack state, portable tfjs ops (any backend)
+// fused: cached state in two hand-written WebGPU kernels (webgpu backend only)
+// naive: one full forward pass per sub-pixel (the reference)
+export type SamplerMode = 'cached' | 'fused' | 'naive';
 
 export interface SampleOptions {
   /** images sampled side by side */

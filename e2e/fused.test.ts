@@ -1,0 +1,50 @@
+// The fused WebGPU kernels against the portable cached sampler, in a real browser.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'vite';
+import type { Browser } from 'playwright-core';
+import { launch, repoRoot, serve, type Server } from './harness';
+
+let server: Server;
+let browser: Browser;
+
+beforeAll(async () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixelcnn-fused-'));
+  await build({
+    root: path.join(repoRoot, 'e2e/fused'),
+    configFile: false,
+    logLevel: 'error',
+    build: { outDir, emptyOutDir: true },
+  });
+  server = await serve(outDir);
+  browser = await launch({ webgpu: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('fused WebGPU sampling kernels', () => {
+  it('give the portable cached sampler\'s distribution at every sub-pixel, and the same images', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => document.getElementById('state')?.textContent === 'ready');
+    const result = await page.evaluate(() => (window as unknown as { runFusedCheck: () => Promise<unknown> }).runFusedCheck());
+    const { backend, cases } = result as { backend: string; cases: { name: string; maxLogDiff: number; sameImages: boolean; launchesPerSubpixel: number; leakedTensors: number }[] };
+    expect(errors, errors.join('\n')).toEqual([]);
+    expect(backend).toBe('webgpu');
+    for (const c of cases) {
+      expect(c.maxLogDiff, c.name).toBeLessThan(1e-4);
+      expect(c.sameImages, c.name).toBe(true);
+      // one pixel kernel per sub-pixel plus one row kernel per row
+      expect(c.launchesPerSubpixel, c.name).toBeLessThan(1.5);
+      expect(c.leakedTensors, c.name).toBe(0);
+    }
+  }, 300_000);
+});
