@@ -33,7 +33,7 @@ export function drawLevel(probs: Float32Array, offset: number, K: number, u: num
 }
 
 export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise<Stepper> {
-  const mode = opts.mode ?? 'cached';
+  const mode = opts.mode ?? bestMode(model);
   if (mode === 'cached') return new CachedStepper(model, opts.count, opts.condition);
   if (mode === 'naive') return new NaiveStepper(model, opts.count, opts.condition);
   if (mode === 'fused') return FusedWebGPUStepper.create(model, opts.count, opts.condition);

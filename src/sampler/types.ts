@@ -11,6 +11,7 @@ export interface SampleOptions {
   seed: number;
   /** softmax temperature; 1 samples the model's distribution */
   temperature?: number;
+  /** default: the fastest for the backend (fused on WebGPU, cached elsewhere; naive for the masked baseline) */
   mode?: SamplerMode;
   condition?: Condition;
   /** aborting stops sampling at the next pixel; the promise rejects with an AbortError */
