@@ -2,7 +2,7 @@
 // padded, so the cached sampler (src/sampler/cached.ts) calls the very same functions on
 // the small windows it keeps, and the full pass below is the reference it is tested on.
 import * as tf from '@tensorflow/tfjs';
-import { conv2dValid, gate, pointwise } from '../ops/conv';
+import { conv2dValid, gate, logProbsOfLabels, pointwise } from '../ops/conv';
 import { condDim, isSpatial, type ModelConfig } from './config';
 import { kernelMask, pointwiseMask } from './masks';
 import { kernelOf, spatialGrid } from './params';
@@ -205,10 +205,9 @@ export function nllNats(model: PixelCNN, x: tf.Tensor4D, cond?: tf.Tensor2D): tf
   return tf.tidy(() => {
     const K = model.config.levels;
     const B = x.shape[0];
-    const logits = tf.reshape(forward(model, x, cond), [-1, K]);
-    const labels = tf.cast(tf.reshape(x, [-1]), 'int32');
-    const logp = tf.logSoftmax(logits);
-    const picked = tf.sum(tf.mul(logp, tf.oneHot(labels, K)), 1);
+    const logits = tf.reshape(forward(model, x, cond), [-1, K]) as tf.Tensor2D;
+    const labels = tf.cast(tf.reshape(x, [-1]), 'int32') as tf.Tensor1D;
+    const picked = logProbsOfLabels(logits, labels); // log p of each sub-pixel's level
     return tf.neg(tf.sum(tf.reshape(picked, [B, -1]), 1)) as tf.Tensor1D;
   });
 }
