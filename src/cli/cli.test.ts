@@ -107,6 +107,7 @@ describe('eval', () => {
     expect(j.bitsPerDim).toBeCloseTo(j.natsPerImage / (784 * Math.LN2), 10);
     expect(j.bitsPerDim).toBeGreaterThan(1);
     expect(j.bitsPerDim).toBeLessThan(4);
+    expect(j.leakedTensors).toBe(0);
   });
 });
 

@@ -52,6 +52,7 @@ export async function runEval(argv: string[]): Promise<void> {
     const per = data.height * data.width * data.channels;
     const progress = new Progress(`eval ${split} (${n} images, ${backend})`, n);
     const t0 = performance.now();
+    const tensorsBefore = tf.memory().numTensors;
     let total = 0;
     for (let i = 0; i < n; i += batch) {
       const b = Math.min(batch, n - i);
@@ -82,6 +83,7 @@ export async function runEval(argv: string[]): Promise<void> {
       backend,
       seconds,
       imagesPerSecond: n / seconds,
+      leakedTensors: tf.memory().numTensors - tensorsBefore,
     };
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
