@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { condTensor, forward, paramShapes, type ModelConfig, type Params } from '../model/index.ts';
 import { logProbsOfLabels, softmaxCrossEntropy } from '../ops/loss.ts';
+import { installFastBroadcastGradients } from './fastgrads.ts';
 
 export interface ParamLayout {
   names: string[];
@@ -102,6 +103,7 @@ export function accumulateGradient(
   scale: number,
   gradOut: Float32Array,
 ): number {
+  installFastBroadcastGradients();
   const batch = labels.length;
   const params = unflattenParams(layout, flatParams);
   const x = imagesTensor(config, images, batch);

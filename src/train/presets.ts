@@ -39,6 +39,22 @@ export const PRESETS: Record<string, () => Preset> = {
     }),
     train: { ...DEFAULT_TRAIN, batchSize: 8, lr: 3e-3, warmupSteps: 0 },
   }),
+  /** CLI smoke runs and tests on real MNIST: 28x28, 256 levels, but only 2 narrow layers */
+  'mnist-tiny': () => ({
+    model: makeConfig({
+      height: 28,
+      width: 28,
+      channels: 1,
+      levels: 256,
+      hidden: 8,
+      layers: 2,
+      firstKernel: 7,
+      kernel: 3,
+      headHidden: 16,
+      conditioning: { type: 'class', classes: 10 },
+    }),
+    train: { ...DEFAULT_TRAIN, batchSize: 8, lr: 3e-3, warmupSteps: 0 },
+  }),
   /** the shipped model: class-conditional Gated PixelCNN on 28x28 8-bit MNIST */
   mnist: () => ({
     model: makeConfig({

@@ -192,7 +192,9 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
     const params = engine.params; // updated in place; workers read it between requests
     const grad = new Float32Array(layout.total);
 
+    let savedAtStep = -1;
     const saveState = async (reason: string) => {
+      savedAtStep = progress.step;
       const header: CheckpointHeader = {
         config,
         hyper,
@@ -361,7 +363,7 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
       }
     }
     if (opts.signal?.aborted) stoppedBy = 'signal';
-    await saveState(stoppedBy === 'signal' ? 'signal' : 'end');
+    if (savedAtStep !== progress.step) await saveState(stoppedBy === 'signal' ? 'signal' : 'end');
     const seconds = (performance.now() - runStart) / 1000;
     const result: TrainResult = {
       params: Float32Array.from(params),

@@ -1,0 +1,56 @@
+// Faster gradients for broadcasting Add/Sub on wasm. tfjs reduces the gradient of a
+// broadcast input (a bias [C] added to [B, H, W, C], a conditioning term [B, 1, 1, C])
+// with tf.sum over the broadcast axes, which on wasm runs at ~50M values/s when the
+// reduced axes are not the last ones: measured 10 ms for [16, 28, 28, 64] -> [64],
+// against 0.3 ms for the same reduction as matMul(ones[1, N], dy[N, C]). A training step
+// has dozens of these. Installed only in processes that train (the workers and the
+// single-thread engine); values are the same sums, in a different order.
+import * as tf from '@tensorflow/tfjs';
+
+/** dy summed down to `shape` (a shape dy was broadcast from). */
+export function reduceToShape(dy: tf.Tensor, shape: number[]): tf.Tensor {
+  const out = dy.shape;
+  const axes = tf.broadcast_util.getReductionAxes(shape, out);
+  if (axes.length === 0) return tf.reshape(dy, shape);
+  const contiguous = axes.every((a, i) => a === axes[0] + i);
+  if (!contiguous) return tf.reshape(tf.sum(dy, axes), shape);
+  const s = axes[0];
+  const e = axes[axes.length - 1] + 1;
+  const prod = (d: number[]) => d.reduce((x, y) => x * y, 1);
+  const pre = prod(out.slice(0, s));
+  const r = prod(out.slice(s, e));
+  const post = prod(out.slice(e));
+  let res: tf.Tensor;
+  if (pre === 1) {
+    res = tf.matMul(tf.ones([1, r]), tf.reshape(dy, [r, post])); // [1, post]
+  } else {
+    res = tf.matMul(tf.ones([pre, 1, r]), tf.reshape(dy, [pre, r, post])); // [pre, 1, post]
+  }
+  return tf.reshape(res, shape);
+}
+
+let installed = false;
+
+/** Replaces tfjs's Add and Sub gradients in this thread with the matMul reduction. */
+export function installFastBroadcastGradients(): void {
+  if (installed) return;
+  installed = true;
+  tf.registerGradient({
+    kernelName: 'Add',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, saved) => {
+      const [a, b] = saved;
+      const g = dy as tf.Tensor;
+      return { a: () => reduceToShape(g, a.shape), b: () => reduceToShape(g, b.shape) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'Sub',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, saved) => {
+      const [a, b] = saved;
+      const g = dy as tf.Tensor;
+      return { a: () => reduceToShape(g, a.shape), b: () => tf.neg(reduceToShape(g, b.shape)) };
+    },
+  });
+}
