@@ -81,6 +81,40 @@ export const LONG_TASK_PROBE = `
   }).observe({ type: 'longtask', buffered: true });
 `;
 
+export interface MainThreadTask {
+  /** start on the page's performance.now() clock, ms */
+  start: number;
+  /** wall-clock duration, ms (what the Long Tasks API measures) */
+  wall: number;
+  /** CPU time the main thread really spent in it, ms */
+  cpu: number;
+}
+
+/**
+ * Records every task of the page's main thread while `during` runs (Chrome tracing).
+ * On a loaded machine a task can be long in wall-clock time only because the OS did not
+ * schedule the thread; the CPU time tells that apart from work that blocks the page.
+ */
+export async function traceMainThread(page: Page, during: () => Promise<void>): Promise<MainThreadTask[]> {
+  const cdp = await page.context().newCDPSession(page);
+  const events: { name: string; ph: string; pid: number; tid: number; ts: number; dur?: number; tdur?: number; args?: { name?: string } }[] = [];
+  cdp.on('Tracing.dataCollected', (d) => events.push(...(d.value as typeof events)));
+  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing', transferMode: 'ReportEvents' });
+  const mark = await page.evaluate(() => performance.mark('e2e-clock').startTime);
+  await during();
+  const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+  await cdp.send('Tracing.end');
+  await complete;
+  await cdp.detach();
+  const sync = events.find((e) => e.name === 'e2e-clock');
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && e.pid === sync?.pid);
+  if (!sync || !main) throw new Error('trace: no clock mark or main thread found');
+  const offset = sync.ts / 1000 - mark; // trace ms - page ms
+  return events
+    .filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.pid === main.pid && e.tid === main.tid)
+    .map((e) => ({ start: e.ts / 1000 - offset, wall: (e.dur ?? 0) / 1000, cpu: (e.tdur ?? 0) / 1000 }));
+}
+
 export interface Opened {
   page: Page;
   /** console errors and uncaught exceptions, for failure messages */
@@ -112,6 +146,8 @@ export async function waitForStatus(page: Page, word: string, timeout = 60_000):
     word,
     { timeout, polling: 50 },
   );
+  // canvases repaint in the next animation frame after the store changes
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
 export async function backendOf(page: Page): Promise<string> {

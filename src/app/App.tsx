@@ -42,11 +42,13 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | 
 }
 
 export function App() {
+  const failed = useStore((s) => s.phase === 'init-error');
   return (
     <ErrorBoundary>
       <div className="app">
         <Header />
         <InitError />
+        {!failed && (
         <main className="layout">
           <section className="card stage" aria-label="samples">
             <ClassPicker />
@@ -64,7 +66,8 @@ export function App() {
             </section>
           </aside>
         </main>
-        <ReceptivePanel />
+        )}
+        {!failed && <ReceptivePanel />}
         <footer className="footer">
           van den Oord et al., <i>Conditional Image Generation with PixelCNN Decoders</i>, 2016 · TensorFlow.js in a Web Worker
         </footer>

@@ -23,7 +23,7 @@ export function Header() {
         <div className={`badge ${model?.random ? 'badge-warn' : ''}`}>
           <span className="badge-key">model</span>
           <span data-testid="model" className="badge-value">
-            {model ? `${model.source}${model.random ? ' (random)' : ''}` : '…'}
+            {model ? `${model.source}${model.random ? ' (random)' : ''}` : phase === 'init-error' ? 'failed' : '…'}
           </span>
         </div>
         {numTensors !== null && (

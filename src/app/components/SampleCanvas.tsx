@@ -13,10 +13,14 @@ interface Surface {
   native: HTMLCanvasElement;
   img: ImageData;
   painted: number;
-  /** device pixels per sample pixel, and between tiles */
+  /** device pixels per sample pixel, between tiles, and around the grid (room for the focus ring) */
   scale: number;
   gap: number;
+  pad: number;
 }
+
+/** The surface last drawn, for mapping clicks to tiles. */
+let shown: Surface | undefined;
 
 function makeSurface(live: Live, canvas: HTMLCanvasElement): Surface {
   const layout = gridLayout(live);
@@ -29,11 +33,12 @@ function makeSurface(live: Live, canvas: HTMLCanvasElement): Surface {
   const gapCss = layout.cols > 1 ? 6 : 0;
   const gap = Math.round(gapCss * dpr);
   const scale = Math.max(1, Math.floor((TARGET_CSS * dpr - (layout.cols - 1) * gap) / layout.width));
-  canvas.width = layout.width * scale + (layout.cols - 1) * gap;
-  canvas.height = layout.height * scale + (layout.rows - 1) * gap;
+  const pad = layout.cols > 1 ? gap : 0;
+  canvas.width = layout.width * scale + (layout.cols - 1) * gap + 2 * pad;
+  canvas.height = layout.height * scale + (layout.rows - 1) * gap + 2 * pad;
   canvas.style.width = `${canvas.width / dpr}px`;
   canvas.style.height = `${canvas.height / dpr}px`;
-  return { runId: live.runId, layout, native, img, painted: 0, scale, gap };
+  return { runId: live.runId, layout, native, img, painted: 0, scale, gap, pad };
 }
 
 export function SampleCanvas() {
@@ -54,6 +59,7 @@ export function SampleCanvas() {
       if (!live) return;
       if (!surface || surface.runId !== live.runId) surface = makeSurface(live, canvas);
       const s = surface;
+      shown = s;
       if (live.done > s.painted) {
         paintRange(s.img, live, s.layout, s.painted, live.done);
         s.painted = live.done;
@@ -69,8 +75,8 @@ export function SampleCanvas() {
       for (let i = 0; i < live.count; i++) {
         const tx = i % s.layout.cols;
         const ty = Math.floor(i / s.layout.cols);
-        const dx = tx * (tileW + s.gap);
-        const dy = ty * (tileH + s.gap);
+        const dx = s.pad + tx * (tileW + s.gap);
+        const dy = s.pad + ty * (tileH + s.gap);
         ctx.drawImage(s.native, tx * live.width, ty * live.height, live.width, live.height, dx, dy, tileW, tileH);
         if (active) {
           // the pixel being decided next, in every tile
@@ -83,9 +89,11 @@ export function SampleCanvas() {
           ctx.strokeRect(px - line / 2, py - line / 2, s.scale + line, s.scale + line);
         }
         if (live.count > 1 && i === focused) {
+          // a ring in the gap around the tile, never over its pixels
+          const w = Math.max(1, Math.round(s.gap / 2));
           ctx.strokeStyle = 'rgba(250, 204, 21, 0.9)';
-          ctx.lineWidth = line;
-          ctx.strokeRect(dx + line / 2, dy + line / 2, tileW - line, tileH - line);
+          ctx.lineWidth = w;
+          ctx.strokeRect(dx - s.gap / 2, dy - s.gap / 2, tileW + s.gap, tileH + s.gap);
         }
       }
     };
@@ -105,11 +113,14 @@ export function SampleCanvas() {
   /** clicking a tile shows its distribution in the chart */
   const onClick = (e: React.MouseEvent<HTMLCanvasElement>) => {
     const live = useStore.getState().live;
-    if (!live || live.count < 2) return;
+    const s = shown;
+    if (!live || !s || live.count < 2) return;
     const rect = e.currentTarget.getBoundingClientRect();
-    const { cols, rows } = gridLayout(live);
-    const tx = Math.min(cols - 1, Math.floor(((e.clientX - rect.left) / rect.width) * cols));
-    const ty = Math.min(rows - 1, Math.floor(((e.clientY - rect.top) / rect.height) * rows));
+    const x = ((e.clientX - rect.left) / rect.width) * e.currentTarget.width - s.pad;
+    const y = ((e.clientY - rect.top) / rect.height) * e.currentTarget.height - s.pad;
+    const { cols, rows } = s.layout;
+    const tx = Math.min(cols - 1, Math.max(0, Math.floor(x / (live.width * s.scale + s.gap))));
+    const ty = Math.min(rows - 1, Math.max(0, Math.floor(y / (live.height * s.scale + s.gap))));
     setFocus(Math.min(live.count - 1, ty * cols + tx));
   };
 
