@@ -268,6 +268,25 @@ describe('saveModel / loadModel on disk', () => {
     expect((await fs.readdir(root)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('a failed save leaves the previous model intact', async () => {
+    const dir = path.join(root, 'keep');
+    await saveModel(dir, model);
+    const before = await fs.readFile(path.join(dir, 'group1-shard1of1.bin'));
+    const name = paramShapes(config)[0].name;
+    const orig = model.params[name];
+    model.params[name] = tf.fill(orig.shape, NaN);
+    try {
+      await expectOneLineError(saveModel(dir, model), /holds NaN/);
+    } finally {
+      model.params[name].dispose();
+      model.params[name] = orig;
+    }
+    expect(await fs.readFile(path.join(dir, 'group1-shard1of1.bin'))).toEqual(before);
+    const m = await loadModel(dir);
+    expect(values(m)).toEqual(values(model));
+    disposeParams(m.params);
+  });
+
   it('refuses to replace a folder that is not a model folder', async () => {
     const dir = path.join(root, 'precious');
     await fs.mkdir(dir);
