@@ -93,6 +93,20 @@ describe('training loop', () => {
     disposeParams(model.params);
   });
 
+  test('--minutes stops by time and fixes the length of the decay from the measured speed', async () => {
+    const dir = path.join(tmp, 'minutes');
+    const t0 = performance.now();
+    const r = await train(data, options(dir, { epochs: undefined, minutes: 0.08, hyper: { ...tiny.train, batchSize: 2 } }));
+    const seconds = (performance.now() - t0) / 1000;
+    expect(r.progress.elapsedSeconds).toBeGreaterThanOrEqual(4.8);
+    expect(seconds).toBeLessThan(30);
+    const events = fs.readFileSync(path.join(dir, LOG_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const plan = events.find((e) => e.event === 'plan');
+    expect(plan).toBeDefined();
+    expect(r.progress.totalSteps).toBe(plan.totalSteps);
+    expect(r.progress.step).toBeGreaterThan(31);
+  });
+
   test('resume refuses a different model', async () => {
     const dir = path.join(tmp, 'parts');
     const other = { ...tiny.model, hidden: 16 };

@@ -273,7 +273,11 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
     let imagesThisRun = 0;
     let stoppedBy: TrainResult['stoppedBy'] = 'done';
     const minutesLeft = () => (opts.minutes === undefined ? Infinity : opts.minutes - elapsedNow() / 60);
-    const stepsLeft = () => (progress.totalSteps === null ? Infinity : progress.totalSteps - progress.step);
+    // --epochs (or a resume without --minutes) stops at totalSteps; --minutes stops by time
+    // only, totalSteps then just sets the length of the learning-rate decay.
+    const stopAtSteps = opts.minutes === undefined;
+    if (stopAtSteps && progress.totalSteps === null) throw new Error('give --epochs E or --minutes M');
+    const stepsLeft = () => (!stopAtSteps || progress.totalSteps === null ? Infinity : progress.totalSteps - progress.step);
     let planFixedAt = -1;
 
     while (stepsLeft() > 0 && minutesLeft() > 0) {
@@ -309,7 +313,8 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
       if (opts.epochs === undefined && opts.minutes !== undefined && progress.totalSteps === null) {
         if (planFixedAt < 0) planFixedAt = performance.now();
         else if (imagesThisRun >= 31 * B) {
-          const secPerStep = (performance.now() - planFixedAt) / 1000 / 30;
+          // 5% margin for validation and checkpoints
+          const secPerStep = ((performance.now() - planFixedAt) / 1000 / 30) * 1.05;
           progress.totalSteps = progress.step + Math.max(1, Math.floor((minutesLeft() * 60) / secPerStep));
           log('plan', { totalSteps: progress.totalSteps, secondsPerStep: secPerStep });
         }
@@ -320,8 +325,7 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
         const secs = (now - window.t0) / 1000;
         const ips = window.images / secs;
         const bpd = window.nats / (window.images * D * Math.LN2);
-        const etaSteps = Math.min(stepsLeft(), Number.isFinite(minutesLeft()) ? ((minutesLeft() * 60) / secs) * window.steps : Infinity);
-        const eta = (etaSteps * secs) / window.steps;
+        const eta = Math.min((stepsLeft() * secs) / window.steps, minutesLeft() * 60);
         const totalEpochs = progress.totalSteps === null ? '?' : (progress.totalSteps / stepsPerEpoch).toFixed(1);
         print(
           `epoch ${progress.epoch + 1}/${totalEpochs} step ${progress.step}${progress.totalSteps ? `/${progress.totalSteps}` : ''} ` +
