@@ -98,7 +98,7 @@ export interface MainThreadTask {
 export async function traceMainThread(page: Page, during: () => Promise<void>): Promise<MainThreadTask[]> {
   const cdp = await page.context().newCDPSession(page);
   const events: { name: string; ph: string; pid: number; tid: number; ts: number; dur?: number; tdur?: number; args?: { name?: string } }[] = [];
-  cdp.on('Tracing.dataCollected', (d) => events.push(...(d.value as typeof events)));
+  cdp.on('Tracing.dataCollected', (d) => events.push(...(d.value as unknown as typeof events)));
   await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing', transferMode: 'ReportEvents' });
   const mark = await page.evaluate(() => performance.mark('e2e-clock').startTime);
   await during();

@@ -7,12 +7,23 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+interface AdapterLike {
+  info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+}
+
+/** The WebGPU adapter found by precheck, described for the page. */
+let adapterInfo: { device?: string; software?: boolean } = {};
+
 /** Why a backend cannot run here, or undefined if it is worth trying. */
 async function precheck(name: BackendName, wasmBase: string): Promise<string | undefined> {
   if (name === 'webgpu') {
-    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<AdapterLike | null> } }).gpu;
     if (!gpu) return 'navigator.gpu is missing (WebGPU is off in this browser)';
-    if (!(await gpu.requestAdapter())) return 'no WebGPU adapter (requestAdapter returned null)';
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return 'no WebGPU adapter (requestAdapter returned null)';
+    const info = adapter.info ?? {};
+    const device = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+    adapterInfo = { device: device || undefined, software: info.isFallbackAdapter === true || /swiftshader/i.test(device) };
     await import('@tensorflow/tfjs-backend-webgpu');
   } else if (name === 'webgl') {
     if (typeof OffscreenCanvas === 'undefined') return 'OffscreenCanvas is missing in workers';
@@ -58,7 +69,7 @@ export async function selectBackend(wasmBase: string, first?: BackendName, only?
         skipped.push({ name, reason: bad });
         continue;
       }
-      return { name, skipped };
+      return name === 'webgpu' ? { name, skipped, ...adapterInfo } : { name, skipped };
     } catch (e) {
       skipped.push({ name, reason: message(e) });
     }

@@ -79,10 +79,12 @@ export async function loadModel(spec: string, modelsBase: string): Promise<{ mod
   } catch (e) {
     throw new Error(`model "${spec}": ${(e as Error).message}`);
   }
+  // metadata written by the trainer (src/train/trainer.ts); all optional
   const meta = (json as { metadata?: Record<string, unknown> }).metadata ?? {};
-  const bpd = typeof meta.testBitsPerDim === 'number' ? `, ${meta.testBitsPerDim.toFixed(3)} bits/dim on test` : '';
+  const bpd = typeof meta.valBitsPerDim === 'number' ? `, ${meta.valBitsPerDim.toFixed(3)} bits/dim on validation` : '';
+  const seen = typeof meta.trainedImages === 'number' ? `, trained on ${Math.round(meta.trainedImages / 1000)}k images` : '';
   return {
     model,
-    info: { source: spec, random: false, note: `trained weights from ${folder.replace(location.origin, '')}${bpd}`, config: model.config, paramCount: paramCount(model) },
+    info: { source: spec, random: false, note: `trained weights from ${folder.replace(location.origin, '')}${bpd}${seen}`, config: model.config, paramCount: paramCount(model) },
   };
 }

@@ -11,6 +11,10 @@ export interface BackendReport {
   name: BackendName;
   /** backends tried before it, each with the reason it was not used */
   skipped: { name: BackendName; reason: string }[];
+  /** what the backend runs on, when known (the WebGPU adapter) */
+  device?: string;
+  /** true when WebGPU runs on a software (fallback) adapter such as SwiftShader */
+  software?: boolean;
 }
 
 export interface ModelInfo {

@@ -1,6 +1,13 @@
 // Title, the backend tfjs runs on (and why faster ones were skipped) and the model loaded.
 import { useStore } from '../store';
 
+/** This page's URL with another backend asked for first. */
+function withBackend(name: string): string {
+  const q = new URLSearchParams(location.search);
+  q.set('backend', name);
+  return `?${q.toString()}`;
+}
+
 export function Header() {
   const backend = useStore((s) => s.backend);
   const model = useStore((s) => s.model);
@@ -14,7 +21,7 @@ export function Header() {
         <p>A neural network that draws digits one pixel at a time, each pixel sampled from what it predicts given the pixels above and to the left.</p>
       </div>
       <div className="badges">
-        <div className="badge" title={backend?.skipped.map((s) => `${s.name} skipped: ${s.reason}`).join('\n')}>
+        <div className="badge" title={[backend?.device, ...(backend?.skipped.map((s) => `${s.name} skipped: ${s.reason}`) ?? [])].filter(Boolean).join('\n')}>
           <span className="badge-key">backend</span>
           <span data-testid="backend" className="badge-value">
             {backend?.name ?? (phase === 'starting' ? '…' : 'none')}
@@ -43,6 +50,12 @@ export function Header() {
             </li>
           ))}
         </ul>
+      )}
+      {backend?.software && (
+        <p className="model-note warn" data-testid="software-hint">
+          WebGPU runs on a software adapter here ({backend.device}), which is slow for hundreds of tiny steps:{' '}
+          <a href={withBackend('wasm')}>use wasm instead</a>.
+        </p>
       )}
       {model && (
         <p className={`model-note ${model.random ? 'warn' : ''}`} data-testid="model-note">

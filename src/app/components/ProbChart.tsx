@@ -57,7 +57,7 @@ export function ProbChart() {
       const row = Math.floor(pixel / live.width);
       const col = pixel % live.width;
       const sample = live.count > 1 ? `sample ${i + 1}, ` : '';
-      caption.textContent = `${sample}pixel (${row}, ${col}): drew ${chosen} of ${L - 1}, p = ${probs[chosen].toFixed(2)}`;
+      caption.textContent = `${sample}pixel (${row}, ${col}): drew ${chosen} of ${L - 1}, p = ${(probs[chosen] * 100).toFixed(probs[chosen] < 0.1 ? 1 : 0)}%`;
     };
     const schedule = () => {
       if (!raf) raf = requestAnimationFrame(draw);
