@@ -87,6 +87,15 @@ describe('with WebGPU', () => {
     expect(errors).toEqual([]);
     await screenshot(page, '02-done-webgpu');
 
+    // the PNG download holds the grid at the canvas's crisp scale
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(testid('download'))]);
+    expect(download.suggestedFilename()).toMatch(/^pixelcnn-digit3-seed7-t1\.png$/);
+    const png = fs.readFileSync(await download.path());
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    const [w, h] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+    // two 8-px tiles a row at 28 px per pixel (the most that fits 448 px), one pixel's width between
+    expect([w, h]).toEqual([2 * 8 * 28 + 28, 2 * 8 * 28 + 28]);
+
     // stopping a run part-way releases everything it made
     const tensorsDone = Number(await page.locator(testid('tensors')).textContent());
     await page.click(testid('class-5'));
@@ -107,6 +116,8 @@ describe('with WebGPU', () => {
     await screenshot(page, '03-generating');
     await page.click(testid('pause'));
     await waitForStatus(page, 'paused');
+    await page.click(testid('resume'));
+    await waitForStatus(page, 'running');
     await page.click(testid('class-2'));
     await page.locator(testid('speed')).fill('4'); // right end: as fast as possible
     await waitForStatus(page, 'done', 90_000);
