@@ -121,13 +121,16 @@ export async function runTrain(argv: string[]): Promise<void> {
   const outDir = path.resolve(a.out!);
   const stateDir = path.resolve(a.state ?? `${a.out!.replace(/[\\/]+$/, '')}.train`);
   const controller = new AbortController();
-  let signals = 0;
+  // Ctrl-C reaches this process more than once (the terminal signals the whole process
+  // group, and npm and tsx each pass it on), so repeats within 3 s count as one.
+  let firstSignal = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    signals += 1;
-    if (signals === 1) {
+    const now = Date.now();
+    if (firstSignal === 0) {
+      firstSignal = now;
       process.stderr.write(`\n${sig}: finishing this step, then writing the checkpoint and weights (again to quit at once)\n`);
       controller.abort();
-    } else {
+    } else if (now - firstSignal > 3000) {
       process.stderr.write(`${sig}: quitting now; the last complete checkpoint is kept\n`);
       process.exit(130);
     }
