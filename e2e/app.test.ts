@@ -98,8 +98,9 @@ describe('with WebGPU', () => {
 
     // stopping a run part-way releases everything it made
     const tensorsDone = Number(await page.locator(testid('tensors')).textContent());
+    await page.locator(testid('speed')).fill('0'); // left end: pixel by pixel, so the run is still going when stopped
     await page.click(testid('class-5'));
-    await page.waitForFunction(() => /^([2-9]|\d\d+) \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''));
+    await page.waitForFunction(() => /^[2-9] \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''));
     await page.click(testid('stop'));
     await waitForStatus(page, 'stopped');
     await expect.poll(async () => Number(await page.locator(testid('tensors')).textContent())).toBe(tensorsDone);
@@ -118,7 +119,10 @@ describe('with WebGPU', () => {
     await waitForStatus(page, 'paused');
     await page.click(testid('resume'));
     await waitForStatus(page, 'running');
-    await page.click(testid('class-2'));
+    // three requests in a row: only the last may run
+    await page.evaluate(() => {
+      for (const d of [4, 8, 2]) (document.querySelector(`[data-testid="class-${d}"]`) as HTMLButtonElement).click();
+    });
     await page.locator(testid('speed')).fill('4'); // right end: as fast as possible
     await waitForStatus(page, 'done', 90_000);
     const replaced = await canvasStats(page);
@@ -207,8 +211,11 @@ describe('without WebGPU', () => {
     const backend = await backendOf(page);
     expect(['webgl', 'wasm', 'cpu']).toContain(backend);
     expect(await page.locator(testid('skipped')).textContent()).toMatch(/webgpu skipped: no WebGPU adapter|webgpu skipped: navigator\.gpu is missing/);
-    await page.click(testid('class-1'));
+    // by keyboard: the class buttons are focusable buttons
+    await page.locator(testid('class-1')).focus();
+    await page.keyboard.press('Enter');
     await waitForStatus(page, 'done', 90_000);
+    expect(await page.locator(testid('class-1')).getAttribute('aria-pressed')).toBe('true');
     const stats = await canvasStats(page);
     expect(stats.undecided).toBe(0);
     expect(stats.bright).toBeGreaterThan(0);
@@ -217,11 +224,14 @@ describe('without WebGPU', () => {
     await page.close();
   });
 
-  it('?backend=wasm runs on wasm', async () => {
+  it('?backend=wasm runs on wasm; a digit key picks a class', async () => {
     const { page } = await open(browser, `${server.url}/?${TINY}&backend=wasm&class=4`);
     expect(await backendOf(page)).toBe('wasm');
     await waitForStatus(page, 'done', 60_000);
     expect((await canvasStats(page)).undecided).toBe(0);
+    await page.keyboard.press('6');
+    await waitForStatus(page, 'done', 60_000);
+    expect(page.url()).toContain('class=6');
     await page.close();
   });
 });

@@ -36,6 +36,8 @@ interface Run {
 }
 
 let current: Run | undefined;
+/** the newest run the page asked for; older requests still waiting to start are dropped */
+let latest = 0;
 
 class Aborted extends Error {
   constructor() {
@@ -70,6 +72,11 @@ const FLUSH_MS = 16;
 
 async function generate(req: GenerateRequest): Promise<void> {
   await stopCurrent();
+  // requests that arrived while the old run was stopping: only the newest may start
+  if (req.runId !== latest) {
+    post({ type: 'stopped', runId: req.runId, numTensors: tf.memory().numTensors });
+    return;
+  }
   if (!model) throw new Error('no model loaded');
   const m = model;
   let finish!: () => void;
@@ -205,9 +212,11 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
       return;
     }
     case 'generate':
+      latest = msg.runId;
       generate(msg).catch((e) => post({ type: 'error', runId: msg.runId, message: errorText(e), numTensors: tf.memory().numTensors }));
       return;
     case 'stop':
+      if (msg.runId === latest) latest = -1; // not started yet: never start
       if (current?.runId === msg.runId) await stopCurrent();
       return;
     case 'pause':
