@@ -58,8 +58,9 @@ export const PRESETS: Record<string, () => Preset> = {
    * The shipped model: class-conditional Gated PixelCNN on 28x28 8-bit MNIST, 188k weights
    * (0.72 MB float32). `npm run bench:train` on the shared 2-core machine (other jobs
    * running): 10-22 images/s with 2 workers at batch 32 (batch 64 was no faster per image);
-   * hidden 48 ran at about half the speed and 12 layers at about 2/3 in the same setting, too
-   * slow to see enough images in a two-hour run.
+   * hidden 48 (2.2x the FLOPs) measured 0.56x the speed back to back; 12 layers has 1.5x the
+   * FLOPs (its measurement was lost in the noise). A two-hour run sees only ~1-2 epochs,
+   * so the cheaper model was kept.
    */
   mnist: () => ({
     model: makeConfig({
