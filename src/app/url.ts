@@ -56,6 +56,7 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
 
 /** Writes the settings into the address bar without adding history entries. */
 export function writeUrl(s: Settings): void {
+  if (typeof history === 'undefined') return; // not in a browser (unit tests)
   const q = new URLSearchParams(location.search);
   if (s.label === null) q.delete('class');
   else q.set('class', String(s.label));
