@@ -42,14 +42,15 @@ describe('store', () => {
   });
 
   it('writes pixels of the current run into the grid and drops those of a replaced run', () => {
-    useStore.setState({ settings: { label: null, count: 2, seed: 1, temperature: 1, speed: 0 } });
+    useStore.setState({ settings: { label: null, count: 4, seed: 1, temperature: 1, speed: 0 } });
     useStore.getState().pick(1); // run 1
     useStore.getState().pick(2); // run 2 replaces it
-    pixels(1, 0, [3, 3, 3, 3], 2); // late messages of run 1
-    pixels(2, 0, [1, 2, 0, 3], 2); // sub-pixels 0 and 1 of images 0 and 1
+    pixels(1, 0, [3, 3, 3, 3], 4); // a late message of run 1
+    pixels(2, 0, [1, 2, 0, 3, 3, 2, 1, 0], 4); // sub-pixels 0 and 1 of the 4 images
     const live = useStore.getState().live!;
     expect(live.runId).toBe(2);
-    expect(Array.from(live.image)).toEqual([1, 0, 0, 0, 0, 0, 2, 3, 0, 0, 0, 0]);
+    // [image][sub-pixel]: image i holds values[0 * 4 + i], values[1 * 4 + i], then undecided zeros
+    expect(Array.from(live.image)).toEqual([1, 3, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0]);
     expect(live.done).toBe(2);
     useStore.getState().receive({ type: 'done', runId: 1, elapsedMs: 5, numTensors: 7 });
     expect(useStore.getState().status).toBe('running');
