@@ -4,6 +4,7 @@
 import { defineConfig, type Plugin, type Connect } from 'vite';
 import react from '@vitejs/plugin-react';
 import fs from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,14 +19,13 @@ const mimeTypes: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** Every file under dir, as paths relative to dir with forward slashes. */
-function listFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
+/** model.json and its .bin shards of every model folder (not training logs or checkpoints). */
+function modelFiles(dir: string): string[] {
   const out: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) for (const f of listFiles(full)) out.push(`${entry.name}/${f}`);
-    else if (entry.isFile()) out.push(entry.name);
+  for (const name of modelNames(dir)) {
+    for (const f of fs.readdirSync(path.join(dir, name))) {
+      if (f === 'model.json' || f.endsWith('.bin')) out.push(`${name}/${f}`);
+    }
   }
   return out;
 }
@@ -38,6 +38,12 @@ function modelNames(dir: string): string[] {
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, 'model.json')))
     .map((d) => d.name)
     .sort();
+}
+
+function notFound(res: ServerResponse, url: string): void {
+  res.statusCode = 404;
+  res.setHeader('Content-Type', 'text/plain');
+  res.end(`not found: ${url}`);
 }
 
 /**
@@ -54,15 +60,16 @@ function staticMiddleware(modelsRoot: string): Connect.NextHandleFunction {
       res.end(JSON.stringify({ models: modelNames(modelsRoot) }));
       return;
     }
-    if (url.startsWith('/models/')) file = path.join(modelsRoot, url.slice('/models/'.length));
+    if (url.startsWith('/models/')) {
+      // only what a model folder is made of: never training logs or checkpoints
+      if (!/\/(model\.json|[^/]+\.bin)$/.test(url)) return notFound(res, url);
+      file = path.join(modelsRoot, url.slice('/models/'.length));
+    }
     else if (url.startsWith('/tfjs-wasm/')) file = path.join(wasmDir, url.slice('/tfjs-wasm/'.length));
     else return next();
     const base = url.startsWith('/models/') ? modelsRoot : wasmDir;
     if (!path.resolve(file).startsWith(path.resolve(base) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.statusCode = 404;
-      res.setHeader('Content-Type', 'text/plain');
-      res.end(`not found: ${url}`);
-      return;
+      return notFound(res, url);
     }
     res.setHeader('Content-Type', mimeTypes[path.extname(file)] ?? 'application/octet-stream');
     fs.createReadStream(file).pipe(res);
@@ -84,7 +91,7 @@ function modelsAndWasm(): Plugin {
     },
     // Copied into dist at build time only: the repository keeps one copy of each model.
     generateBundle() {
-      for (const rel of listFiles(modelsDir)) {
+      for (const rel of modelFiles(modelsDir)) {
         this.emitFile({ type: 'asset', fileName: `models/${rel}`, source: fs.readFileSync(path.join(modelsDir, rel)) });
       }
       this.emitFile({

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import * as tf from '@tensorflow/tfjs';
+import { makeConfig, initParams, disposeParams } from '../src/model';
+import { saveModel } from '../src/io/weightsNode';
 import { backendOf, buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, traceMainThread, waitForStatus, type Server } from './harness';
 
 const TINY = 'model=random-tiny&n=4&speed=0';
@@ -13,8 +16,34 @@ const testid = (id: string) => `[data-testid="${id}"]`;
 let dir: string;
 let server: Server;
 
+/** A small model saved by the project's own writer, as training would ship it. */
+const SAVED = makeConfig({
+  height: 8,
+  width: 8,
+  levels: 16,
+  hidden: 8,
+  layers: 2,
+  firstKernel: 5,
+  headHidden: 16,
+  conditioning: { type: 'class', classes: 10 },
+});
+
 beforeAll(async () => {
   dir = await buildApp();
+  await tf.setBackend('cpu');
+  const params = initParams(SAVED, 5);
+  try {
+    const meta = { valBitsPerDim: 1.234, trainedImages: 5000 };
+    await saveModel(path.join(dir, 'models/e2e-saved'), { config: SAVED, params }, { dtype: 'float16', metadata: meta });
+    await saveModel(path.join(dir, 'models/e2e-truncated'), { config: SAVED, params });
+  } finally {
+    disposeParams(params);
+  }
+  // cut the last shard of one copy short
+  const cut = path.join(dir, 'models/e2e-truncated');
+  const shard = fs.readdirSync(cut).filter((f) => f.endsWith('.bin')).sort().at(-1)!;
+  const bytes = fs.readFileSync(path.join(cut, shard));
+  fs.writeFileSync(path.join(cut, shard), bytes.subarray(0, bytes.length - 10));
   server = await serve(dir);
 });
 
@@ -168,6 +197,7 @@ describe('with WebGPU', () => {
       ['/fixtures/broken/', /model\.json: config\.firstKernel: expected an odd kernel size, got 4/],
       ['/fixtures/truncated/', /model\.json is not valid JSON/],
       ['no-such-model', /no-such-model\/model\.json answered HTTP 404/],
+      ['e2e-truncated', /model "e2e-truncated": group1-shard1of1\.bin: truncated: tensor '[^']+' needs bytes/],
     ];
     for (const [spec, want] of cases) {
       const { page } = await open(browser, `${server.url}/?model=${encodeURIComponent(spec)}`);
@@ -178,6 +208,19 @@ describe('with WebGPU', () => {
       if (spec.includes('broken')) await screenshot(page, '06-bad-model');
       await page.close();
     }
+  });
+
+  it('loads a saved model by name and samples from it', async () => {
+    const { page, errors } = await open(browser, `${server.url}/?model=e2e-saved&n=1&class=3&backend=wasm`);
+    expect(await backendOf(page)).toBe('wasm');
+    expect(await page.locator(testid('model')).textContent()).toBe('e2e-saved');
+    expect(await page.locator(testid('model-note')).textContent()).toContain(
+      'trained weights from /models/e2e-saved/, 1.234 bits/dim on validation, trained on 5k images',
+    );
+    await waitForStatus(page, 'done', 60_000);
+    expect((await canvasStats(page)).undecided).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('loads the shipped model, or says it fell back to random weights when there is none', async () => {

@@ -1,0 +1,59 @@
+// Runs in Chromium with WebGPU (see scripts/bench-webgpu.ts): ms per sub-pixel and
+// kernel launches per sub-pixel for the fused kernels against the portable cached sampler
+// (the same caching, written as tfjs ops) on the same backend, in one run.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { initParams, makeConfig, type ModelConfig } from '../../src/model';
+import { CachedStepper, FusedWebGPUStepper, type Stepper } from '../../src/sampler';
+
+interface Timing {
+  msPerSubPixel: number;
+  kernelsPerSubPixel: number;
+  subPixels: number;
+}
+
+/** Times `pixels` sub-pixels of row 2 (rows 0 and 1 warm the pipelines up). */
+async function timeStepper(st: Stepper, config: ModelConfig, N: number, pixels: number): Promise<Timing> {
+  const x = new Uint8Array(N * config.height * config.width * config.channels);
+  const run = async (row: number, n: number) => {
+    st.startRow(row, x);
+    for (let c = 0; c < n; c++) {
+      await st.probs(row, c, 0, x, 1);
+      st.endPixel(row, c, x);
+    }
+  };
+  await run(0, 2);
+  // kernels counted apart from the timing: profiling slows every kernel down
+  const fused = st instanceof FusedWebGPUStepper ? st : null;
+  const launchesBefore = fused?.launches ?? 0;
+  const info = await tf.profile(() => run(1, 2));
+  const kernelsPerSubPixel = fused ? (fused.launches - launchesBefore) / 2 : info.kernels.length / 2;
+  const t0 = performance.now();
+  await run(2, pixels);
+  const ms = performance.now() - t0;
+  return { msPerSubPixel: ms / pixels, kernelsPerSubPixel, subPixels: pixels };
+}
+
+async function runFusedBench(opts: { config: Partial<ModelConfig>; batches: number[]; pixels: number; cachedPixels: number }) {
+  if (!(await tf.setBackend('webgpu'))) throw new Error('no webgpu adapter');
+  const config = makeConfig(opts.config);
+  const model = { config, params: initParams(config, 1) };
+  const rows = [];
+  for (const N of opts.batches) {
+    const condition = config.conditioning.type === 'class' ? { labels: [3] } : undefined;
+    const fused = await FusedWebGPUStepper.create(model, N, condition);
+    const f = await timeStepper(fused, config, N, opts.pixels);
+    fused.dispose();
+    const cached = new CachedStepper(model, N, condition);
+    const c = await timeStepper(cached, config, N, opts.cachedPixels);
+    cached.dispose();
+    rows.push({ batch: N, fused: f, cachedTfjsOps: c, speedup: c.msPerSubPixel / f.msPerSubPixel });
+  }
+  Object.values(model.params).forEach((t) => t.dispose());
+  const adapter = await navigator.gpu.requestAdapter();
+  const info = adapter && 'info' in adapter ? (adapter as unknown as { info: { vendor: string; architecture: string } }).info : null;
+  return { backend: tf.getBackend(), adapter: info ? `${info.vendor} ${info.architecture}` : 'unknown', config, rows };
+}
+
+(window as unknown as { runFusedBench: typeof runFusedBench }).runFusedBench = runFusedBench;
+document.getElementById('state')!.textContent = 'ready';
