@@ -5,7 +5,7 @@ import { useStore, type Live } from '../store';
 import { clearImage, gridLayout, paintRange, type GridLayout } from '../paint';
 
 /** CSS pixels the grid may take. */
-const TARGET_CSS = 448;
+const TARGET_CSS = 520;
 
 interface Surface {
   runId: number;
