@@ -8,11 +8,13 @@ import { CachedStepper, FusedWebGPUStepper, type Stepper } from '../../src/sampl
 
 interface Timing {
   msPerSubPixel: number;
+  /** kernel launches of one sub-pixel step, and of the once-per-row step */
   kernelsPerSubPixel: number;
+  kernelsPerRow: number;
   subPixels: number;
 }
 
-/** Times `pixels` sub-pixels of row 2 (rows 0 and 1 warm the pipelines up). */
+/** Times `pixels` sub-pixels of row 2, its row step included (rows 0 and 1 warm the pipelines up). */
 async function timeStepper(st: Stepper, config: ModelConfig, N: number, pixels: number): Promise<Timing> {
   const x = new Uint8Array(N * config.height * config.width * config.channels);
   const run = async (row: number, n: number) => {
@@ -23,15 +25,22 @@ async function timeStepper(st: Stepper, config: ModelConfig, N: number, pixels: 
     }
   };
   await run(0, 2);
-  // kernels counted apart from the timing: profiling slows every kernel down
+  // launches counted apart from the timing (profiling slows every kernel down): the
+  // once-per-row work and the per-sub-pixel work separately
   const fused = st instanceof FusedWebGPUStepper ? st : null;
-  const launchesBefore = fused?.launches ?? 0;
-  const info = await tf.profile(() => run(1, 2));
-  const kernelsPerSubPixel = fused ? (fused.launches - launchesBefore) / 2 : info.kernels.length / 2;
+  let before = fused?.launches ?? 0;
+  const rowInfo = await tf.profile(() => st.startRow(1, x));
+  const kernelsPerRow = fused ? fused.launches - before : rowInfo.kernels.length;
+  before = fused?.launches ?? 0;
+  const pixInfo = await tf.profile(async () => {
+    await st.probs(1, 0, 0, x, 1);
+    st.endPixel(1, 0, x);
+  });
+  const kernelsPerSubPixel = fused ? fused.launches - before : pixInfo.kernels.length;
   const t0 = performance.now();
   await run(2, pixels);
   const ms = performance.now() - t0;
-  return { msPerSubPixel: ms / pixels, kernelsPerSubPixel, subPixels: pixels };
+  return { msPerSubPixel: ms / pixels, kernelsPerSubPixel, kernelsPerRow, subPixels: pixels };
 }
 
 async function runFusedBench(opts: { config: Partial<ModelConfig>; batches: number[]; pixels: number; cachedPixels: number }) {

@@ -87,8 +87,8 @@ export function fusedLayout(config: ModelConfig): FusedLayout {
   return { halves, kernels, cins, w, row, pix };
 }
 
-const WG_ROW = 256;
-const WG_PIX = 128;
+/** Workgroup sizes (threads per image) of the two kernels; part of the pipeline key. */
+export const fusedTuning = { rowWorkgroup: 256, pixelWorkgroup: 128 };
 
 function shapeKey(config: ModelConfig, count: number, cond: string): string {
   const c = config;
@@ -113,6 +113,7 @@ function condIndex(config: ModelConfig, cond: CondInfo, l: number, which: 0 | 1,
 }
 
 function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: CondInfo): Program {
+  const WG_ROW = fusedTuning.rowWorkgroup;
   const { width: W, hidden: P, layers: L } = config;
   const P2 = 2 * P;
   const RS = lay.row.stride;
@@ -166,7 +167,7 @@ function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: 
   return {
     variableNames: ['wts', 'prev', 'img', 'cond'],
     outputShape: [count * RS],
-    shaderKey: `pixelcnn_row_${shapeKey(config, count, cond.kind)}`,
+    shaderKey: `pixelcnn_row_${WG_ROW}_${shapeKey(config, count, cond.kind)}`,
     dispatchLayout: { x: [0] },
     dispatch: [count, 1, 1],
     workgroupSize: [WG_ROW, 1, 1],
@@ -187,6 +188,7 @@ fn main(index : i32) {
 }
 
 function pixelProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: CondInfo): Program {
+  const WG_PIX = fusedTuning.pixelWorkgroup;
   const { width: W, hidden: P, layers: L, channels: C, levels: K, headHidden: HH } = config;
   const P2 = 2 * P;
   const RS = lay.row.stride;
@@ -234,7 +236,7 @@ function pixelProgram(config: ModelConfig, lay: FusedLayout, count: number, cond
   return {
     variableNames: ['wts', 'rows', 'hs', 'img'],
     outputShape: [count * PS],
-    shaderKey: `pixelcnn_pixel_${shapeKey(config, count, cond.kind)}`,
+    shaderKey: `pixelcnn_pixel_${WG_PIX}_${shapeKey(config, count, cond.kind)}`,
     dispatchLayout: { x: [0] },
     dispatch: [count, 1, 1],
     workgroupSize: [WG_PIX, 1, 1],
@@ -371,7 +373,9 @@ export class FusedWebGPUStepper implements Stepper {
 
   private run(prog: Program, inputs: tf.Tensor[], r: number, c: number, ch: number, temperature: number): tf.Tensor {
     const backend = tf.backend() as unknown as WebGPUBackendLike;
-    const info = backend.runWebGPUProgram(prog, inputs, 'float32', [
+    // runWebGPUProgram overwrites program.shaderKey with its extended cache key: give it a
+    // fresh copy each time, or the key grows on every call and every dispatch recompiles
+    const info = backend.runWebGPUProgram({ ...prog }, inputs, 'float32', [
       { type: 'int32', data: [r] },
       { type: 'int32', data: [c] },
       { type: 'int32', data: [ch] },
