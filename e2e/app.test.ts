@@ -223,6 +223,20 @@ describe('with WebGPU', () => {
     await page.close();
   });
 
+  it.skipIf(!fs.existsSync(path.join(repoRoot, 'models/mnist/model.json')))('draws a digit with the shipped model on WebGPU', async () => {
+    const { page, errors } = await open(browser, `${server.url}/?n=1&class=7&seed=1&speed=0`);
+    expect(await backendOf(page)).toBe('webgpu');
+    await waitForStatus(page, 'done', 90_000);
+    const stats = await canvasStats(page);
+    expect(stats.undecided).toBe(0);
+    // an MNIST digit: some ink on a mostly dark background
+    expect(stats.bright).toBeGreaterThan(stats.total / 50);
+    expect(stats.dark).toBeGreaterThan(stats.bright);
+    expect(errors).toEqual([]);
+    await screenshot(page, '08-mnist-webgpu');
+    await page.close();
+  });
+
   it('loads the shipped model, or says it fell back to random weights when there is none', async () => {
     const shipped = fs.existsSync(path.join(repoRoot, 'models/mnist/model.json'));
     const { page } = await open(browser, `${server.url}/`);

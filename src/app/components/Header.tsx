@@ -53,8 +53,8 @@ export function Header() {
       )}
       {backend?.software && (
         <p className="model-note warn" data-testid="software-hint">
-          WebGPU runs on a software adapter here ({backend.device}), which is slow for hundreds of tiny steps:{' '}
-          <a href={withBackend('wasm')}>use wasm instead</a>.
+          WebGPU runs on a software adapter here ({backend.device}); on such a machine wasm can be faster:{' '}
+          <a href={withBackend('wasm')}>try wasm</a>.
         </p>
       )}
       {model && (

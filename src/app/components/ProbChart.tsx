@@ -43,7 +43,9 @@ export function ProbChart() {
       for (let k = 0; k < L; k++) max = Math.max(max, probs[k]);
       const bw = W / L;
       for (let k = 0; k < L; k++) {
-        const h = max > 0 ? Math.max(probs[k] > 0 ? dpr : 0, (probs[k] / max) * (plotH - 2 * dpr)) : 0;
+        // log heights over four decades: a confident pixel still shows its alternatives
+        const rel = max > 0 ? Math.min(1, Math.max(0, 1 + Math.log10(probs[k] / max) / 4)) : 0;
+        const h = Math.max(probs[k] > 0 ? dpr : 0, rel * (plotH - 2 * dpr));
         ctx.fillStyle = k === chosen ? '#facc15' : '#38bdf8';
         ctx.fillRect(k * bw, plotH - h, Math.max(1, bw - (bw > 3 ? dpr : 0)), h);
       }
@@ -74,7 +76,12 @@ export function ProbChart() {
 
   return (
     <figure className="chart">
-      <canvas ref={canvasRef} data-testid="probs" aria-label="distribution of the current pixel" />
+      <canvas
+        ref={canvasRef}
+        data-testid="probs"
+        aria-label="distribution of the current pixel"
+        title="probability of each grey level (bar height: log scale, four decades); yellow: the level drawn"
+      />
       <figcaption>
         <span ref={captionRef} />
       </figcaption>
