@@ -176,7 +176,7 @@ describe('with WebGPU', () => {
     await page.locator(testid('rf-depth')).fill('3');
     // hover pixel (5, 4) of the 8 x 8 grid
     const box = (await canvas.boundingBox())!;
-    await page.mouse.move(box.x + (4.5 / 8) * box.width, box.y + (5.5 / 8) * box.height);
+    await canvas.hover({ position: { x: (4.5 / 8) * box.width, y: (5.5 / 8) * box.height } });
     await expect.poll(() => canvas.getAttribute('data-target')).toBe('5,4');
     await expect.poll(() => canvas.getAttribute('data-layers')).toBe('3');
     expect(await canvas.getAttribute('data-arch')).toBe('masked');

@@ -32,7 +32,9 @@ function makeSurface(live: Live, canvas: HTMLCanvasElement): Surface {
   const dpr = window.devicePixelRatio || 1;
   const gapCss = layout.cols > 1 ? 6 : 0;
   const gap = Math.round(gapCss * dpr);
-  const scale = Math.max(1, Math.floor((TARGET_CSS * dpr - (layout.cols - 1) * gap) / layout.width));
+  // as large as fits (narrow screens), in whole device pixels per sample pixel (crisp)
+  const room = Math.min(TARGET_CSS, canvas.parentElement?.clientWidth || TARGET_CSS);
+  const scale = Math.max(1, Math.floor((room * dpr - (layout.cols + 1) * gap) / layout.width));
   const pad = layout.cols > 1 ? gap : 0;
   canvas.width = layout.width * scale + (layout.cols - 1) * gap + 2 * pad;
   canvas.height = layout.height * scale + (layout.rows - 1) * gap + 2 * pad;
