@@ -189,6 +189,18 @@ describe('with WebGPU', () => {
     expect(Number(await page.locator(testid('rf-blind')).textContent())).toBe(0);
     expect(await page.locator('.rf-stats').textContent()).not.toContain('leak');
     await screenshot(page, '05-receptive-gated');
+
+    // more pixels and depths: the worker's tensors stay flat
+    const tensors = await canvas.getAttribute('data-tensors');
+    expect(Number(tensors)).toBeGreaterThanOrEqual(0);
+    expect(tensors).not.toBeNull();
+    for (const [row, col, depth] of [[2, 6, '5'], [7, 0, '1'], [5, 4, '3']] as const) {
+      await page.locator(testid('rf-depth')).fill(depth);
+      await canvas.hover({ position: { x: ((col + 0.5) / 8) * box.width, y: ((row + 0.5) / 8) * box.height } });
+      await expect.poll(() => canvas.getAttribute('data-target')).toBe(`${row},${col}`);
+      await expect.poll(() => canvas.getAttribute('data-layers')).toBe(depth);
+    }
+    expect(await canvas.getAttribute('data-tensors')).toBe(tensors);
     await page.close();
   });
 

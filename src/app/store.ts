@@ -37,6 +37,8 @@ export interface ReceptiveState {
   field: Float32Array | null;
   shownFor: { arch: Architecture; layers: number; row: number; col: number; height: number; width: number } | null;
   ms: number;
+  /** live tensors in the receptive-field worker after the last answer */
+  numTensors: number | null;
   error: string | null;
   backend: BackendReport | null;
 }
@@ -153,7 +155,7 @@ export const useStore = create<AppState>()((set, get) => {
     live: null,
     liveTick: 0,
     focus: 0,
-    rf: { arch: 'masked', layers: 4, target: null, field: null, shownFor: null, ms: 0, error: null, backend: null },
+    rf: { arch: 'masked', layers: 4, target: null, field: null, shownFor: null, ms: 0, numTensors: null, error: null, backend: null },
 
     pick(label) {
       changeSettings({ label });
@@ -259,6 +261,7 @@ export const useStore = create<AppState>()((set, get) => {
               field: msg.field,
               shownFor: { ...asked, row: msg.row, col: msg.col, height: model.config.height, width: model.config.width },
               ms: msg.ms,
+              numTensors: msg.numTensors,
               error: null,
             },
           });

@@ -95,6 +95,8 @@ export type FromWorker =
       row: number;
       col: number;
       ms: number;
+      /** live tensors in this worker afterwards (flat when nothing leaks) */
+      numTensors: number;
     }
   | { type: 'receptive-error'; reqId: number; message: string };
 

@@ -175,7 +175,8 @@ async function drainReceptive(): Promise<void> {
         const t0 = performance.now();
         const rows = receptiveField(req.config, req.row, req.col);
         const field = new Float32Array(rows.flat());
-        post({ type: 'receptive', reqId: req.reqId, field, row: req.row, col: req.col, ms: performance.now() - t0 });
+        const ms = performance.now() - t0;
+        post({ type: 'receptive', reqId: req.reqId, field, row: req.row, col: req.col, ms, numTensors: tf.memory().numTensors });
       } catch (e) {
         post({ type: 'receptive-error', reqId: req.reqId, message: errorText(e) });
       }

@@ -174,6 +174,7 @@ export function ReceptivePanel() {
           data-arch={shown?.arch}
           data-layers={shown?.layers}
           data-target={shown ? `${shown.row},${shown.col}` : undefined}
+          data-tensors={rf.numTensors ?? undefined}
           tabIndex={0}
           aria-label="receptive field; arrow keys move the pixel"
           onPointerMove={pointTo}
