@@ -128,3 +128,19 @@ describe('cached sampler', () => {
     await expect(sample(m, { count: 1, seed: 1, condition: { labels: [7] } })).rejects.toThrow(/class 7 is outside 0..2/);
   });
 });
+
+describe('on the wasm backend', () => {
+  it('cached and naive sampling give the same images', async () => {
+    await initNodeBackend('wasm');
+    try {
+      const m = model(3, { type: 'class', classes: 3, spatial: true });
+      const opts = { count: 2, seed: 4, condition: { labels: [0, 2] } };
+      const a = await sample(m, { ...opts, mode: 'cached' });
+      const b = await sample(m, { ...opts, mode: 'naive' });
+      expect(Array.from(a)).toEqual(Array.from(b));
+      Object.values(m.params).forEach((t) => t.dispose());
+    } finally {
+      await initNodeBackend('cpu');
+    }
+  });
+});
