@@ -27,7 +27,7 @@ export function Header() {
             {backend?.name ?? (phase === 'starting' ? '…' : 'none')}
           </span>
         </div>
-        <div className={`badge ${model?.random ? 'badge-warn' : ''}`}>
+        <div className={`badge ${model?.random ? 'badge-warn' : ''} ${phase === 'init-error' ? 'badge-error' : ''}`}>
           <span className="badge-key">model</span>
           <span data-testid="model" className="badge-value">
             {model ? `${model.source}${model.random ? ' (random)' : ''}` : phase === 'init-error' ? 'failed' : '…'}
