@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import * as tf from '@tensorflow/tfjs';
-import { makeConfig, initParams, disposeParams } from '../src/model';
+import { initParams, disposeParams } from '../src/model';
 import { saveModel } from '../src/io/weightsNode';
 import { backendOf, buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, traceMainThread, waitForStatus, type Server } from './harness';
+import { RANDOM_PRESETS } from '../src/worker/loadModel';
 
 const TINY = 'model=random-tiny&n=4&speed=0';
 const testid = (id: string) => `[data-testid="${id}"]`;
@@ -17,16 +18,7 @@ let dir: string;
 let server: Server;
 
 /** A small model saved by the project's own writer, as training would ship it. */
-const SAVED = makeConfig({
-  height: 8,
-  width: 8,
-  levels: 16,
-  hidden: 8,
-  layers: 2,
-  firstKernel: 5,
-  headHidden: 16,
-  conditioning: { type: 'class', classes: 10 },
-});
+const SAVED = RANDOM_PRESETS['random-tiny']();
 
 beforeAll(async () => {
   dir = await buildApp();
