@@ -1,7 +1,11 @@
 import { beforeAll, expect, test } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
+import { disposeParams, initParams } from '../model/index.ts';
 import { installFastBroadcastGradients, reduceToShape } from './fastgrads.ts';
+import { accumulateGradient, flattenParams, paramLayout } from './gradient.ts';
+import { getPreset } from './presets.ts';
+import { barImages } from './testdata.ts';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');
@@ -42,5 +46,36 @@ test('installed Add/Sub gradients give the gradients of a + b and a - b', () => 
       expect(after[k][i].length).toBe(before[k][i].length);
       after[k][i].forEach((v, j) => expect(v).toBeCloseTo(before[k][i][j], 3));
     }
+  }
+});
+
+test('on wasm with the zero-copy Identity, a training gradient equals the cpu one and leaks nothing', async () => {
+  const config = getPreset('tiny').model;
+  const layout = paramLayout(config);
+  const p = initParams(config, 5);
+  const flat = flattenParams(layout, p);
+  disposeParams(p);
+  const set = barImages(4, 8, 8, 9);
+  const images = set.images.map((v) => v >> 4);
+  const gradOn = async (backend: 'cpu' | 'wasm') => {
+    await initNodeBackend(backend);
+    const out = new Float32Array(layout.total);
+    const nats = accumulateGradient(config, layout, flat, images, set.labels, 0.01, out);
+    return { out, nats };
+  };
+  try {
+    const want = await gradOn('cpu');
+    const got = await gradOn('wasm');
+    expect(tf.getKernel('Identity', 'wasm')).toBeDefined();
+    const before = tf.memory().numTensors;
+    const again = await gradOn('wasm');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(again.out).toEqual(got.out);
+    expect(got.nats).toBeCloseTo(want.nats, 2);
+    let scale = 0;
+    for (const v of want.out) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < want.out.length; i++) expect(Math.abs(got.out[i] - want.out[i])).toBeLessThan(1e-3 * scale);
+  } finally {
+    await initNodeBackend('cpu');
   }
 });

@@ -54,3 +54,28 @@ export function installFastBroadcastGradients(): void {
     },
   });
 }
+
+let identityInstalled = false;
+
+/**
+ * On wasm, tfjs's Identity kernel copies its input, and the engine runs it on every
+ * tensor it saves for the backward pass (inputs of Reshape, Add, Mul, the convs, ...):
+ * ~360 copies of activation-sized tensors a training step. Tensor data is never written
+ * in place, so Identity can share the buffer and bump its reference count instead, as
+ * tfjs's own cpu backend does. Installed only in processes that train.
+ */
+export function installZeroCopyIdentity(): void {
+  if (identityInstalled || tf.getBackend() !== 'wasm') return;
+  identityInstalled = true;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      if (x.dtype === 'string') throw new Error('Identity: string tensors are not supported by the training kernels');
+      (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}

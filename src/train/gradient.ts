@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { condTensor, forward, paramShapes, type ModelConfig, type Params } from '../model/index.ts';
 import { logProbsOfLabels, softmaxCrossEntropy } from '../ops/loss.ts';
-import { installFastBroadcastGradients } from './fastgrads.ts';
+import { installFastBroadcastGradients, installZeroCopyIdentity } from './fastgrads.ts';
 
 export interface ParamLayout {
   names: string[];
@@ -104,6 +104,7 @@ export function accumulateGradient(
   gradOut: Float32Array,
 ): number {
   installFastBroadcastGradients();
+  installZeroCopyIdentity();
   const batch = labels.length;
   const params = unflattenParams(layout, flatParams);
   const x = imagesTensor(config, images, batch);
