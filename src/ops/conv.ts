@@ -130,7 +130,7 @@ function halvesFirst(a: tf.Tensor, p: number): tf.Tensor3D {
   return tf.transpose(tf.reshape(a, [-1, 2, p]), [1, 0, 2]);
 }
 
-const gateOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const gateOpGeneric = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const a = args[0] as tf.Tensor;
   const save = args[1] as tf.GradSaveFunc;
   const shape = a.shape;
@@ -154,10 +154,90 @@ const gateOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   };
 });
 
+// On wasm the gate's arithmetic after the one sigmoid runs as two small kernels written in
+// JS over the wasm heap: splitting the channel halves apart (a transpose and a SplitV,
+// which copies its whole input once per output) and the ~10 elementwise ops of the
+// forward and backward pass each cost a pass over activation-sized memory, while one
+// fused loop reads each value once.
+const GATE_FWD = 'PixelCNNGateForward';
+const GATE_BWD = 'PixelCNNGateBackward';
+
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+function registerWasmGateKernels(): void {
+  if (tf.getKernel(GATE_FWD, 'wasm')) return;
+  // s: [M, 2p], sigmoid(2f) in the first half of each row and sigmoid(g) in the second.
+  tf.registerKernel({
+    kernelName: GATE_FWD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const heap = backend as unknown as WasmHeap;
+      const s = inputs.s as tf.TensorInfo;
+      const p2 = s.shape[s.shape.length - 1];
+      const p = p2 / 2;
+      const out = heap.makeOutput([...s.shape.slice(0, -1), p], 'float32');
+      const sv = heap.typedArrayFromHeap(s); // views taken after the allocation
+      const ov = heap.typedArrayFromHeap(out);
+      const m = ov.length / p;
+      for (let i = 0, si = 0, oi = 0; i < m; i++, si += p2, oi += p) {
+        for (let c = 0; c < p; c++) ov[oi + c] = (2 * sv[si + c] - 1) * sv[si + p + c];
+      }
+      return out;
+    },
+  });
+  // s as above, dy [M, p] -> d/da [M, 2p]
+  tf.registerKernel({
+    kernelName: GATE_BWD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const heap = backend as unknown as WasmHeap;
+      const s = inputs.s as tf.TensorInfo;
+      const dy = inputs.dy as tf.TensorInfo;
+      const p2 = s.shape[s.shape.length - 1];
+      const p = p2 / 2;
+      const out = heap.makeOutput(s.shape, 'float32');
+      const sv = heap.typedArrayFromHeap(s);
+      const dv = heap.typedArrayFromHeap(dy);
+      const ov = heap.typedArrayFromHeap(out);
+      const m = dv.length / p;
+      for (let i = 0, si = 0, di = 0; i < m; i++, si += p2, di += p) {
+        for (let c = 0; c < p; c++) {
+          const t = 2 * sv[si + c] - 1; // tanh(f)
+          const sg = sv[si + p + c]; // sigmoid(g)
+          const u = dv[di + c] * sg;
+          ov[si + c] = u * (1 - t * t); // tanh' = 1 - t^2
+          ov[si + p + c] = u * t * (1 - sg); // sigmoid' = s (1 - s)
+        }
+      }
+      return out;
+    },
+  });
+}
+
+const gateOpWasm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const a = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  const p = a.shape[a.rank - 1] / 2;
+  const scale = tf.tensor1d(Array.from({ length: 2 * p }, (_, c) => (c < p ? 2 : 1)));
+  const s = tf.sigmoid(tf.mul(a, scale)); // [sigmoid(2f), sigmoid(g)]: tanh(f) = 2 sigmoid(2f) - 1
+  save([s]);
+  return {
+    value: tf.engine().runKernel(GATE_FWD, { s }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.engine().runKernel(GATE_BWD, { s: saved[0], dy }) as tf.Tensor],
+  };
+});
+
 /** Gated unit: a [..., 2p] -> tanh(a[..., :p]) * sigmoid(a[..., p:]) [..., p]. */
 export function gate(a: tf.Tensor): tf.Tensor {
   const c = a.shape[a.rank - 1];
   check(a.rank >= 1 && c % 2 === 0 && c > 0, () => `gate: last dimension must be even (2p), got ${c}`);
   check(a.dtype === 'float32', () => `gate: want float32, got ${a.dtype}`);
-  return gateOp(a);
+  if (tf.getBackend() === 'wasm') {
+    registerWasmGateKernels();
+    return gateOpWasm(a);
+  }
+  return gateOpGeneric(a);
 }
