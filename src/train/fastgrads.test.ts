@@ -1,9 +1,9 @@
 import { beforeAll, expect, test } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
-import { disposeParams, initParams } from '../model/index.ts';
-import { installFastBroadcastGradients, reduceToShape } from './fastgrads.ts';
-import { accumulateGradient, flattenParams, paramLayout } from './gradient.ts';
+import { condTensor, disposeParams, initParams, type Params } from '../model/index.ts';
+import { installFastBroadcastGradients, reduceToShape, sharedReductions, withReductionMemo } from './fastgrads.ts';
+import { accumulateGradient, batchNats, flattenParams, imagesTensor, paramLayout, targetLevels } from './gradient.ts';
 import { getPreset } from './presets.ts';
 import { barImages } from './testdata.ts';
 
@@ -78,4 +78,40 @@ test('on wasm with the zero-copy Identity, a training gradient equals the cpu on
   } finally {
     await initNodeBackend('cpu');
   }
+});
+
+test('shared reductions (withReductionMemo) leave a training gradient unchanged and free what they keep', () => {
+  installFastBroadcastGradients();
+  const config = getPreset('tiny').model;
+  const layout = paramLayout(config);
+  const p = initParams(config, 7);
+  const set = barImages(3, 8, 8, 2);
+  const images = set.images.map((v) => v >> 4);
+  const x = imagesTensor(config, images, 3);
+  const targets = targetLevels(images);
+  const cond = condTensor(config, { labels: Array.from(set.labels) }, 3);
+  const list = layout.names.map((n) => p[n]);
+  const grads = () =>
+    tf.tidy(() =>
+      tf.grads((...ws: tf.Tensor[]) => {
+        const q: Params = {};
+        layout.names.forEach((n, i) => (q[n] = ws[i]));
+        return batchNats(config, q, x, targets, cond);
+      })(list),
+    );
+  const plain = grads();
+  const before = tf.memory().numTensors;
+  const hits = sharedReductions();
+  const memoed = withReductionMemo(grads);
+  expect(sharedReductions() - hits).toBeGreaterThanOrEqual(2 * config.layers); // each layer's biases
+  expect(tf.memory().numTensors - before).toBe(memoed.length);
+  plain.forEach((g, i) => {
+    const a = g.dataSync();
+    const b = memoed[i].dataSync();
+    let scale = 1e-6;
+    for (const v of a) scale = Math.max(scale, Math.abs(v));
+    for (let j = 0; j < a.length; j++) expect(Math.abs(a[j] - b[j]), layout.names[i]).toBeLessThan(1e-4 * scale);
+  });
+  tf.dispose([...plain, ...memoed, x, targets, ...(cond ? [cond] : [])]);
+  disposeParams(p);
 });

@@ -7,8 +7,58 @@
 // single-thread engine); values are the same sums, in a different order.
 import * as tf from '@tensorflow/tfjs';
 
+// Inside withReductionMemo, reductions are remembered by the data they read (tensor data
+// is immutable, so a data id names its values): in a gated layer one pre-gate gradient is
+// reduced three times (its bias, the link's bias, the per-image conditioning term), and the
+// bias sum can be read off the per-image sums, which the backward pass computes first.
+let memo: Map<object, { shape: number[]; t: tf.Tensor }[]> | null = null;
+let shared = 0;
+
+/** How many reductions were answered from a remembered one (tests). */
+export function sharedReductions(): number {
+  return shared;
+}
+
+/** Runs f with reductions of the same gradient shared; frees what was remembered after. */
+export function withReductionMemo<T>(f: () => T): T {
+  if (memo) return f();
+  memo = new Map();
+  try {
+    return f();
+  } finally {
+    for (const list of memo.values()) for (const e of list) e.t.dispose();
+    memo = null;
+  }
+}
+
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
 /** dy summed down to `shape` (a shape dy was broadcast from). */
 export function reduceToShape(dy: tf.Tensor, shape: number[]): tf.Tensor {
+  if (!memo || tf.broadcast_util.getReductionAxes(shape, dy.shape).length === 0) return reduceDirect(dy, shape);
+  const key = dy.dataId as object;
+  const list = memo.get(key) ?? [];
+  const hit = list.find((e) => sameShape(e.shape, shape));
+  if (hit) {
+    shared++;
+    return tf.clone(hit.t);
+  }
+  // a smaller sum of the same values that `shape` can be reduced from
+  const partial = list.find((e) => e.t.size < dy.size && e.shape.length === dy.rank && shape.length <= e.shape.length && canReduce(e.shape, shape));
+  if (partial) shared++;
+  const res = partial ? reduceDirect(partial.t, shape) : reduceDirect(dy, shape);
+  list.push({ shape: [...shape], t: tf.keep(tf.clone(res)) });
+  memo.set(key, list);
+  return res;
+}
+
+/** Whether a tensor of shape `from` broadcasts from `to` (so it can be summed down to it). */
+function canReduce(from: number[], to: number[]): boolean {
+  const off = from.length - to.length;
+  return to.every((d, i) => d === 1 || d === from[i + off]);
+}
+
+function reduceDirect(dy: tf.Tensor, shape: number[]): tf.Tensor {
   const out = dy.shape;
   const axes = tf.broadcast_util.getReductionAxes(shape, out);
   if (axes.length === 0) return tf.reshape(dy, shape);

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { condTensor, forward, paramShapes, type ModelConfig, type Params } from '../model/index.ts';
 import { logProbsOfLabels, softmaxCrossEntropy } from '../ops/loss.ts';
-import { installFastBroadcastGradients, installZeroCopyIdentity } from './fastgrads.ts';
+import { installFastBroadcastGradients, installZeroCopyIdentity, withReductionMemo } from './fastgrads.ts';
 
 export interface ParamLayout {
   names: string[];
@@ -112,12 +112,14 @@ export function accumulateGradient(
   const cond = condOf(config, labels, batch);
   const list = layout.names.map((n) => params[n]);
   try {
-    const { value, grads } = tf.tidy(() =>
-      tf.valueAndGrads((...ws: tf.Tensor[]) => {
-        const p: Params = {};
-        layout.names.forEach((n, i) => (p[n] = ws[i]));
-        return tf.mul(batchNats(config, p, x, targets, cond), scale) as tf.Scalar;
-      })(list),
+    const { value, grads } = withReductionMemo(() =>
+      tf.tidy(() =>
+        tf.valueAndGrads((...ws: tf.Tensor[]) => {
+          const p: Params = {};
+          layout.names.forEach((n, i) => (p[n] = ws[i]));
+          return tf.mul(batchNats(config, p, x, targets, cond), scale) as tf.Scalar;
+        })(list),
+      ),
     );
     const nats = (value.dataSync()[0] as number) / scale;
     grads.forEach((g, i) => {
