@@ -112,6 +112,20 @@ function condIndex(config: ModelConfig, cond: CondInfo, l: number, which: 0 | 1,
   return `((((n * ${config.height} + r) * ${config.width} + ${col}) * ${L} + ${l}) * 2 + ${which}) * ${P2} + ${o}`;
 }
 
+/** One workgroup per batch image, a flat float output of `stride` floats per image. */
+function perImageProgram(key: string, inputs: string[], count: number, stride: number, wg: number, code: () => string): Program {
+  return {
+    variableNames: inputs,
+    outputShape: [count * stride],
+    shaderKey: key,
+    dispatchLayout: { x: [0] },
+    dispatch: [count, 1, 1],
+    workgroupSize: [wg, 1, 1],
+    uniforms: 'row : i32, col : i32, channel : i32, invTemp : f32,',
+    getUserCode: code,
+  };
+}
+
 function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: CondInfo): Program {
   const WG_ROW = fusedTuning.rowWorkgroup;
   const { width: W, hidden: P, layers: L } = config;
@@ -164,15 +178,7 @@ function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: 
     }
     storageBarrier(); workgroupBarrier();`);
   }
-  return {
-    variableNames: ['wts', 'prev', 'img', 'cond'],
-    outputShape: [count * RS],
-    shaderKey: `pixelcnn_row_${WG_ROW}_${shapeKey(config, count, cond.kind)}`,
-    dispatchLayout: { x: [0] },
-    dispatch: [count, 1, 1],
-    workgroupSize: [WG_ROW, 1, 1],
-    uniforms: 'row : i32, col : i32, channel : i32, invTemp : f32,',
-    getUserCode: () => `
+  return perImageProgram(`pixelcnn_row_${WG_ROW}_${shapeKey(config, count, cond.kind)}`, ['wts', 'prev', 'img', 'cond'], count, RS, WG_ROW, () => `
 ${gateFn}
 fn main(index : i32) {
   let n = i32(workgroupId.x);
@@ -183,8 +189,7 @@ fn main(index : i32) {
   // keep every binding statically used, so 'auto' layouts keep them all
   if (t == 0 && cond[0] != cond[0]) { result[base] = 0.0; }
   ${parts.join('\n')}
-}`,
-  };
+}`);
 }
 
 function pixelProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: CondInfo): Program {
@@ -233,15 +238,7 @@ function pixelProgram(config: ModelConfig, lay: FusedLayout, count: number, cond
     }
     workgroupBarrier();`);
   }
-  return {
-    variableNames: ['wts', 'rows', 'hs', 'img'],
-    outputShape: [count * PS],
-    shaderKey: `pixelcnn_pixel_${WG_PIX}_${shapeKey(config, count, cond.kind)}`,
-    dispatchLayout: { x: [0] },
-    dispatch: [count, 1, 1],
-    workgroupSize: [WG_PIX, 1, 1],
-    uniforms: 'row : i32, col : i32, channel : i32, invTemp : f32,',
-    getUserCode: () => `
+  return perImageProgram(`pixelcnn_pixel_${WG_PIX}_${shapeKey(config, count, cond.kind)}`, ['wts', 'rows', 'hs', 'img'], count, PS, WG_PIX, () => `
 ${gateFn}
 var<workgroup> cur : array<f32, ${P}>;
 var<workgroup> pre : array<f32, ${P2}>;
@@ -281,8 +278,7 @@ fn main(index : i32) {
   }
   workgroupBarrier();
   for (var k = t; k < ${K}; k += ${WG_PIX}) { result[sb + ${lay.pix.probs} + k] = exp(lg[k] - norm[0]) / norm[1]; }
-}`,
-  };
+}`);
 }
 
 /** Packs the masked weights into one buffer in fusedLayout order. */
