@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
-import { makeConfig, type Conditioning, type ModelConfig } from './config';
+import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from './config';
 import { condTensor, forward } from './forward';
 import { initParams, mulberry32 } from './params';
 import { receptiveField } from './receptive';
@@ -18,10 +18,10 @@ const conds: Record<string, Conditioning> = {
   'spatial vector': { type: 'vector', dim: 5, spatial: true },
 };
 
-function smallConfig(arch: 'gated' | 'masked', channels: number, conditioning: Conditioning): ModelConfig {
+function smallConfig(arch: 'gated' | 'masked', channels: number, conditioning: Conditioning, output?: OutputDist): ModelConfig {
   return makeConfig({
     arch, height: 6, width: 5, channels, levels: 8, hidden: 24, layers: 3,
-    firstKernel: 5, kernel: 3, headHidden: 24, conditioning, spatialChannels: 2,
+    firstKernel: 5, kernel: 3, headHidden: 24, conditioning, spatialChannels: 2, output,
   });
 }
 
@@ -91,6 +91,12 @@ describe('a future sub-pixel never changes the present logits', () => {
         });
       }
     }
+    it(`${arch}, 3 channels, class conditioning, logistic mixture output`, () => {
+      const config = smallConfig(arch, 3, conds.class, { type: 'logistic', mixtures: 2 });
+      const { maxFuture, pastReached } = perturbationChanges(config, 7);
+      expect(maxFuture).toBe(0);
+      expect(pastReached).toBeGreaterThan(0.9);
+    });
   }
 });
 

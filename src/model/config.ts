@@ -13,6 +13,12 @@ export type Conditioning =
 
 export type Architecture = 'gated' | 'masked';
 
+/**
+ * The per-sub-pixel distribution over the K levels (src/model/output.ts): a K-way softmax
+ * (the paper; the default when absent) or a mixture of discretized logistics (PixelCNN++).
+ */
+export type OutputDist = { type: 'softmax' } | { type: 'logistic'; mixtures: number };
+
 export interface ModelConfig {
   /** 'gated': vertical + horizontal stacks (no blind spot). 'masked': the plain PixelCNN baseline. */
   arch: Architecture;
@@ -35,6 +41,8 @@ export interface ModelConfig {
   conditioning: Conditioning;
   /** channels of s = m(h) for spatial conditioning */
   spatialChannels?: number;
+  /** distribution of each sub-pixel; absent = softmax */
+  output?: OutputDist;
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
@@ -115,6 +123,18 @@ export function validateConfig(c: unknown): asserts c is ModelConfig {
     throw new Error(`config.conditioning.type: expected "none", "class" or "vector", got ${JSON.stringify(cond.type)}`);
   }
   if (cond.type !== 'none' && cond.spatial === true) posInt('spatialChannels');
+  const out = o.output as Record<string, unknown> | undefined;
+  if (out !== undefined) {
+    if (typeof out !== 'object' || out === null) throw new Error('config.output: expected an object');
+    if (out.type === 'logistic') {
+      const m = out.mixtures;
+      if (typeof m !== 'number' || !Number.isInteger(m) || m < 1 || m > 32) {
+        throw new Error(`config.output.mixtures: expected an integer from 1 to 32, got ${JSON.stringify(m)}`);
+      }
+    } else if (out.type !== 'softmax') {
+      throw new Error(`config.output.type: expected "softmax" or "logistic", got ${JSON.stringify(out.type)}`);
+    }
+  }
 }
 
 /** Sub-pixels (dimensions) per image, the denominator of bits/dim. */

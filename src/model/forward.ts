@@ -2,9 +2,10 @@
 // padded, so the cached sampler (src/sampler/cached.ts) calls the very same functions on
 // the small windows it keeps, and the full pass below is the reference it is tested on.
 import * as tf from '@tensorflow/tfjs';
-import { conv2dValid, gate, logProbsOfLabels, pointwise } from '../ops/conv';
+import { conv2dValid, gate, pointwise } from '../ops/conv';
 import { condDim, isSpatial, type ModelConfig } from './config';
 import { kernelMask, pointwiseMask } from './masks';
+import { labelLogProbs, outputLogits, outputsPerChannel } from './output';
 import { kernelOf, spatialGrid } from './params';
 import type { Condition, Params, PixelCNN } from './types';
 
@@ -32,7 +33,7 @@ export function maskedWeights(config: ModelConfig, params: Params): Params {
     apply(`l${l}/out`, pointwiseMask(p, p, C));
   }
   apply('head/w1', pointwiseMask(p, config.headHidden, C));
-  apply('head/w2', pointwiseMask(config.headHidden, C * config.levels, C));
+  apply('head/w2', pointwiseMask(config.headHidden, C * outputsPerChannel(config), C));
   return W;
 }
 
@@ -179,17 +180,27 @@ function trunk(config: ModelConfig, W: Params, xin: tf.Tensor4D, cond: Params): 
   return h;
 }
 
-/** Full forward pass. x: [B, H, W, C] levels (float32). Returns logits [B, H, W, C, K]. */
-export function forward(model: PixelCNN, x: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor {
+/** The head's raw output for every sub-pixel: [B, H, W, C * outputsPerChannel]. */
+export function forwardRaw(model: PixelCNN, x: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor {
   const { config, params } = model;
   checkInput(config, x);
   return tf.tidy(() => {
     const W = maskedWeights(config, params);
     const terms = condTerms(config, W, cond);
-    const h = trunk(config, W, normalizeInput(config, x) as tf.Tensor4D, terms);
-    const logits = head(W, h);
-    const [B, H, Wd] = x.shape;
-    return tf.reshape(logits, [B, H, Wd, config.channels, config.levels]);
+    return head(W, trunk(config, W, normalizeInput(config, x) as tf.Tensor4D, terms));
+  });
+}
+
+/** Full forward pass. x: [B, H, W, C] levels (float32). Returns logits [B, H, W, C, K]. */
+export function forward(model: PixelCNN, x: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor {
+  return tf.tidy(() => outputLogits(model.config, forwardRaw(model, x, cond)));
+}
+
+/** log p of every sub-pixel's observed level, [B * H * W * C]. x holds integer levels. */
+export function subpixelLogProbs(model: PixelCNN, x: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const labels = tf.cast(tf.reshape(x, [-1]), 'int32') as tf.Tensor1D;
+    return labelLogProbs(model.config, forwardRaw(model, x, cond), labels);
   });
 }
 
@@ -203,12 +214,8 @@ function checkInput(config: ModelConfig, x: tf.Tensor): void {
 /** Negative log-likelihood per image in nats, [B]. x holds integer levels. */
 export function nllNats(model: PixelCNN, x: tf.Tensor4D, cond?: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
-    const K = model.config.levels;
-    const B = x.shape[0];
-    const logits = tf.reshape(forward(model, x, cond), [-1, K]) as tf.Tensor2D;
-    const labels = tf.cast(tf.reshape(x, [-1]), 'int32') as tf.Tensor1D;
-    const picked = logProbsOfLabels(logits, labels); // log p of each sub-pixel's level
-    return tf.neg(tf.sum(tf.reshape(picked, [B, -1]), 1)) as tf.Tensor1D;
+    const picked = subpixelLogProbs(model, x, cond);
+    return tf.neg(tf.sum(tf.reshape(picked, [x.shape[0], -1]), 1)) as tf.Tensor1D;
   });
 }
 

@@ -1,5 +1,6 @@
 export * from './config';
 export * from './types';
 export { paramShapes, paramSpecs, initParams, disposeParams, kernelOf, mulberry32 } from './params';
-export { forward, nllNats, bitsPerDim, condTensor, maskedWeights } from './forward';
+export { forward, forwardRaw, subpixelLogProbs, nllNats, bitsPerDim, condTensor, maskedWeights } from './forward';
 export { receptiveField } from './receptive';
+export { outputLogits, labelLogProbs, outputsPerChannel } from './output';

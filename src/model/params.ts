@@ -1,6 +1,7 @@
 // Every weight of a model, by name and shape, derived from the config alone.
 import * as tf from '@tensorflow/tfjs';
 import { condDim, isSpatial, type ModelConfig } from './config';
+import { outputsPerChannel } from './output';
 import type { Params } from './types';
 
 export interface ParamSpec {
@@ -70,8 +71,8 @@ export function paramSpecs(config: ModelConfig): ParamSpec[] {
   }
   add('head/w1', [p, config.headHidden], p);
   add('head/b1', [config.headHidden], 0);
-  add('head/w2', [config.headHidden, C * config.levels], config.headHidden);
-  add('head/b2', [C * config.levels], 0);
+  add('head/w2', [config.headHidden, C * outputsPerChannel(config)], config.headHidden);
+  add('head/b2', [C * outputsPerChannel(config)], 0);
   return specs;
 }
 

@@ -40,9 +40,12 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
   throw new Error(`sampler: unknown mode "${mode}" (expected cached, fused or naive)`);
 }
 
-/** The fastest mode for the current backend: fused kernels on WebGPU, cached elsewhere. */
+/** The fastest mode for the current backend: fused kernels on WebGPU (softmax head), cached elsewhere. */
 export function bestMode(model: PixelCNN): SamplerMode {
-  return isWebGPUBackend() && model.config.arch === 'gated' ? 'fused' : model.config.arch === 'gated' ? 'cached' : 'naive';
+  const { arch, output } = model.config;
+  if (arch !== 'gated') return 'naive';
+  // the fused kernels compute a softmax head only
+  return isWebGPUBackend() && output?.type !== 'logistic' ? 'fused' : 'cached';
 }
 
 function checkOptions(opts: SampleOptions): number {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
-import { makeConfig, type Conditioning, type ModelConfig } from '../model/config';
+import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from '../model/config';
 import { initParams, mulberry32 } from '../model/params';
 import type { PixelCNN } from '../model/types';
 import { CachedStepper, NaiveStepper, sample, samplePixels } from './index';
@@ -10,10 +10,10 @@ beforeAll(async () => {
   await initNodeBackend('cpu');
 });
 
-function model(channels: number, conditioning: Conditioning, seed = 1): PixelCNN {
+function model(channels: number, conditioning: Conditioning, seed = 1, output?: OutputDist): PixelCNN {
   const config: ModelConfig = makeConfig({
     height: 7, width: 6, channels, levels: 16, hidden: 12, layers: 4, firstKernel: 5, kernel: 3,
-    headHidden: 12, conditioning, spatialChannels: 3,
+    headHidden: 12, conditioning, spatialChannels: 3, output,
   });
   return { config, params: initParams(config, seed) };
 }
@@ -21,16 +21,17 @@ function model(channels: number, conditioning: Conditioning, seed = 1): PixelCNN
 const condition = { labels: [2, 0, 1], embeddings: [new Float32Array([1, -0.5, 0.25, 2])] };
 
 describe('cached sampler', () => {
-  const cases: [string, number, Conditioning][] = [
+  const cases: [string, number, Conditioning, OutputDist?][] = [
     ['grey, unconditional', 1, { type: 'none' }],
     ['grey, class', 1, { type: 'class', classes: 3 }],
     ['RGB, vector', 3, { type: 'vector', dim: 4 }],
     ['RGB, spatial class', 3, { type: 'class', classes: 3, spatial: true }],
     ['grey, spatial vector', 1, { type: 'vector', dim: 4, spatial: true }],
+    ['RGB, class, logistic mixture output', 3, { type: 'class', classes: 3 }, { type: 'logistic', mixtures: 3 }],
   ];
-  for (const [name, channels, cond] of cases) {
+  for (const [name, channels, cond, output] of cases) {
     it(`gives the full forward pass's distribution at every sub-pixel (${name})`, async () => {
-      const m = model(channels, cond);
+      const m = model(channels, cond, 1, output);
       const { height: H, width: W, channels: C, levels: K } = m.config;
       const N = 3;
       const c = cond.type === 'vector' ? { embeddings: condition.embeddings } : { labels: condition.labels };

@@ -18,6 +18,7 @@ import {
 } from '../model/forward';
 import { conv2dValid, gate, pointwise } from '../ops/conv';
 import { kernelOf } from '../model/params';
+import { outputLogits } from '../model/output';
 import type { Condition, Params, PixelCNN } from '../model/types';
 
 export interface Stepper {
@@ -167,7 +168,7 @@ export class CachedStepper implements Stepper {
         const pre = tf.add(own, tf.slice(this.linkRow[l], [0, 0, c, 0], [N, 1, 1, 2 * hidden]));
         h = layerOut(this.W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
       }
-      const logits = tf.reshape(head(this.W, h), [N, C, K]);
+      const logits = tf.reshape(outputLogits(this.config, head(this.W, h)), [N, C, K]);
       const p = softmaxT(tf.reshape(tf.slice(logits, [0, ch, 0], [N, 1, K]), [N, K]), temperature);
       return { p, wins };
     });

@@ -361,6 +361,7 @@ export class FusedWebGPUStepper implements Stepper {
   static async create(model: PixelCNN, count: number, condition: Condition | undefined): Promise<FusedWebGPUStepper> {
     if (!isWebGPUBackend()) throw new Error(`the fused sampler needs the webgpu backend (current: ${tf.getBackend()})`);
     if (model.config.arch !== 'gated') throw new Error('the fused sampler runs the gated architecture');
+    if (model.config.output?.type === 'logistic') throw new Error('the fused sampler computes a softmax head; use the cached sampler for a logistic-mixture model');
     const lay = fusedLayout(model.config);
     const packed = await packWeights(model, lay);
     const cond = packCond(model, count, condition);

@@ -2,8 +2,8 @@
 // gradient with respect to every weight, from and into flat Float32Arrays. A worker
 // thread and the single-process path both call exactly this.
 import * as tf from '@tensorflow/tfjs';
-import { condTensor, forward, paramShapes, type ModelConfig, type Params } from '../model/index.ts';
-import { logProbsOfLabels, softmaxCrossEntropy } from '../ops/loss.ts';
+import { condTensor, forwardRaw, labelLogProbs, paramShapes, type ModelConfig, type Params } from '../model/index.ts';
+import { softmaxCrossEntropy } from '../ops/loss.ts';
 import { installFastBroadcastGradients, installZeroCopyIdentity, withReductionMemo } from './fastgrads.ts';
 
 export interface ParamLayout {
@@ -86,8 +86,9 @@ export function batchNats(
   targets: tf.Tensor1D,
   cond: tf.Tensor2D | undefined,
 ): tf.Scalar {
-  const logits = tf.reshape(forward({ config, params }, x, cond), [-1, config.levels]) as tf.Tensor2D; // [B*H*W*C, K]
-  return softmaxCrossEntropy(logits, targets);
+  const raw = forwardRaw({ config, params }, x, cond);
+  if (config.output?.type === 'logistic') return tf.neg(tf.sum(labelLogProbs(config, raw, targets))) as tf.Scalar;
+  return softmaxCrossEntropy(tf.reshape(raw, [-1, config.levels]) as tf.Tensor2D, targets); // [B*H*W*C, K]
 }
 
 /**
@@ -152,8 +153,7 @@ export function imageNats(
   const cond = condOf(config, labels, batch);
   try {
     const per = tf.tidy(() => {
-      const logits = tf.reshape(forward({ config, params }, x, cond), [-1, config.levels]) as tf.Tensor2D;
-      const logp = logProbsOfLabels(logits, targets); // [B*H*W*C]
+      const logp = labelLogProbs(config, forwardRaw({ config, params }, x, cond), targets); // [B*H*W*C]
       return tf.neg(tf.sum(tf.reshape(logp, [batch, -1]), 1));
     });
     const out = Float64Array.from(per.dataSync());
