@@ -268,6 +268,21 @@ describe('saveModel / loadModel on disk', () => {
     expect((await fs.readdir(root)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('keeps the files beside a model (its card, pictures) when replacing it', async () => {
+    const dir = path.join(root, 'carded');
+    await saveModel(dir, model, { dtype: 'float16', shardBytes: 200 });
+    await fs.writeFile(path.join(dir, 'README.md'), '# card');
+    await fs.mkdir(path.join(dir, 'pictures'));
+    await fs.writeFile(path.join(dir, 'pictures', 'a.png'), 'png');
+    await saveModel(dir, model);
+    expect((await fs.readdir(dir)).sort()).toEqual(['README.md', 'group1-shard1of1.bin', 'model.json', 'pictures']);
+    expect(await fs.readFile(path.join(dir, 'README.md'), 'utf8')).toBe('# card');
+    expect(await fs.readFile(path.join(dir, 'pictures', 'a.png'), 'utf8')).toBe('png');
+    const m = await loadModel(dir);
+    expect(values(m)).toEqual(values(model));
+    disposeParams(m.params);
+  });
+
   it('a failed save leaves the previous model intact', async () => {
     const dir = path.join(root, 'keep');
     await saveModel(dir, model);

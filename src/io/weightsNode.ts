@@ -17,10 +17,24 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** The files of the model saved in `dir`: model.json and the shards its manifest names. */
+async function modelFiles(dir: string): Promise<Set<string>> {
+  const own = new Set([MODEL_JSON]);
+  try {
+    const json = JSON.parse(await fs.readFile(path.join(dir, MODEL_JSON), 'utf8'));
+    for (const group of json.weightsManifest ?? []) for (const p of group.paths ?? []) own.add(path.normalize(String(p)));
+  } catch {
+    // unreadable manifest: fall back to the shard names tfjs writes
+  }
+  for (const f of await fs.readdir(dir)) if (/^group\d+-shard\d+of\d+(\.bin)?$/.test(f)) own.add(f);
+  return own;
+}
+
 /**
  * Writes model.json and its shards to `dir`. Everything goes to a sibling temp folder
  * first, which then replaces `dir` by rename, so `dir` is never half-written. An
- * existing `dir` is replaced only if it is empty or is itself a model folder.
+ * existing `dir` is replaced only if it is empty or is itself a model folder; files in it
+ * that are not the old model's (a model card, sample pictures) are carried over.
  */
 export async function saveModel(dir: string, model: PixelCNN, opts: SerializeOptions = {}): Promise<void> {
   const { modelJson, shards } = await serializeModel(model, opts);
@@ -43,6 +57,12 @@ export async function saveModel(dir: string, model: PixelCNN, opts: SerializeOpt
     }
     await fs.writeFile(path.join(tmp, MODEL_JSON), JSON.stringify(modelJson, null, 1) + '\n');
     if (await exists(target)) {
+      const own = await modelFiles(target);
+      for (const f of await fs.readdir(target)) {
+        if (!own.has(f) && !(await exists(path.join(tmp, f)))) {
+          await fs.cp(path.join(target, f), path.join(tmp, f), { recursive: true, preserveTimestamps: true });
+        }
+      }
       // swap: old -> backup, new -> target, then drop the backup
       const backup = `${tmp}.old`;
       await fs.rename(target, backup);
