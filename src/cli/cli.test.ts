@@ -108,6 +108,13 @@ describe('eval', () => {
     expect(j.bitsPerDim).toBeGreaterThan(1);
     expect(j.bitsPerDim).toBeLessThan(4);
     expect(j.leakedTensors).toBe(0);
+    // the breakdown by true level: 4 levels = black, two greys, white; it adds up
+    expect(j.byLevel.map((r: { levels: string }) => r.levels)).toEqual(['0', '1', '2', '3']);
+    const sum = (k: string) => j.byLevel.reduce((a: number, r: Record<string, number>) => a + r[k], 0);
+    expect(sum('share')).toBeCloseTo(1, 10);
+    expect(sum('bitsPerDim')).toBeCloseTo(j.bitsPerDim, 8);
+    expect(j.byLevel[0].share).toBeGreaterThan(0.5); // MNIST is mostly black
+    expect(r.stderr).toMatch(/true level +share +bits each/);
   });
 });
 

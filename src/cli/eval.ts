@@ -20,6 +20,16 @@ export function quantize(pixels: Uint8Array, levels: number): Float32Array {
   return out;
 }
 
+/** Level ranges for the breakdown: black (0), up to 8 equal-width grey ranges, white (K-1). */
+export function levelBins(levels: number): { lo: number; hi: number }[] {
+  const bins = [{ lo: 0, hi: 0 }];
+  const greys = levels - 2;
+  const width = Math.ceil(greys / 8);
+  for (let lo = 1; lo <= greys; lo += width) bins.push({ lo, hi: Math.min(lo + width - 1, greys) });
+  bins.push({ lo: levels - 1, hi: levels - 1 });
+  return bins;
+}
+
 export async function runEval(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
   if (a.help) {
@@ -29,7 +39,7 @@ export async function runEval(argv: string[]): Promise<void> {
   const split = (a.split ?? 'test') as MnistSplit;
   const batch = a.batch ?? 32;
   const backend = await startBackend(a.backend ?? 'wasm');
-  const [tf, { loadMnist }, { bitsPerDim, condTensor, disposeParams, nllNats }, { loadModel }] = await Promise.all([
+  const [tf, { loadMnist }, { bitsPerDim, condTensor, disposeParams, subpixelLogProbs }, { loadModel }] = await Promise.all([
     import('@tensorflow/tfjs'),
     import('../data/mnist'),
     import('../model'),
@@ -54,21 +64,48 @@ export async function runEval(argv: string[]): Promise<void> {
     const t0 = performance.now();
     const tensorsBefore = tf.memory().numTensors;
     let total = 0;
+    // where the bits go: nats and sub-pixel counts per range of true levels
+    const bins = levelBins(config.levels);
+    const binOf = new Int32Array(config.levels);
+    bins.forEach(({ lo, hi }, j) => binOf.fill(j, lo, hi + 1));
+    const binNats = new Float64Array(bins.length);
+    const binCount = new Float64Array(bins.length);
     for (let i = 0; i < n; i += batch) {
       const b = Math.min(batch, n - i);
-      const x = tf.tensor4d(quantize(data.images.subarray(i * per, (i + b) * per), config.levels), [b, data.height, data.width, data.channels]);
+      const levels = quantize(data.images.subarray(i * per, (i + b) * per), config.levels);
+      const x = tf.tensor4d(levels, [b, data.height, data.width, data.channels]);
       const labels = Array.from(data.labels.subarray(i, i + b));
       const cond = condTensor(config, config.conditioning.type === 'class' ? { labels } : undefined, b);
-      const nll = nllNats(model, x, cond);
-      const v = await nll.data();
-      tf.dispose([x, nll, ...(cond ? [cond] : [])]);
+      const logp = subpixelLogProbs(model, x, cond);
+      const v = await logp.data();
+      tf.dispose([x, logp, ...(cond ? [cond] : [])]);
       for (let k = 0; k < b; k++) {
-        if (!Number.isFinite(v[k])) throw new Error(`image ${i + k} of ${split}: the model gives a non-finite likelihood (${v[k]})`);
-        total += v[k];
+        let nats = 0;
+        for (let j = k * per; j < (k + 1) * per; j++) {
+          nats -= v[j];
+          binNats[binOf[levels[j]]] -= v[j];
+          binCount[binOf[levels[j]]]++;
+        }
+        if (!Number.isFinite(nats)) throw new Error(`image ${i + k} of ${split}: the model gives a non-finite likelihood (${nats})`);
+        total += nats;
       }
       progress.update(i + b);
     }
     progress.finish();
+    const subpixels = n * per;
+    const byLevel = bins.map(({ lo, hi }, j) => ({
+      levels: lo === hi ? `${lo}` : `${lo}-${hi}`,
+      share: binCount[j] / subpixels,
+      bitsPerSubpixel: binCount[j] ? binNats[j] / binCount[j] / Math.LN2 : 0,
+      bitsPerDim: binNats[j] / subpixels / Math.LN2,
+    }));
+    process.stderr.write(
+      'true level   share   bits each   bits/dim\n' +
+        byLevel
+          .map((r) => `${r.levels.padEnd(10)} ${(100 * r.share).toFixed(1).padStart(6)}%  ${r.bitsPerSubpixel.toFixed(3).padStart(9)}  ${r.bitsPerDim.toFixed(4).padStart(9)}`)
+          .join('\n') +
+        '\n',
+    );
     const seconds = (performance.now() - t0) / 1000;
     const natsPerImage = total / n;
     const result = {
@@ -83,6 +120,7 @@ export async function runEval(argv: string[]): Promise<void> {
       backend,
       seconds,
       imagesPerSecond: n / seconds,
+      byLevel,
       leakedTensors: tf.memory().numTensors - tensorsBefore,
     };
     process.stdout.write(JSON.stringify(result) + '\n');
