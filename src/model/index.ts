@@ -3,4 +3,4 @@ export * from './types';
 export { paramShapes, paramSpecs, initParams, disposeParams, kernelOf, mulberry32 } from './params';
 export { forward, forwardRaw, subpixelLogProbs, nllNats, bitsPerDim, condTensor, maskedWeights } from './forward';
 export { receptiveField } from './receptive';
-export { outputLogits, labelLogProbs, outputsPerChannel } from './output';
+export { outputLogits, labelLogProbs, summedNats, outputsPerChannel } from './output';

@@ -15,7 +15,7 @@
 // loss does not need all K of them: `labelLogProbs` evaluates only the observed level,
 // which for the logistic form is K times cheaper than the full grid.
 import * as tf from '@tensorflow/tfjs';
-import { logProbsOfLabels } from '../ops/loss';
+import { logProbsOfLabels, softmaxCrossEntropy } from '../ops/loss';
 import type { ModelConfig } from './config';
 
 /** Lower bound on log-scales (as in PixelCNN++): keeps 1/s finite. */
@@ -107,4 +107,11 @@ export function labelLogProbs(config: ModelConfig, raw: tf.Tensor, labels: tf.Te
     const lp = componentLogProb(a, b, logBin, notLast, notFirst);
     return tf.logSumExp(tf.add(lp, logPi), 1) as tf.Tensor1D;
   });
+}
+
+/** Summed -log P of the observed levels (the training loss, nats): raw as in labelLogProbs. */
+export function summedNats(config: ModelConfig, raw: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
+  if (config.output?.type === 'logistic') return tf.neg(tf.sum(labelLogProbs(config, raw, labels))) as tf.Scalar;
+  // the softmax's own loss: one fused gradient (softmax - onehot) scaled by a scalar
+  return softmaxCrossEntropy(tf.reshape(raw, [-1, config.levels]) as tf.Tensor2D, labels);
 }

@@ -2,8 +2,7 @@
 // gradient with respect to every weight, from and into flat Float32Arrays. A worker
 // thread and the single-process path both call exactly this.
 import * as tf from '@tensorflow/tfjs';
-import { condTensor, forwardRaw, labelLogProbs, paramShapes, type ModelConfig, type Params } from '../model/index.ts';
-import { softmaxCrossEntropy } from '../ops/loss.ts';
+import { condTensor, forwardRaw, labelLogProbs, paramShapes, summedNats, type ModelConfig, type Params } from '../model/index.ts';
 import { installFastBroadcastGradients, installZeroCopyIdentity, withReductionMemo } from './fastgrads.ts';
 
 export interface ParamLayout {
@@ -86,9 +85,7 @@ export function batchNats(
   targets: tf.Tensor1D,
   cond: tf.Tensor2D | undefined,
 ): tf.Scalar {
-  const raw = forwardRaw({ config, params }, x, cond);
-  if (config.output?.type === 'logistic') return tf.neg(tf.sum(labelLogProbs(config, raw, targets))) as tf.Scalar;
-  return softmaxCrossEntropy(tf.reshape(raw, [-1, config.levels]) as tf.Tensor2D, targets); // [B*H*W*C, K]
+  return summedNats(config, forwardRaw({ config, params }, x, cond), targets);
 }
 
 /**

@@ -78,22 +78,10 @@ export const PRESETS: Record<string, () => Preset> = {
     train: { ...DEFAULT_TRAIN },
   }),
   /** the mnist trunk with a 5-component discretized logistic mixture output (PixelCNN++) instead of the 256-way softmax */
-  'mnist-logistic': () => ({
-    model: makeConfig({
-      height: 28,
-      width: 28,
-      channels: 1,
-      levels: 256,
-      hidden: 32,
-      layers: 8,
-      firstKernel: 7,
-      kernel: 3,
-      headHidden: 64,
-      conditioning: { type: 'class', classes: 10 },
-      output: { type: 'logistic', mixtures: 5 },
-    }),
-    train: { ...DEFAULT_TRAIN },
-  }),
+  'mnist-logistic': () => {
+    const base = PRESETS.mnist();
+    return { ...base, model: makeConfig({ ...base.model, output: { type: 'logistic', mixtures: 5 } }) };
+  },
 };
 
 export function presetNames(): string[] {
