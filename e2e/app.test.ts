@@ -166,8 +166,14 @@ describe('with WebGPU', () => {
     await backendOf(page);
     const canvas = page.locator(testid('rf-canvas'));
     await page.locator(testid('rf-depth')).fill('3');
+    // the canvas is square from the first render (it once was 300 x 150 until the first field
+    // arrived, and a hover aimed at row 5 landed on row 2)
+    const first = (await canvas.boundingBox())!;
+    expect(Math.abs(first.width - first.height)).toBeLessThan(1);
+    await expect.poll(() => canvas.getAttribute('data-arch')).toBe('masked');
     // hover pixel (5, 4) of the 8 x 8 grid
     const box = (await canvas.boundingBox())!;
+    expect(box).toEqual(first);
     await canvas.hover({ position: { x: (4.5 / 8) * box.width, y: (5.5 / 8) * box.height } });
     await expect.poll(() => canvas.getAttribute('data-target')).toBe('5,4');
     await expect.poll(() => canvas.getAttribute('data-layers')).toBe('3');

@@ -5,6 +5,13 @@ import { useStore } from '../store';
 import { Cell, readField } from '../receptive';
 
 const CSS_SIZE = 300;
+
+/** Device pixels per grid cell and the canvas's CSS size: one rule for the first render and every redraw. */
+function fieldLayout(H: number, W: number) {
+  const dpr = window.devicePixelRatio || 1;
+  const cell = Math.max(2, Math.floor((CSS_SIZE * dpr) / Math.max(H, W, 1)));
+  return { dpr, cell, cssWidth: (W * cell) / dpr, cssHeight: (H * cell) / dpr };
+}
 const MAX_LAYERS = 12;
 
 const COLORS = {
@@ -32,6 +39,7 @@ export function ReceptivePanel() {
   const H = config?.height ?? 0;
   const W = config?.width ?? 0;
   const shown = rf.shownFor;
+  const layout = fieldLayout(H, W);
   const reading = useMemo(
     () => (rf.field && shown && shown.height === H && shown.width === W ? readField(rf.field, H, W, shown.row, shown.col) : null),
     [rf.field, shown, H, W],
@@ -40,12 +48,9 @@ export function ReceptivePanel() {
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || !reading || !shown) return;
-    const dpr = window.devicePixelRatio || 1;
-    const cell = Math.max(2, Math.floor((CSS_SIZE * dpr) / Math.max(H, W)));
+    const { dpr, cell } = fieldLayout(H, W);
     canvas.width = W * cell;
     canvas.height = H * cell;
-    canvas.style.width = `${canvas.width / dpr}px`;
-    canvas.style.height = `${canvas.height / dpr}px`;
     const ctx = canvas.getContext('2d')!;
     const gap = cell >= 6 ? Math.max(1, Math.round(dpr)) : 0;
     ctx.fillStyle = '#0b0f17';
@@ -171,6 +176,9 @@ export function ReceptivePanel() {
           ref={canvasRef}
           className={`rf-canvas ${stale ? 'stale' : ''}`}
           data-testid="rf-canvas"
+          // sized from the first render, before any field arrives: the default 300 x 150 canvas
+          // would otherwise change shape under the pointer when the first drawing resizes it
+          style={H && W ? { width: `${layout.cssWidth}px`, height: `${layout.cssHeight}px` } : undefined}
           data-arch={shown?.arch}
           data-layers={shown?.layers}
           data-target={shown ? `${shown.row},${shown.col}` : undefined}
