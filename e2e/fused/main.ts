@@ -13,8 +13,9 @@ interface CaseResult {
   leakedTensors: number;
 }
 
-const cases: [string, number, Conditioning][] = [
+const cases: [string, number, Conditioning, number[]?][] = [
   ['grey, class', 1, { type: 'class', classes: 3 }],
+  ['RGB, class, dilations 1, 2, 3', 3, { type: 'class', classes: 3 }, [1, 2, 3]],
   ['RGB, vector', 3, { type: 'vector', dim: 4 }],
   ['grey, spatial class', 1, { type: 'class', classes: 3, spatial: true }],
 ];
@@ -41,10 +42,10 @@ async function replay(st: Stepper, H: number, W: number, C: number, N: number): 
 async function runFusedCheck(): Promise<{ backend: string; cases: CaseResult[] }> {
   const results: CaseResult[] = [];
   let fusedBackend = '';
-  for (const [name, channels, conditioning] of cases) {
+  for (const [name, channels, conditioning, dilations] of cases) {
     const config = makeConfig({
       height: 5, width: 6, channels, levels: 16, hidden: 12, layers: 3, firstKernel: 5, kernel: 3,
-      headHidden: 12, conditioning, spatialChannels: 3,
+      headHidden: 12, conditioning, spatialChannels: 3, dilations,
     });
     const N = 2;
     const condition = conditioning.type === 'vector' ? { embeddings: [new Float32Array([0.5, -1, 2, 0])] } : { labels: [2, 1] };

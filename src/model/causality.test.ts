@@ -18,10 +18,16 @@ const conds: Record<string, Conditioning> = {
   'spatial vector': { type: 'vector', dim: 5, spatial: true },
 };
 
-function smallConfig(arch: 'gated' | 'masked', channels: number, conditioning: Conditioning, output?: OutputDist): ModelConfig {
+function smallConfig(
+  arch: 'gated' | 'masked',
+  channels: number,
+  conditioning: Conditioning,
+  output?: OutputDist,
+  dilations?: number[],
+): ModelConfig {
   return makeConfig({
     arch, height: 6, width: 5, channels, levels: 8, hidden: 24, layers: 3,
-    firstKernel: 5, kernel: 3, headHidden: 24, conditioning, spatialChannels: 2, output,
+    firstKernel: 5, kernel: 3, headHidden: 24, conditioning, spatialChannels: 2, output, dilations,
   });
 }
 
@@ -91,6 +97,12 @@ describe('a future sub-pixel never changes the present logits', () => {
         });
       }
     }
+    it(`${arch}, 3 channels, class conditioning, dilations 2 and 3 in the later layers`, () => {
+      const config = smallConfig(arch, 3, conds.class, undefined, [1, 2, 3]);
+      const { maxFuture, pastReached } = perturbationChanges(config, 7);
+      expect(maxFuture).toBe(0);
+      expect(pastReached).toBeGreaterThan(0.9);
+    });
     it(`${arch}, 3 channels, class conditioning, logistic mixture output`, () => {
       const config = smallConfig(arch, 3, conds.class, { type: 'logistic', mixtures: 2 });
       const { maxFuture, pastReached } = perturbationChanges(config, 7);
@@ -117,6 +129,30 @@ describe('receptive field, measured from the model', () => {
         }
       }
     }
+  });
+
+  it('dilated layers reach dilation x half further each, with no holes', () => {
+    // reaches 1 + 1 + 2 + 4: each dilation at most the span below it
+    const config = makeConfig({ ...cfg('gated', 4), height: 20, width: 20, dilations: [1, 1, 2, 4] });
+    const [r, c] = [16, 9];
+    const field = receptiveField(config, r, c);
+    const reach = 8;
+    for (let y = 0; y < 20; y++) {
+      for (let x = 0; x < 20; x++) {
+        const above = y < r && y >= r - 1 - reach && Math.abs(x - c) <= reach;
+        const left = y === r && x < c && x >= c - reach;
+        expect(field[y][x] > 0, `pixel (${y}, ${x})`).toBe(above || left);
+      }
+    }
+  });
+
+  it('rejects dilations that would leave holes in the receptive field', () => {
+    // layer 1 at dilation 2 over a layer that sees 1 pixel back: offsets -1, -3 but never -2
+    expect(() => makeConfig({ ...cfg('gated', 3), dilations: [1, 2, 4] })).toThrow(
+      /layer 1 has dilation 2 but the layers below it see only 1 pixel\(s\) back/,
+    );
+    expect(() => makeConfig({ ...cfg('gated', 3), dilations: [2, 1, 1] })).toThrow(/layer 0 has dilation 2/);
+    expect(() => makeConfig({ ...cfg('gated', 3), dilations: [1, 1] })).toThrow(/expected an array of 3 integers/);
   });
 
   it('the masked baseline has a blind spot above-right that the gated model sees', () => {

@@ -36,6 +36,12 @@ export interface ModelConfig {
   firstKernel: number;
   /** kernel size of the later layers (3 in the paper) */
   kernel: number;
+  /**
+   * dilation of each layer's convolutions (vertical, horizontal, or the masked baseline's),
+   * one per layer; absent = all 1. A dilated layer reaches d * (kernel >> 1) rows up and
+   * columns aside for the cost of an undilated one (a larger receptive field for free).
+   */
+  dilations?: number[];
   /** width of the output head's hidden 1x1 layer; a multiple of `channels` */
   headHidden: number;
   conditioning: Conditioning;
@@ -107,6 +113,31 @@ export function validateConfig(c: unknown): asserts c is ModelConfig {
   for (const k of ['hidden', 'headHidden'] as const) {
     if ((o[k] as number) % ch !== 0) {
       throw new Error(`config.${k}: ${o[k]} is not a multiple of channels (${ch})`);
+    }
+  }
+  if (o.dilations !== undefined) {
+    const d = o.dilations;
+    if (!Array.isArray(d) || d.length !== o.layers) {
+      throw new Error(`config.dilations: expected an array of ${o.layers} integers (one per layer), got ${JSON.stringify(d)}`);
+    }
+    for (const v of d) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 64) {
+        throw new Error(`config.dilations: expected integers from 1 to 64, got ${JSON.stringify(v)}`);
+      }
+    }
+    // A layer with dilation d adds its taps' offsets (0, d, 2d, ...) to the span S the
+    // layers below already see without gaps; the sum has no gaps only while d <= S. A
+    // larger d leaves pixels no path reaches: a blind spot of its own.
+    let span = 0;
+    for (let l = 0; l < d.length; l++) {
+      const dl = d[l] as number;
+      if (l === 0 ? dl !== 1 : dl > span) {
+        throw new Error(
+          `config.dilations: layer ${l} has dilation ${dl} but the layers below it see only ${span} pixel(s) back, ` +
+            `so its receptive field would have holes (use at most ${Math.max(1, span)})`,
+        );
+      }
+      span += dl * ((l === 0 ? (o.firstKernel as number) : (o.kernel as number)) >> 1);
     }
   }
   const cond = o.conditioning as Record<string, unknown> | undefined;

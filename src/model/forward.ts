@@ -6,7 +6,7 @@ import { conv2dValid, gate, pointwise } from '../ops/conv';
 import { condDim, isSpatial, type ModelConfig } from './config';
 import { kernelMask, pointwiseMask } from './masks';
 import { labelLogProbs, outputLogits, outputsPerChannel } from './output';
-import { kernelOf, spatialGrid } from './params';
+import { dilationOf, kernelOf, reachOf, spatialGrid } from './params';
 import type { Condition, Params, PixelCNN } from './types';
 
 /** Weights with their causal masks applied (masking is in the graph, so it trains too). */
@@ -116,9 +116,9 @@ export function condTerms(config: ModelConfig, W: Params, h: tf.Tensor2D | undef
 
 const addCond = (x: tf.Tensor, c: tf.Tensor | undefined) => (c ? tf.add(x, c) : x);
 
-/** Vertical pre-gate from rows i-half..i of its (padded) input. */
-export function verticalPre(W: Params, l: number, vinPadded: tf.Tensor4D, cond?: tf.Tensor): tf.Tensor4D {
-  const y = tf.add(conv2dValid(vinPadded, W[`l${l}/v_conv`] as tf.Tensor4D), W[`l${l}/v_bias`]);
+/** Vertical pre-gate from rows i-reach..i of its (padded) input; d: the layer's dilation. */
+export function verticalPre(W: Params, l: number, vinPadded: tf.Tensor4D, cond?: tf.Tensor, d = 1): tf.Tensor4D {
+  const y = tf.add(conv2dValid(vinPadded, W[`l${l}/v_conv`] as tf.Tensor4D, d), W[`l${l}/v_bias`]);
   return addCond(y, cond) as tf.Tensor4D;
 }
 
@@ -129,8 +129,9 @@ export function horizontalPre(
   hinPadded: tf.Tensor4D,
   vpre: tf.Tensor,
   cond?: tf.Tensor,
+  d = 1,
 ): tf.Tensor {
-  const own = tf.add(conv2dValid(hinPadded, W[`l${l}/h_conv`] as tf.Tensor4D), W[`l${l}/h_bias`]);
+  const own = tf.add(conv2dValid(hinPadded, W[`l${l}/h_conv`] as tf.Tensor4D, d), W[`l${l}/h_bias`]);
   const link = tf.add(pointwise(vpre, W[`l${l}/link`] as tf.Tensor2D), W[`l${l}/link_bias`]);
   return addCond(tf.add(own, link), cond);
 }
@@ -148,8 +149,8 @@ export function head(W: Params, h: tf.Tensor): tf.Tensor {
 }
 
 /** Masked baseline pre-gate: top half+1 rows of a k x k masked kernel. */
-export function maskedPre(W: Params, l: number, inPadded: tf.Tensor4D, cond?: tf.Tensor): tf.Tensor {
-  const y = tf.add(conv2dValid(inPadded, W[`l${l}/conv`] as tf.Tensor4D), W[`l${l}/bias`]);
+export function maskedPre(W: Params, l: number, inPadded: tf.Tensor4D, cond?: tf.Tensor, d = 1): tf.Tensor {
+  const y = tf.add(conv2dValid(inPadded, W[`l${l}/conv`] as tf.Tensor4D, d), W[`l${l}/bias`]);
   return addCond(y, cond);
 }
 
@@ -158,9 +159,9 @@ function trunk(config: ModelConfig, W: Params, xin: tf.Tensor4D, cond: Params): 
   if (config.arch === 'masked') {
     let h: tf.Tensor4D = xin;
     for (let l = 0; l < config.layers; l++) {
-      const half = kernelOf(config, l) >> 1;
-      const padded = tf.pad(h, [[0, 0], [half, 0], [half, half], [0, 0]]);
-      const pre = maskedPre(W, l, padded, cond[`l${l}/cond`]);
+      const r = reachOf(config, l);
+      const padded = tf.pad(h, [[0, 0], [r, 0], [r, r], [0, 0]]);
+      const pre = maskedPre(W, l, padded, cond[`l${l}/cond`], dilationOf(config, l));
       h = layerOut(W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
     }
     return h;
@@ -171,9 +172,10 @@ function trunk(config: ModelConfig, W: Params, xin: tf.Tensor4D, cond: Params): 
   let v: tf.Tensor4D = tf.concat([tf.zeros([B, 1, Wd, C]), tf.slice(xin, [0, 0, 0, 0], [B, H - 1, Wd, C])], 1);
   let h: tf.Tensor4D = xin;
   for (let l = 0; l < config.layers; l++) {
-    const half = kernelOf(config, l) >> 1;
-    const vpre = verticalPre(W, l, tf.pad(v, [[0, 0], [half, 0], [half, half], [0, 0]]), cond[`l${l}/v_cond`]);
-    const hpre = horizontalPre(W, l, tf.pad(h, [[0, 0], [0, 0], [half, 0], [0, 0]]), vpre, cond[`l${l}/h_cond`]);
+    const r = reachOf(config, l);
+    const d = dilationOf(config, l);
+    const vpre = verticalPre(W, l, tf.pad(v, [[0, 0], [r, 0], [r, r], [0, 0]]), cond[`l${l}/v_cond`], d);
+    const hpre = horizontalPre(W, l, tf.pad(h, [[0, 0], [0, 0], [r, 0], [0, 0]]), vpre, cond[`l${l}/h_cond`], d);
     v = gate(vpre) as tf.Tensor4D;
     h = layerOut(W, l, hpre, l === 0 ? null : h) as tf.Tensor4D;
   }

@@ -16,6 +16,16 @@ export function kernelOf(config: ModelConfig, l: number): number {
   return l === 0 ? config.firstKernel : config.kernel;
 }
 
+/** Dilation of layer l's convolutions (1 unless the config lists dilations). */
+export function dilationOf(config: ModelConfig, l: number): number {
+  return config.dilations?.[l] ?? 1;
+}
+
+/** How far layer l's kernel reaches up and to each side, in pixels: dilation * (kernel >> 1). */
+export function reachOf(config: ModelConfig, l: number): number {
+  return dilationOf(config, l) * (kernelOf(config, l) >> 1);
+}
+
 /** Grid of the spatial conditioning net before it is upsampled to H x W. */
 export function spatialGrid(config: ModelConfig): [number, number] {
   return [Math.ceil(config.height / 4), Math.ceil(config.width / 4)];

@@ -69,6 +69,31 @@ describe('conv2dValid', () => {
     });
   }
 
+  /** tfjs has no gradient for a dilated conv2d: the reference spreads the kernel's taps d apart with zeros between. */
+  function spreadKernel(w: tf.Tensor4D, d: number): tf.Tensor4D {
+    const [kh, kw, cin, cout] = w.shape;
+    const eh = d * (kh - 1) + 1;
+    const ew = d * (kw - 1) + 1;
+    const spread = new Float32Array(eh * ew * kh * kw);
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) spread[(d * i * ew + d * j) * kh * kw + i * kw + j] = 1;
+    const s = tf.tensor2d(spread, [eh * ew, kh * kw]);
+    return tf.reshape(tf.matMul(s, tf.reshape(w, [kh * kw, cin * cout])), [eh, ew, cin, cout]);
+  }
+  const dilated: [number[], number[], number][] = [
+    [[2, 7, 8, 3], [2, 3, 3, 4], 2], // vertical-stack-like
+    [[1, 3, 9, 2], [1, 2, 2, 5], 4], // horizontal-stack-like
+    [[2, 9, 9, 2], [3, 3, 2, 2], 3], // reaches exactly across the image
+  ];
+  for (const [xs, ws, d] of dilated) {
+    it(`matches tf.conv2d and its gradients at dilation ${d} for x [${xs}] w [${ws}]`, async () => {
+      await compare(
+        { shapes: [xs, ws], label: `conv d=${d} x[${xs}] w[${ws}]` },
+        (x, w) => tf.conv2d(x as tf.Tensor4D, spreadKernel(w as tf.Tensor4D, d), 1, 'valid'),
+        (x, w) => conv2dValid(x as tf.Tensor4D, w as tf.Tensor4D, d),
+      );
+    });
+  }
+
   it('computes only the gradients asked for (no image gradient in the first layer)', async () => {
     await initNodeBackend('wasm');
     const x = tf.ones([1, 3, 3, 1]) as tf.Tensor4D;
@@ -91,7 +116,10 @@ describe('conv2dValid', () => {
     const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
     const w = tf.zeros([2, 2, 2, 4]) as tf.Tensor4D;
     expect(() => conv2dValid(x, w)).toThrow(/x has 3 channels but w expects 2/);
-    tf.dispose([x, w]);
+    const w2 = tf.zeros([2, 2, 3, 4]) as tf.Tensor4D;
+    expect(() => conv2dValid(x, w2, 4)).toThrow(/smaller than kernel 2x2 at dilation 4/);
+    expect(() => conv2dValid(x, w2, 0)).toThrow(/dilation must be an integer >= 1/);
+    tf.dispose([x, w, w2]);
   });
 });
 

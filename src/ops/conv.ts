@@ -24,7 +24,6 @@ function check(cond: boolean, msg: () => string): void {
 
 const CONV = 'PixelCNNConv2DValid';
 const MATMUL = 'PixelCNNMatMul';
-const convAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 };
 const matMulAttrs = { transposeA: false, transposeB: false };
 
 /**
@@ -44,19 +43,26 @@ function ensureKernel(name: string, base: string, attrs: tf.NamedAttrMap): void 
   });
 }
 
-/** dL/dx of a VALID conv: a forward conv of dy, padded by k-1 all round, with the kernel flipped and in/out swapped. */
-function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+/**
+ * dL/dx of a VALID conv with dilation d: a forward conv of dy with the same dilation,
+ * padded by d(k-1) all round, with the kernel flipped and in/out swapped.
+ */
+function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, d: number): tf.Tensor4D {
   const [kh, kw] = w.shape;
   const flipped = kh === 1 && kw === 1 ? w : tf.reverse(w, [0, 1]);
   const wT = tf.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, Cout, Cin]
-  return tf.conv2d(dy, wT, 1, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]); // [B, H, W, Cin]
+  const ph = d * (kh - 1);
+  const pw = d * (kw - 1);
+  return tf.conv2d(dy, wT, 1, [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'NHWC', d); // [B, H, W, Cin]
 }
 
 /**
- * dL/dw of a VALID conv, dw[i, j, ci, co] = sum_{b,y,x} x[b, y+i, x+j, ci] * dy[b, y, x, co],
- * as one forward conv with the batch as the contracted channel axis.
+ * dL/dw of a VALID conv with dilation d,
+ * dw[i, j, ci, co] = sum_{b,y,x} x[b, y+d*i, x+d*j, ci] * dy[b, y, x, co],
+ * as one forward conv with the batch as the contracted channel axis; its stride d picks
+ * the offsets 0, d, 2d, ... that the dilated kernel's taps sit at.
  */
-function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, d: number): tf.Tensor4D {
   const [b, h, w, cin] = x.shape;
   const cout = dy.shape[3];
   if (kh === 1 && kw === 1) {
@@ -66,22 +72,30 @@ function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number)
   }
   const xT = tf.transpose(x, [3, 1, 2, 0]); // [Cin, H, W, B]
   const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, B, Cout]: a kernel with B input channels
-  const dwT = tf.conv2d(xT, dyT, 1, 'valid'); // [Cin, kh, kw, Cout]
+  const dwT = tf.conv2d(xT, dyT, d, 'valid'); // [Cin, kh, kw, Cout]
   return tf.transpose(dwT, [1, 2, 0, 3]);
 }
 
-tf.registerGradient({
-  kernelName: CONV,
-  inputsToSave: ['x', 'filter'],
-  gradFunc: (dy, saved) => {
-    const [x, w] = saved as [tf.Tensor4D, tf.Tensor4D];
-    const g = dy as tf.Tensor4D;
-    return {
-      x: () => convInputGrad(g, w),
-      filter: () => convFilterGrad(x, g, w.shape[0], w.shape[1]),
-    };
-  },
-});
+/** The conv kernel for dilation d: registered (kernel and gradient) on first use. */
+function convKernelName(d: number): string {
+  const name = d === 1 ? CONV : `${CONV}Dilated${d}`;
+  if (!tf.getGradient(name)) {
+    tf.registerGradient({
+      kernelName: name,
+      inputsToSave: ['x', 'filter'],
+      gradFunc: (dy, saved) => {
+        const [x, w] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const g = dy as tf.Tensor4D;
+        return {
+          x: () => convInputGrad(g, w, d),
+          filter: () => convFilterGrad(x, g, w.shape[0], w.shape[1], d),
+        };
+      },
+    });
+  }
+  ensureKernel(name, 'Conv2D', { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: d });
+  return name;
+}
 
 tf.registerGradient({
   kernelName: MATMUL,
@@ -97,17 +111,22 @@ tf.registerGradient({
   },
 });
 
-/** x [B, H, W, Cin] * w [kh, kw, Cin, Cout] -> [B, H-kh+1, W-kw+1, Cout] (VALID, stride 1). */
-export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+/**
+ * x [B, H, W, Cin] * w [kh, kw, Cin, Cout] -> [B, H-d(kh-1), W-d(kw-1), Cout] (VALID,
+ * stride 1, dilation d: tap (i, j) reads x at offset (d*i, d*j)).
+ */
+export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor4D, dilation = 1): tf.Tensor4D {
+  check(Number.isInteger(dilation) && dilation >= 1, () => `conv2dValid: dilation must be an integer >= 1, got ${dilation}`);
   check(x.rank === 4 && w.rank === 4, () => `conv2dValid: want x and w of rank 4, got ${x.rank} and ${w.rank}`);
   check(x.shape[3] === w.shape[2], () => `conv2dValid: x has ${x.shape[3]} channels but w expects ${w.shape[2]}`);
   check(
-    x.shape[1] >= w.shape[0] && x.shape[2] >= w.shape[1],
-    () => `conv2dValid: input ${x.shape[1]}x${x.shape[2]} is smaller than kernel ${w.shape[0]}x${w.shape[1]}`,
+    x.shape[1] > dilation * (w.shape[0] - 1) && x.shape[2] > dilation * (w.shape[1] - 1),
+    () => `conv2dValid: input ${x.shape[1]}x${x.shape[2]} is smaller than kernel ${w.shape[0]}x${w.shape[1]} at dilation ${dilation}`,
   );
   check(x.dtype === 'float32' && w.dtype === 'float32', () => `conv2dValid: want float32, got ${x.dtype} and ${w.dtype}`);
-  ensureKernel(CONV, 'Conv2D', convAttrs);
-  return tf.engine().runKernel(CONV, { x, filter: w }) as tf.Tensor4D;
+  // a 1x1 kernel has no taps to spread apart
+  const name = convKernelName(w.shape[0] === 1 && w.shape[1] === 1 ? 1 : dilation);
+  return tf.engine().runKernel(name, { x, filter: w }) as tf.Tensor4D;
 }
 
 /** 1x1 convolution: x [..., Cin] * w [Cin, Cout] -> [..., Cout]. */

@@ -10,10 +10,10 @@ beforeAll(async () => {
   await initNodeBackend('cpu');
 });
 
-function model(channels: number, conditioning: Conditioning, seed = 1, output?: OutputDist): PixelCNN {
+function model(channels: number, conditioning: Conditioning, seed = 1, output?: OutputDist, dilations?: number[]): PixelCNN {
   const config: ModelConfig = makeConfig({
     height: 7, width: 6, channels, levels: 16, hidden: 12, layers: 4, firstKernel: 5, kernel: 3,
-    headHidden: 12, conditioning, spatialChannels: 3, output,
+    headHidden: 12, conditioning, spatialChannels: 3, output, dilations,
   });
   return { config, params: initParams(config, seed) };
 }
@@ -21,17 +21,18 @@ function model(channels: number, conditioning: Conditioning, seed = 1, output?: 
 const condition = { labels: [2, 0, 1], embeddings: [new Float32Array([1, -0.5, 0.25, 2])] };
 
 describe('cached sampler', () => {
-  const cases: [string, number, Conditioning, OutputDist?][] = [
+  const cases: [string, number, Conditioning, OutputDist?, number[]?][] = [
     ['grey, unconditional', 1, { type: 'none' }],
     ['grey, class', 1, { type: 'class', classes: 3 }],
     ['RGB, vector', 3, { type: 'vector', dim: 4 }],
     ['RGB, spatial class', 3, { type: 'class', classes: 3, spatial: true }],
     ['grey, spatial vector', 1, { type: 'vector', dim: 4, spatial: true }],
     ['RGB, class, logistic mixture output', 3, { type: 'class', classes: 3 }, { type: 'logistic', mixtures: 3 }],
+    ['RGB, class, dilations 1, 2, 4, 3', 3, { type: 'class', classes: 3 }, undefined, [1, 2, 4, 3]],
   ];
-  for (const [name, channels, cond, output] of cases) {
+  for (const [name, channels, cond, output, dilations] of cases) {
     it(`gives the full forward pass's distribution at every sub-pixel (${name})`, async () => {
-      const m = model(channels, cond, 1, output);
+      const m = model(channels, cond, 1, output, dilations);
       const { height: H, width: W, channels: C, levels: K } = m.config;
       const N = 3;
       const c = cond.type === 'vector' ? { embeddings: condition.embeddings } : { labels: condition.labels };

@@ -3,7 +3,7 @@
 //  - NaiveStepper: one full forward pass per sub-pixel (the reference).
 //  - CachedStepper (Fast PixelCNN, Ramachandran et al. 2017): the vertical stack runs once
 //    per row on the rows it still needs; the horizontal stack runs once per sub-pixel on a
-//    (half+1)-wide window of its own row. Total work ~ one forward pass per image.
+//    (reach+1)-wide window of its own row (reach = dilation * half). Total work ~ one forward pass per image.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
 import {
@@ -17,7 +17,7 @@ import {
   verticalPre,
 } from '../model/forward';
 import { conv2dValid, gate, pointwise } from '../ops/conv';
-import { kernelOf } from '../model/params';
+import { dilationOf, reachOf } from '../model/params';
 import { outputLogits } from '../model/output';
 import type { Condition, Params, PixelCNN } from '../model/types';
 
@@ -68,10 +68,11 @@ export class CachedStepper implements Stepper {
   private readonly params: Params;
   private readonly W: Params; // masked weights, kept for the whole run
   private readonly cond: Params; // per-layer conditioning terms
-  private readonly halves: number[];
-  private vwin: tf.Tensor4D[] = []; // per layer [N, half+1, W+2half, cin]: rows r-half..r of its input
+  private readonly reaches: number[]; // per layer: dilation * (kernel >> 1)
+  private readonly dilations: number[];
+  private vwin: tf.Tensor4D[] = []; // per layer [N, reach+1, W+2reach, cin]: rows r-reach..r of its input
   private linkRow: tf.Tensor4D[] = []; // per layer [N, 1, W, 2p]: everything the row adds to h pre-gate
-  private prev: tf.Tensor4D[] = []; // per layer [N, 1, half, cin]: columns c-half..c-1 of its input
+  private prev: tf.Tensor4D[] = []; // per layer [N, 1, reach, cin]: columns c-reach..c-1 of its input
   private lastWin: tf.Tensor4D[] = []; // windows of the newest step, kept to advance `prev`
 
   constructor(model: PixelCNN, count: number, condition: Condition | undefined) {
@@ -82,7 +83,8 @@ export class CachedStepper implements Stepper {
     this.config = config;
     this.params = model.params;
     this.N = count;
-    this.halves = Array.from({ length: config.layers }, (_, l) => kernelOf(config, l) >> 1);
+    this.reaches = Array.from({ length: config.layers }, (_, l) => reachOf(config, l));
+    this.dilations = Array.from({ length: config.layers }, (_, l) => dilationOf(config, l));
     const kept = tf.tidy(() => {
       const W = maskedWeights(config, model.params);
       const h = condTensor(config, condition, count);
@@ -92,9 +94,9 @@ export class CachedStepper implements Stepper {
     this.cond = kept.cond;
     const { width } = config;
     for (let l = 0; l < config.layers; l++) {
-      const half = this.halves[l];
+      const reach = this.reaches[l];
       const cin = l === 0 ? config.channels : config.hidden;
-      this.vwin.push(tf.zeros([count, half + 1, width + 2 * half, cin]));
+      this.vwin.push(tf.zeros([count, reach + 1, width + 2 * reach, cin]));
     }
   }
 
@@ -126,11 +128,11 @@ export class CachedStepper implements Stepper {
       const vwin: tf.Tensor4D[] = [];
       const link: tf.Tensor4D[] = [];
       for (let l = 0; l < layers; l++) {
-        const half = this.halves[l];
-        const padded = tf.pad(newRow, [[0, 0], [0, 0], [half, half], [0, 0]]);
-        const win = tf.concat([tf.slice(this.vwin[l], [0, 1, 0, 0], [-1, half, -1, -1]), padded], 1) as tf.Tensor4D;
+        const reach = this.reaches[l];
+        const padded = tf.pad(newRow, [[0, 0], [0, 0], [reach, reach], [0, 0]]);
+        const win = tf.concat([tf.slice(this.vwin[l], [0, 1, 0, 0], [-1, reach, -1, -1]), padded], 1) as tf.Tensor4D;
         vwin.push(win);
-        const vpre = verticalPre(this.W, l, win, this.condAt(`l${l}/v_cond`, r)); // [N, 1, W, 2p]
+        const vpre = verticalPre(this.W, l, win, this.condAt(`l${l}/v_cond`, r), this.dilations[l]); // [N, 1, W, 2p]
         let add = tf.add(
           tf.add(pointwise(vpre, this.W[`l${l}/link`] as tf.Tensor2D), this.W[`l${l}/link_bias`]),
           this.W[`l${l}/h_bias`],
@@ -146,7 +148,7 @@ export class CachedStepper implements Stepper {
       this.replace(this.vwin, l, rows.vwin[l]);
       this.replace(this.linkRow, l, rows.link[l]);
       const cin = l === 0 ? C : this.config.hidden;
-      this.replace(this.prev, l, tf.zeros([N, 1, this.halves[l], cin]) as tf.Tensor4D);
+      this.replace(this.prev, l, tf.zeros([N, 1, this.reaches[l], cin]) as tf.Tensor4D);
     }
   }
 
@@ -162,9 +164,9 @@ export class CachedStepper implements Stepper {
       let h: tf.Tensor4D = normalizeInput(this.config, tf.tensor4d(cur, [N, 1, 1, C])) as tf.Tensor4D;
       const wins: tf.Tensor4D[] = [];
       for (let l = 0; l < layers; l++) {
-        const win = tf.concat([this.prev[l], h], 2) as tf.Tensor4D; // [N, 1, half+1, cin]
+        const win = tf.concat([this.prev[l], h], 2) as tf.Tensor4D; // [N, 1, reach+1, cin]
         wins.push(win);
-        const own = conv2dValid(win, this.W[`l${l}/h_conv`] as tf.Tensor4D); // [N, 1, 1, 2p]
+        const own = conv2dValid(win, this.W[`l${l}/h_conv`] as tf.Tensor4D, this.dilations[l]); // [N, 1, 1, 2p]
         const pre = tf.add(own, tf.slice(this.linkRow[l], [0, 0, c, 0], [N, 1, 1, 2 * hidden]));
         h = layerOut(this.W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
       }
@@ -196,7 +198,7 @@ export class CachedStepper implements Stepper {
           l === 0
             ? (tf.concat([this.prev[0], normalizeInput(this.config, tf.tensor4d(pixel, [N, 1, 1, C]))], 2) as tf.Tensor4D)
             : this.lastWin[l];
-        out.push(tf.slice(win, [0, 0, 1, 0], [-1, -1, this.halves[l], -1]));
+        out.push(tf.slice(win, [0, 0, 1, 0], [-1, -1, this.reaches[l], -1]));
       }
       return out;
     });

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
 import { condTensor, condTerms, maskedWeights } from '../model/forward';
-import { kernelOf } from '../model/params';
+import { dilationOf, kernelOf, reachOf } from '../model/params';
 import type { Condition, PixelCNN } from '../model/types';
 import type { Stepper } from './steppers';
 
@@ -38,6 +38,9 @@ interface WebGPUBackendLike {
 /** Where each weight and state block sits in the packed buffers (floats). */
 export interface FusedLayout {
   halves: number[];
+  /** per layer: dilation, and reach = dilation * half (how many rows/columns back a window holds) */
+  dilations: number[];
+  reaches: number[];
   kernels: number[];
   cins: number[];
   w: { hc: number[]; ow: number[]; ob: number[]; vc: number[]; vb: number[]; lk: number[]; lb: number[]; hb: number[]; w1: number; b1: number; w2: number; b2: number; size: number };
@@ -49,6 +52,8 @@ export function fusedLayout(config: ModelConfig): FusedLayout {
   const { layers: L, hidden: P, channels: C, width: W, levels: K, headHidden: HH } = config;
   const P2 = 2 * P;
   const halves = Array.from({ length: L }, (_, l) => kernelOf(config, l) >> 1);
+  const dilations = Array.from({ length: L }, (_, l) => dilationOf(config, l));
+  const reaches = Array.from({ length: L }, (_, l) => reachOf(config, l));
   const kernels = Array.from({ length: L }, (_, l) => kernelOf(config, l));
   const cins = Array.from({ length: L }, (_, l) => (l === 0 ? C : P));
   let o = 0;
@@ -75,16 +80,16 @@ export function fusedLayout(config: ModelConfig): FusedLayout {
   w.size = o;
   o = 0;
   const row = { vwin: [] as number[], link: [] as number[], scratch: 0, stride: 0 };
-  for (let l = 0; l < L; l++) row.vwin.push(take((halves[l] + 1) * W * cins[l]));
+  for (let l = 0; l < L; l++) row.vwin.push(take((reaches[l] + 1) * W * cins[l]));
   for (let l = 0; l < L; l++) row.link.push(take(W * P2));
   row.scratch = take(W * P2);
   row.stride = o;
   o = 0;
   const pix = { state: [] as number[], probs: 0, stride: 0 };
-  for (let l = 0; l < L; l++) pix.state.push(l === 0 ? -1 : take(halves[l] * P));
+  for (let l = 0; l < L; l++) pix.state.push(l === 0 ? -1 : take(reaches[l] * P));
   pix.probs = take(K);
   pix.stride = o;
-  return { halves, kernels, cins, w, row, pix };
+  return { halves, dilations, reaches, kernels, cins, w, row, pix };
 }
 
 /** Workgroup sizes (threads per image) of the two kernels; part of the pipeline key. */
@@ -92,7 +97,8 @@ export const fusedTuning = { rowWorkgroup: 256, pixelWorkgroup: 128 };
 
 function shapeKey(config: ModelConfig, count: number, cond: string): string {
   const c = config;
-  return [c.height, c.width, c.channels, c.levels, c.hidden, c.layers, c.firstKernel, c.kernel, c.headHidden, count, cond].join('_');
+  const dil = (c.dilations ?? []).join('-') || '1';
+  return [c.height, c.width, c.channels, c.levels, c.hidden, c.layers, c.firstKernel, c.kernel, c.headHidden, dil, count, cond].join('_');
 }
 
 const gateFn = `
@@ -134,22 +140,24 @@ function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: 
   const parts: string[] = [];
   for (let l = 0; l < L; l++) {
     const half = lay.halves[l];
+    const d = lay.dilations[l];
+    const reach = lay.reaches[l];
     const k = lay.kernels[l];
     const cin = lay.cins[l];
     const V = lay.row.vwin[l];
     const newRow =
       l === 0
-        ? `for (var j = t; j < ${W * cin}; j += ${WG_ROW}) { result[base + ${V + half * W * cin} + j] = img[n * ${W * cin} + j]; }`
+        ? `for (var j = t; j < ${W * cin}; j += ${WG_ROW}) { result[base + ${V + reach * W * cin} + j] = img[n * ${W * cin} + j]; }`
         : `for (var j = t; j < ${W * P}; j += ${WG_ROW}) {
             let col = j / ${P}; let i = j % ${P};
             let a = base + ${lay.row.scratch} + col * ${P2} + i;
-            result[base + ${V + half * W * P} + j] = gateF(result[a], result[a + ${P}]);
+            result[base + ${V + reach * W * P} + j] = gateF(result[a], result[a + ${P}]);
           }`;
     const condV = cond.kind === 'none' ? '' : `s += cond[${condIndex(config, cond, l, 0, 'o', 'col')}];`;
     const condH = cond.kind === 'none' ? '' : `s += cond[${condIndex(config, cond, l, 1, 'o', 'col')}];`;
     parts.push(`
-    // layer ${l}: window rows r-${half}..r of its input
-    for (var j = t; j < ${half * W * cin}; j += ${WG_ROW}) { result[base + ${V} + j] = prev[base + ${V + W * cin} + j]; }
+    // layer ${l}: window rows r-${reach}..r of its input (taps every ${d} rows and columns)
+    for (var j = t; j < ${reach * W * cin}; j += ${WG_ROW}) { result[base + ${V} + j] = prev[base + ${V + W * cin} + j]; }
     ${newRow}
     storageBarrier(); workgroupBarrier();
     for (var j = t; j < ${W * P2}; j += ${WG_ROW}) {
@@ -158,9 +166,9 @@ function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: 
       ${condV}
       for (var dy = 0; dy <= ${half}; dy++) {
         for (var dx = 0; dx < ${k}; dx++) {
-          let cc = col + dx - ${half};
+          let cc = col + dx * ${d} - ${reach};
           if (cc < 0 || cc >= ${W}) { continue; }
-          let ib = base + ${V} + (dy * ${W} + cc) * ${cin};
+          let ib = base + ${V} + (dy * ${d * W} + cc) * ${cin};
           let wb = ${lay.w.vc[l]} + ((dy * ${k} + dx) * ${cin}) * ${P2} + o;
           for (var i = 0; i < ${cin}; i++) { s += result[ib + i] * wts[wb + i * ${P2}]; }
         }
@@ -201,24 +209,29 @@ function pixelProgram(config: ModelConfig, lay: FusedLayout, count: number, cond
   const parts: string[] = [];
   for (let l = 0; l < L; l++) {
     const half = lay.halves[l];
+    const d = lay.dilations[l];
+    const reach = lay.reaches[l];
     const S = lay.pix.state[l];
     let own: string;
     if (l === 0) {
       own = `for (var dx = 0; dx <= ${half}; dx++) {
-          let cc = c - ${half} + dx;
+          let cc = c - ${reach} + dx * ${d};
           if (cc < 0) { continue; }
           for (var i = 0; i < ${C}; i++) { s += img[(n * ${W} + cc) * ${C} + i] * wts[${lay.w.hc[0]} + (dx * ${C} + i) * ${P2} + o]; }
         }`;
     } else {
-      own = `for (var j = 0; j < ${half * P}; j++) { s += hs[sb + ${S} + j] * wts[${lay.w.hc[l]} + j * ${P2} + o]; }
+      // the state holds columns c-reach..c-1; tap dx reads column c - reach + dx*d
+      own = `for (var dx = 0; dx < ${half}; dx++) {
+          for (var i = 0; i < ${P}; i++) { s += hs[sb + ${S} + dx * ${d * P} + i] * wts[${lay.w.hc[l]} + (dx * ${P} + i) * ${P2} + o]; }
+        }
         for (var i = 0; i < ${P}; i++) { s += cur[i] * wts[${lay.w.hc[l]} + (${half * P} + i) * ${P2} + o]; }`;
     }
     const stateUpdate =
-      l === 0 || half === 0
+      l === 0 || reach === 0
         ? ''
-        : `for (var j = t; j < ${half * P}; j += ${WG_PIX}) {
+        : `for (var j = t; j < ${reach * P}; j += ${WG_PIX}) {
         let dx = j / ${P}; let i = j % ${P};
-        if (dx < ${half - 1}) { result[sb + ${S} + j] = hs[sb + ${S} + j + ${P}]; } else { result[sb + ${S} + j] = cur[i]; }
+        if (dx < ${reach - 1}) { result[sb + ${S} + j] = hs[sb + ${S} + j + ${P}]; } else { result[sb + ${S} + j] = cur[i]; }
       }`;
     parts.push(`
     // layer ${l}
