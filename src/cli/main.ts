@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<Runner> }> = 
   receptive: { help: 'which input pixels reach one output pixel (gated vs masked)', load: async () => (await import('./receptive')).runReceptive },
   bench: { help: 'sampler benchmark: naive vs cached, kernel launches per pixel', load: async () => (await import('./bench')).runBench },
   train: { help: 'train a model (see --help)', load: async () => (await import('./train')).runTrain },
+  grow: { help: 'append (dilated) layers to a training run without changing its model', load: async () => (await import('./grow')).runGrow },
   'bench-train': { help: 'training-speed benchmark', load: async () => (await import('./train')).runBenchTrain },
 };
 
