@@ -40,6 +40,18 @@ describe('readField', () => {
 
 describe('the visualizer on the real models', () => {
   const base = makeConfig({ height: 12, width: 12, conditioning: { type: 'class', classes: 10 } });
+  it('keeps a dilated model\'s dilations for any number of layers shown', () => {
+    const dilated = makeConfig({ ...base, height: 20, width: 20, layers: 4, dilations: [1, 1, 2, 4] });
+    expect(receptiveConfig(dilated, 'gated', 2).dilations).toEqual([1, 1]);
+    expect(receptiveConfig(dilated, 'gated', 6).dilations).toEqual([1, 1, 2, 4, 1, 1]);
+    // the dilated field reaches farther than the undilated one of the same depth, and has no blind spot
+    const far = readField(receptiveField(receptiveConfig(dilated, 'gated', 4), 16, 10).flat(), 20, 20, 16, 10);
+    const plain = makeConfig({ ...base, height: 20, width: 20 });
+    const near = readField(receptiveField(receptiveConfig(plain, 'gated', 4), 16, 10).flat(), 20, 20, 16, 10);
+    expect(far.influence).toBeGreaterThan(near.influence);
+    expect(far.blind).toBe(0);
+  });
+
   for (const layers of [3, 5]) {
     it(`finds a blind spot in the masked PixelCNN and none in the gated one (${layers} layers)`, () => {
       const masked = readField(receptiveField(receptiveConfig(base, 'masked', layers), 8, 6).flat(), 12, 12, 8, 6);

@@ -7,7 +7,10 @@ export function receptiveConfig(model: ModelConfig, arch: Architecture, layers: 
   // the width of the stacks does not change which pixels connect: keep it small so a
   // hover is answered within a frame or two
   const ch = model.channels;
-  return { ...model, arch, layers, hidden: 4 * ch, headHidden: 4 * ch, levels: 2, conditioning: { type: 'none' } };
+  // a dilated model keeps its first `layers` dilations (a prefix of valid dilations is
+  // valid); layers beyond the model's own are undilated
+  const dilations = model.dilations && Array.from({ length: layers }, (_, l) => model.dilations![l] ?? 1);
+  return { ...model, arch, layers, dilations, hidden: 4 * ch, headHidden: 4 * ch, levels: 2, conditioning: { type: 'none' } };
 }
 
 export const enum Cell {

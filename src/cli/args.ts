@@ -8,6 +8,16 @@ export class UsageError extends Error {
   }
 }
 
+/** A comma-separated list of integers >= min (e.g. --dilations 2,4,8), or a UsageError naming the flag. */
+export function parseIntList(flag: string, text: string, min: number): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const out = parts.map((s) => Number(s));
+  if (parts.some((s) => s === '') || out.some((d) => !Number.isInteger(d) || d < min)) {
+    throw new UsageError(`--${flag}: expected comma-separated integers >= ${min}, got ${JSON.stringify(text)}`);
+  }
+  return out;
+}
+
 interface Common {
   help: string;
   required?: boolean;

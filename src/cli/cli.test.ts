@@ -140,6 +140,19 @@ describe('receptive', () => {
     expect(lines.some((l) => l.includes('X'))).toBe(true);
     expect(pic.stdout).toContain('o'); // blind spot drawn
   });
+
+  it('--dilations: the same depth reaches farther, still without a blind spot', async () => {
+    const args = ['receptive', '--arch', 'gated', '--pixel', '14,8', '--size', '16,16', '--layers', '4', '--first-kernel', '3', '--json'];
+    const [plain, dilated] = await Promise.all([cli(...args), cli(...args, '--dilations', '1,1,2,4')]);
+    for (const r of [plain, dilated]) expect(r.code, r.stderr).toBe(0);
+    const p = lastJson(plain.stdout);
+    const d = lastJson(dilated.stdout);
+    expect(d.dilations).toEqual([1, 1, 2, 4]);
+    expect(d.blindSpot).toBe(0);
+    expect(d.reached).toBeGreaterThan(p.reached);
+    expect(p.field[14 - 9][8]).toBe(0); // 9 rows up: out of the plain stack's reach
+    expect(d.field[14 - 9][8]).toBeGreaterThan(0);
+  });
 });
 
 describe('bench', () => {
@@ -188,6 +201,9 @@ describe('bad arguments and bad files', () => {
       [['receptive', '--pixel', '9,1', '--size', '4,4'], /outside the 4x4 image/],
       [['receptive', '--pixel', '1'], /--pixel: expected 2 comma-separated integers/],
       [['receptive', '--pixel', '1,1', '--kernel', '4'], /kernel: expected an odd kernel size/],
+      [['receptive', '--pixel', '1,1', '--layers', '3', '--dilations', '1,5,1'], /--dilations: layer 1 has dilation 5 but the layers below it see only 3 pixel/],
+      [['receptive', '--pixel', '1,1', '--dilations', '1,x'], /--dilations: expected comma-separated integers >= 1/],
+      [['grow', '--from', '/nonexistent', '--out', '/tmp/x', '--dilations', '2'], /--from: no checkpoint at/],
       [['nonsense'], /unknown command "nonsense"/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(...args)));

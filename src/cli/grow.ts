@@ -1,4 +1,4 @@
-// npm run grow -- --from STATE_DIR --out DIR --dilations 2,4,8 [--seed S] [--dtype float16]
+// npm run grow -- --from STATE_DIR --out DIR --dilations 2,4,8 [--lr PEAK] [--seed S] [--dtype float16]
 //
 // Appends layers (one per dilation) to a training run's checkpoint without changing what
 // the model computes (src/train/grow.ts), and writes a new run beside DIR:
@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { saveModel } from '../io/weightsNode.ts';
-import { parseArgs, usage, UsageError, type FlagSpec } from './args.ts';
+import { parseArgs, parseIntList, usage, type FlagSpec } from './args.ts';
 import { startBackend } from './common.ts';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../train/checkpoint.ts';
 import { CHECKPOINT_FILE, LOG_FILE } from '../train/trainer.ts';
@@ -22,17 +22,9 @@ const spec = {
   out: { type: 'string', required: true, help: 'model folder of the grown run (its state goes to <out>.train)' },
   dilations: { type: 'string', required: true, help: 'dilation of each new layer, comma-separated, e.g. 2,4,8' },
   seed: { type: 'int', min: 0, help: 'seed of the new layers\' initial weights (default 1)' },
+  lr: { type: 'number', positive: true, help: 'peak learning rate of the restarted schedule (default: the run\'s own)' },
   dtype: { type: 'enum', values: ['float32', 'float16'], help: 'storage precision of the saved weights (default float32)' },
 } satisfies FlagSpec;
-
-function parseDilations(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim());
-  const out = parts.map((s) => Number(s));
-  if (parts.some((s) => s === '') || out.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new UsageError(`--dilations: expected comma-separated integers >= 1, got ${JSON.stringify(text)}`);
-  }
-  return out;
-}
 
 export async function runGrow(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
@@ -40,7 +32,7 @@ export async function runGrow(argv: string[]): Promise<void> {
     process.stdout.write(usage('grow', '--from STATE_DIR --out DIR --dilations 2,4,8 [--seed S]', spec) + '\n');
     return;
   }
-  const dilations = parseDilations(a.dilations!);
+  const dilations = parseIntList('dilations', a.dilations!, 1);
   const fromFile = path.join(path.resolve(a.from!), CHECKPOINT_FILE);
   if (!fs.existsSync(fromFile)) throw new Error(`--from: no checkpoint at ${fromFile}`);
   const outDir = path.resolve(a.out!);
@@ -50,7 +42,7 @@ export async function runGrow(argv: string[]): Promise<void> {
 
   await startBackend('cpu');
   const old = loadCheckpoint(fromFile);
-  const grown = growCheckpoint(old, dilations, a.seed ?? 1);
+  const grown = growCheckpoint(old, dilations, a.seed ?? 1, a.lr);
   const config = grown.header.config;
 
   // weights first (saveModel refuses odd folders before anything is written), then state
@@ -76,6 +68,7 @@ export async function runGrow(argv: string[]): Promise<void> {
     addedLayers: dilations.length,
     dilations: config.dilations,
     weights: { before: old.params.length, after: grown.params.length },
+    lr: grown.header.hyper.lr,
     reach,
   };
   fs.appendFileSync(path.join(stateDir, LOG_FILE), JSON.stringify(event) + '\n');

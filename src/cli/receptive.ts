@@ -1,7 +1,7 @@
-// npm run receptive -- --arch gated|masked --pixel R,C --size H,W [--layers L] [--json]
+// npm run receptive -- --arch gated|masked --pixel R,C --size H,W [--layers L] [--dilations D,D,..] [--json]
 // Which input pixels reach the logits at (R, C): an ASCII picture, or JSON with `field`.
 import { makeConfig, type ModelConfig } from '../model/config';
-import { parseArgs, usage, UsageError, type FlagSpec } from './args';
+import { parseArgs, parseIntList, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, startBackend } from './common';
 
 const spec = {
@@ -11,6 +11,7 @@ const spec = {
   layers: { type: 'int', min: 1, max: 64, help: 'layers including the first (default 5)' },
   kernel: { type: 'int', min: 1, help: 'kernel size of later layers, odd (default 3)' },
   'first-kernel': { type: 'int', min: 1, help: 'kernel size of the first layer, odd (default 7)' },
+  dilations: { type: 'string', help: 'dilation of each layer, comma-separated (default all 1), e.g. 1,1,2,4,8' },
   json: { type: 'bool', help: 'print one JSON object instead of a picture' },
   backend: { ...backendFlag, help: 'tfjs backend (default cpu: the field needs input gradients only)' },
 } satisfies FlagSpec;
@@ -98,7 +99,7 @@ export function asciiField(field: number[][], row: number, col: number): string 
 export async function runReceptive(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
   if (a.help) {
-    process.stdout.write(usage('receptive', '--arch gated|masked --pixel R,C [--size H,W] [--layers L] [--json]', spec) + '\n');
+    process.stdout.write(usage('receptive', '--arch gated|masked --pixel R,C [--size H,W] [--layers L] [--dilations D,D,..] [--json]', spec) + '\n');
     return;
   }
   const [H, W] = a.size ?? [16, 16];
@@ -119,10 +120,14 @@ export async function runReceptive(argv: string[]): Promise<void> {
       layers: a.layers ?? 5,
       kernel: a.kernel ?? 3,
       firstKernel: a['first-kernel'] ?? 7,
+      dilations: a.dilations === undefined ? undefined : parseIntList('dilations', a.dilations, 1),
       conditioning: { type: 'none' },
     });
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^config\.firstKernel/, '--first-kernel').replace(/^config\.kernel/, '--kernel'));
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(
+      (e as Error).message.replace(/^config\.firstKernel/, '--first-kernel').replace(/^config\.kernel/, '--kernel').replace(/^config\.dilations/, '--dilations'),
+    );
   }
   await startBackend(a.backend ?? 'cpu');
   const { receptiveField } = await import('../model');
@@ -136,6 +141,7 @@ export async function runReceptive(argv: string[]): Promise<void> {
       layers: config.layers,
       firstKernel: config.firstKernel,
       kernel: config.kernel,
+      dilations: config.dilations ?? null,
       reached: s.reached,
       blindSpot: s.blindSpot,
       futureInfluence: s.futureInfluence,
@@ -144,7 +150,8 @@ export async function runReceptive(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
     process.stdout.write(
-      `${config.arch} PixelCNN, ${config.layers} layers (first ${config.firstKernel}x${config.firstKernel}, then ${config.kernel}x${config.kernel}), ` +
+      `${config.arch} PixelCNN, ${config.layers} layers (first ${config.firstKernel}x${config.firstKernel}, then ${config.kernel}x${config.kernel}` +
+        `${config.dilations ? `, dilations ${config.dilations.join(',')}` : ''}), ` +
         `pixel (${row}, ${col}) of ${H}x${W}: ${s.reached} pixels reach it, blind spot ${s.blindSpot}\n\n`,
     );
     process.stdout.write(asciiField(field, row, col) + '\n');

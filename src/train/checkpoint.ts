@@ -24,6 +24,11 @@ export interface TrainProgress {
   elapsedSeconds: number;
   /** total updates of the learning-rate schedule, or null for a constant rate after warm-up */
   totalSteps: number | null;
+  /**
+   * the update the current schedule (warm-up, then cosine decay to totalSteps) started at:
+   * 0 unless the run was grown (npm run grow starts a new schedule for the new layers)
+   */
+  scheduleStart?: number;
   /** last validation results */
   lastValBitsPerDim: number | null;
   bestValBitsPerDim: number | null;

@@ -9,7 +9,7 @@
 //
 // A checkpoint grows the same way: the old weights keep their Adam moments, the new ones
 // start with zero moments, and step, epoch and data order carry on, so `train --resume`
-// continues the same run with the larger model.
+// continues the same run with the larger model (its learning-rate schedule restarted).
 import { initParams, disposeParams, makeConfig, type ModelConfig, type Params } from '../model/index.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { paramLayout, type ParamLayout } from './gradient.ts';
@@ -67,8 +67,12 @@ export function growFlat(
   return { layout, flat };
 }
 
-/** The checkpoint of the same run with layers appended (see the top of this file). */
-export function growCheckpoint(ckpt: Checkpoint, dilations: number[], seed: number): Checkpoint {
+/**
+ * The checkpoint of the same run with layers appended (see the top of this file). The
+ * learning-rate schedule starts again at this step (warm-up, then cosine decay): the new
+ * layers need a learning rate the old run has decayed away; `lr` sets its peak.
+ */
+export function growCheckpoint(ckpt: Checkpoint, dilations: number[], seed: number, lr = ckpt.header.hyper.lr): Checkpoint {
   const oldConfig = ckpt.header.config;
   const grown = grownConfig(oldConfig, dilations);
   const { layout, flat: params } = growFlat(oldConfig, grown, ckpt.params, { init: seed });
@@ -76,6 +80,8 @@ export function growCheckpoint(ckpt: Checkpoint, dilations: number[], seed: numb
     header: {
       ...ckpt.header,
       config: grown,
+      hyper: { ...ckpt.header.hyper, lr },
+      progress: { ...ckpt.header.progress, scheduleStart: ckpt.header.progress.step },
       tensors: layout.names.map((name, i) => ({ name, shape: layout.shapes[i] })),
       savedAt: new Date().toISOString(),
     },

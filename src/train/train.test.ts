@@ -158,6 +158,10 @@ describe('schedule and data order', () => {
     expect(learningRate(h, 60, 110)).toBeCloseTo(0.55);
     expect(learningRate(h, 110, 110)).toBeCloseTo(0.1);
     expect(learningRate(h, 500, null)).toBe(1);
+    // a schedule restarted at update 1000 (a grown run): warm-up and decay counted from there
+    expect(learningRate(h, 1000, 1110, 1000)).toBeCloseTo(0.1);
+    expect(learningRate(h, 1060, 1110, 1000)).toBeCloseTo(0.55);
+    expect(learningRate(h, 1110, 1110, 1000)).toBeCloseTo(0.1);
   });
   test('each epoch has its own fixed permutation of the images', () => {
     const a = epochOrder(5, 0, 100);

@@ -76,8 +76,13 @@ export function prepareImages(set: ImageSet, config: ModelConfig, what: string):
   return { ...set, images };
 }
 
-/** Learning rate of update `step` (0-based): linear warm-up, then cosine decay if the length is known. */
-export function learningRate(hyper: TrainHyper, step: number, totalSteps: number | null): number {
+/**
+ * Learning rate of update `step` (0-based): linear warm-up, then cosine decay if the length
+ * is known; both counted from `start`, the update the schedule began at.
+ */
+export function learningRate(hyper: TrainHyper, absStep: number, absTotal: number | null, start = 0): number {
+  const step = absStep - start;
+  const totalSteps = absTotal === null ? null : absTotal - start;
   if (step < hyper.warmupSteps) return (hyper.lr * (step + 1)) / hyper.warmupSteps;
   if (totalSteps === null || totalSteps <= hyper.warmupSteps) return hyper.lr;
   const t = Math.min(1, (step - hyper.warmupSteps) / (totalSteps - hyper.warmupSteps));
@@ -295,7 +300,7 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
         batchImages.set(train.images.subarray(idx * D, (idx + 1) * D), i * D);
         batchLabels[i] = train.labels[idx];
       }
-      const lr = learningRate(hyper, progress.step, progress.totalSteps);
+      const lr = learningRate(hyper, progress.step, progress.totalSteps, progress.scheduleStart);
       const nats = await engine.gradient(batchImages, batchLabels, scale, grad);
       if (!Number.isFinite(nats)) throw new Error(`training loss is ${nats} at step ${progress.step}`);
       const norm = adam.step(params, grad, lr);
