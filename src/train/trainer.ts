@@ -193,7 +193,7 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
         bestValBitsPerDim: null,
       };
     }
-    if (opts.epochs !== undefined) progress.totalSteps = opts.epochs * stepsPerEpoch;
+    if (opts.epochs !== undefined) progress.totalSteps = Math.round(opts.epochs * stepsPerEpoch);
     const params = engine.params; // updated in place; workers read it between requests
     const grad = new Float32Array(layout.total);
 
