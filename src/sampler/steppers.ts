@@ -3,7 +3,9 @@
 //  - NaiveStepper: one full forward pass per sub-pixel (the reference).
 //  - CachedStepper (Fast PixelCNN, Ramachandran et al. 2017): the vertical stack runs once
 //    per row on the rows it still needs; the horizontal stack runs once per sub-pixel on a
-//    (reach+1)-wide window of its own row (reach = dilation * half). Total work ~ one forward pass per image.
+//    (reach+1)-wide window of its own row (reach = dilation * half: a dilated layer keeps
+//    more rows and columns but computes the same taps). Total work ~ one forward pass per
+//    image.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
 import {
