@@ -86,6 +86,10 @@ describe('growing a model', () => {
     });
   });
 
+  it('growing the mnist preset by 2, 4, 8 gives the mnist-dilated preset (the shipped architecture)', () => {
+    expect(grownConfig(getPreset('mnist').model, [2, 4, 8])).toEqual(getPreset('mnist-dilated').model);
+  });
+
   it('refuses dilations that would leave holes, with one line', () => {
     expect(() => grownConfig(base(), [5])).toThrow(/layer 3 has dilation 5 but the layers below it see only 3 pixel/);
     expect(() => grownConfig(base(), [])).toThrow(/at least one new layer/);
