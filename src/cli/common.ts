@@ -63,3 +63,12 @@ export async function conditionFromFlags(
 export function extOf(file: string): string {
   return path.extname(file).toLowerCase();
 }
+
+/**
+ * Where a run's state (checkpoint.bin, train.log) lives for model folder `out`: beside it,
+ * as `<out>.train` (saving a model replaces its folder as a whole). train reads and grow
+ * writes it, so both take it from here.
+ */
+export function stateDirOf(out: string): string {
+  return path.resolve(`${out.replace(/[\\/]+$/, '')}.train`);
+}

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { saveModel } from '../io/weightsNode.ts';
 import { parseArgs, parseIntList, usage, type FlagSpec } from './args.ts';
-import { startBackend } from './common.ts';
+import { startBackend, stateDirOf } from './common.ts';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../train/checkpoint.ts';
 import { CHECKPOINT_FILE, LOG_FILE } from '../train/trainer.ts';
 import { paramLayout, unflattenParams } from '../train/gradient.ts';
@@ -29,14 +29,14 @@ const spec = {
 export async function runGrow(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
   if (a.help) {
-    process.stdout.write(usage('grow', '--from STATE_DIR --out DIR --dilations 2,4,8 [--seed S]', spec) + '\n');
+    process.stdout.write(usage('grow', '--from STATE_DIR --out DIR --dilations 2,4,8 [--lr PEAK] [--seed S] [--dtype float16]', spec) + '\n');
     return;
   }
   const dilations = parseIntList('dilations', a.dilations!, 1);
   const fromFile = path.join(path.resolve(a.from!), CHECKPOINT_FILE);
   if (!fs.existsSync(fromFile)) throw new Error(`--from: no checkpoint at ${fromFile}`);
   const outDir = path.resolve(a.out!);
-  const stateDir = `${outDir.replace(/[\\/]+$/, '')}.train`;
+  const stateDir = stateDirOf(outDir);
   const ckptFile = path.join(stateDir, CHECKPOINT_FILE);
   if (fs.existsSync(ckptFile)) throw new Error(`${ckptFile} exists: grow into a new --out`);
 

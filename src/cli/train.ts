@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadMnist } from '../data/mnist.ts';
 import { makeConfig, type ModelConfig } from '../model/index.ts';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args.ts';
-import { startBackend } from './common.ts';
+import { startBackend, stateDirOf } from './common.ts';
 import { Adam } from '../train/adam.ts';
 import { WorkerEngine } from '../train/engine.ts';
 import { flattenParams } from '../train/gradient.ts';
@@ -119,7 +119,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   const valSet = limit(loadMnist('val'), a['val-limit']);
 
   const outDir = path.resolve(a.out!);
-  const stateDir = path.resolve(a.state ?? `${a.out!.replace(/[\\/]+$/, '')}.train`);
+  const stateDir = a.state === undefined ? stateDirOf(a.out!) : path.resolve(a.state);
   const controller = new AbortController();
   // Ctrl-C reaches this process more than once (the terminal signals the whole process
   // group, and npm and tsx each pass it on), so repeats within 3 s count as one.
