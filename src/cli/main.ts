@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<Runner> }> = 
   bench: { help: 'sampler benchmark: naive vs cached, kernel launches per pixel', load: async () => (await import('./bench')).runBench },
   train: { help: 'train a model (see --help)', load: async () => (await import('./train')).runTrain },
   grow: { help: 'append (dilated) layers to a training run without changing its model', load: async () => (await import('./grow')).runGrow },
+  curve: { help: 'draw a training run\'s learning curve (train.log) as an SVG', load: async () => (await import('./curve')).runCurve },
   'bench-train': { help: 'training-speed benchmark', load: async () => (await import('./train')).runBenchTrain },
 };
 
