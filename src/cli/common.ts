@@ -46,18 +46,21 @@ export async function conditionFromFlags(
   }
   if (flags.class !== undefined) throw new UsageError(`this model is conditioned on a ${c.dim}-d vector: use --embedding FILE`);
   if (flags.embedding === undefined) throw new UsageError(`this model is conditioned on a ${c.dim}-d vector: --embedding FILE is required`);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(flags.embedding);
-  } catch (e) {
-    throw new Error(`${flags.embedding}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const rows = parseEmbedding(bytes, flags.embedding);
+  const rows = parseEmbedding(await readInputFile(flags.embedding), flags.embedding);
   if (rows[0].length !== c.dim) throw new Error(`${flags.embedding}: embedding has length ${rows[0].length}, the model expects ${c.dim}`);
   if (rows.length !== 1 && rows.length !== count) {
     throw new Error(`${flags.embedding}: holds ${rows.length} embeddings; give 1 (shared) or --count (${count})`);
   }
   return { condition: { embeddings: rows } };
+}
+
+/** Reads a file named by a flag; failing, one line naming the file and why (ENOENT, EISDIR, ...). */
+export async function readInputFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 export function extOf(file: string): string {

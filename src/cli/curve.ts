@@ -1,11 +1,10 @@
 // npm run curve -- --log STATE_DIR/train.log --svg OUT.svg [--title TEXT]
 // The learning curve of a training run (src/train/curve.ts) as an SVG picture: training
 // loss, validation, learning rate and growth events against epochs.
-import { readFile } from 'node:fs/promises';
 import { checkWritable, writeFilesAtomic } from '../io/atomicWrite';
 import { curveOf, curveSvg, parseLog } from '../train/curve';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
-import { extOf } from './common';
+import { extOf, readInputFile } from './common';
 
 const spec = {
   log: { type: 'string', required: true, help: 'a run\'s train.log (JSON lines), e.g. models/mnist.train/train.log' },
@@ -21,12 +20,7 @@ export async function runCurve(argv: string[]): Promise<void> {
   }
   if (extOf(a.svg!) !== '.svg') throw new UsageError(`--svg: expected a .svg file name, got ${JSON.stringify(a.svg)}`);
   await checkWritable(a.svg!);
-  let text: string;
-  try {
-    text = await readFile(a.log!, 'utf8');
-  } catch (e) {
-    throw new Error(`${a.log}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const text = (await readInputFile(a.log!)).toString('utf8');
   const curve = curveOf(parseLog(text, a.log!), a.log!);
   await writeFilesAtomic([{ path: a.svg!, data: curveSvg(curve, { title: a.title }) }]);
   const last = curve.valFull.at(-1);
