@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from './config';
-import { condTensor, forward } from './forward';
+import { condTensor } from './conditioning';
+import { forward } from './forward';
 import { initParams, mulberry32 } from './params';
 import { receptiveField } from './receptive';
 

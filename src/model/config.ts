@@ -4,9 +4,24 @@
 export type Conditioning =
   | { type: 'none' }
   // a class label, fed to the gates as a one-hot h
-  | { type: 'class'; classes: number; spatial?: boolean }
+  | ({ type: 'class'; classes: number; spatial?: boolean } & NullCondition)
   // a real vector h (e.g. a 128-d face embedding)
-  | { type: 'vector'; dim: number; spatial?: boolean };
+  | ({ type: 'vector'; dim: number; spatial?: boolean } & NullCondition);
+
+/**
+ * A nullable model has a null condition besides the real ones, so one network gives both
+ * p(x | h) and p(x) (what classifier-free guidance needs). h gets one more slot, the null
+ * flag: a real condition is the one-hot / embedding with 0 there, the null condition is all
+ * zeros with 1 there (so condDim is classes + 1 or dim + 1).
+ */
+export interface NullCondition {
+  nullable?: boolean;
+  /**
+   * training only: the probability that an image's condition is replaced by the null one
+   * (deterministic with the seed). Needs nullable; trained by the PyTorch trainer.
+   */
+  dropout?: number;
+}
 // spatial: true selects the location-dependent form of the paper (eq. 5): s = m(h) is an
 // H x W x spatialChannels map made by a small deconvolution net, entering every gate
 // through 1x1 convolutions. Otherwise h enters every gate as a per-channel bias V^T h.
@@ -71,11 +86,16 @@ export function makeConfig(partial: Partial<ModelConfig>): ModelConfig {
   return config;
 }
 
-/** Dimension of the conditioning vector h (0 when unconditional). */
+/** Dimension of the conditioning vector h (0 when unconditional), the null flag slot included. */
 export function condDim(c: Conditioning): number {
-  if (c.type === 'class') return c.classes;
-  if (c.type === 'vector') return c.dim;
-  return 0;
+  if (c.type === 'none') return 0;
+  const extra = c.nullable === true ? 1 : 0;
+  return (c.type === 'class' ? c.classes : c.dim) + extra;
+}
+
+/** Whether the model has a null condition (Condition.unconditional may select it). */
+export function isNullable(c: Conditioning): boolean {
+  return c.type !== 'none' && c.nullable === true;
 }
 
 export function isSpatial(c: Conditioning): boolean {
@@ -154,6 +174,23 @@ export function validateConfig(c: unknown): asserts c is ModelConfig {
     throw new Error(`config.conditioning.type: expected "none", "class" or "vector", got ${JSON.stringify(cond.type)}`);
   }
   if (cond.type !== 'none' && cond.spatial === true) posInt('spatialChannels');
+  if (cond.nullable !== undefined) {
+    if (typeof cond.nullable !== 'boolean') {
+      throw new Error(`config.conditioning.nullable: expected true or false, got ${JSON.stringify(cond.nullable)}`);
+    }
+    if (cond.type === 'none' && cond.nullable) {
+      throw new Error('config.conditioning.nullable: a model without conditioning has no condition to null');
+    }
+  }
+  if (cond.dropout !== undefined) {
+    const p = cond.dropout;
+    if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 1) {
+      throw new Error(`config.conditioning.dropout: expected a probability from 0 to 1, got ${JSON.stringify(p)}`);
+    }
+    if (p > 0 && cond.nullable !== true) {
+      throw new Error(`config.conditioning.dropout: ${p} needs "nullable": true (dropout replaces the condition by the null one)`);
+    }
+  }
   const out = o.output as Record<string, unknown> | undefined;
   if (out !== undefined) {
     if (typeof out !== 'object' || out === null) throw new Error('config.output: expected an object');

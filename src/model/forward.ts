@@ -3,11 +3,12 @@
 // the small windows it keeps, and the full pass below is the reference it is tested on.
 import * as tf from '@tensorflow/tfjs';
 import { conv2dValid, gate, pointwise } from '../ops/conv';
-import { condDim, isSpatial, type ModelConfig } from './config';
+import { condTerms } from './conditioning';
+import type { ModelConfig } from './config';
 import { kernelMask, pointwiseMask } from './masks';
 import { labelLogProbs, outputLogits, outputsPerChannel } from './output';
-import { dilationOf, kernelOf, reachOf, spatialGrid } from './params';
-import type { Condition, Params, PixelCNN } from './types';
+import { dilationOf, kernelOf, reachOf } from './params';
+import type { Params, PixelCNN } from './types';
 
 /** Weights with their causal masks applied (masking is in the graph, so it trains too). */
 export function maskedWeights(config: ModelConfig, params: Params): Params {
@@ -40,78 +41,6 @@ export function maskedWeights(config: ModelConfig, params: Params): Params {
 /** Levels 0..K-1 -> [-1, 1]. */
 export function normalizeInput(config: ModelConfig, x: tf.Tensor): tf.Tensor {
   return tf.sub(tf.mul(x, 2 / (config.levels - 1)), 1);
-}
-
-/** [B, D] conditioning vectors: one-hot labels or embeddings; undefined when unconditional. */
-export function condTensor(
-  config: ModelConfig,
-  condition: Condition | undefined,
-  batch: number,
-): tf.Tensor2D | undefined {
-  const c = config.conditioning;
-  if (c.type === 'none') return undefined;
-  const D = condDim(c);
-  const data = new Float32Array(batch * D);
-  if (c.type === 'class') {
-    const labels = condition?.labels;
-    if (!labels || (labels.length !== batch && labels.length !== 1)) {
-      throw new Error(`condition: the model is class-conditional; give 1 or ${batch} class labels`);
-    }
-    for (let b = 0; b < batch; b++) {
-      const y = labels.length === 1 ? labels[0] : labels[b];
-      if (!Number.isInteger(y) || y < 0 || y >= c.classes) {
-        throw new Error(`condition: class ${y} is outside 0..${c.classes - 1}`);
-      }
-      data[b * D + y] = 1;
-    }
-  } else {
-    const e = condition?.embeddings;
-    if (!e || (e.length !== batch && e.length !== 1)) {
-      throw new Error(`condition: the model is conditioned on a ${D}-d vector; give 1 or ${batch} embeddings`);
-    }
-    for (let b = 0; b < batch; b++) {
-      const v = e.length === 1 ? e[0] : e[b];
-      if (v.length !== D) throw new Error(`condition: embedding has length ${v.length}, expected ${D}`);
-      for (let i = 0; i < D; i++) {
-        if (!Number.isFinite(v[i])) throw new Error(`condition: embedding value ${i} is not finite (${v[i]})`);
-      }
-      data.set(v, b * D);
-    }
-  }
-  return tf.tensor2d(data, [batch, D]);
-}
-
-/** s = m(h): dense -> coarse grid -> bilinear upsample to H x W -> 3x3 conv. [B, H, W, q] */
-export function spatialMap(config: ModelConfig, W: Params, h: tf.Tensor2D): tf.Tensor4D {
-  const q = config.spatialChannels!;
-  const [gh, gw] = spatialGrid(config);
-  const B = h.shape[0];
-  const coarse = tf.relu(tf.add(tf.matMul(h, W['cond_map/dense'] as tf.Tensor2D), W['cond_map/dense_bias']));
-  const grid = tf.reshape(coarse, [B, gh, gw, q]) as tf.Tensor4D;
-  const up = tf.image.resizeBilinear(grid, [config.height, config.width]);
-  const padded = tf.pad(up, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  return tf.add(conv2dValid(padded, W['cond_map/conv'] as tf.Tensor4D), W['cond_map/conv_bias']) as tf.Tensor4D;
-}
-
-/**
- * Per-layer conditioning terms added to the pre-gate maps: [B, 1, 1, 2p] (a bias, V^T h)
- * or [B, H, W, 2p] (location-dependent, V * s). Keys as the weights: l{l}/v_cond, ...
- */
-export function condTerms(config: ModelConfig, W: Params, h: tf.Tensor2D | undefined): Params {
-  const out: Params = {};
-  if (!h) return out;
-  const B = h.shape[0];
-  const p2 = 2 * config.hidden;
-  const s = isSpatial(config.conditioning) ? spatialMap(config, W, h) : undefined;
-  const names =
-    config.arch === 'gated' ? ['v_cond', 'h_cond'] : ['cond'];
-  for (let l = 0; l < config.layers; l++) {
-    for (const n of names) {
-      const V = W[`l${l}/${n}`] as tf.Tensor2D;
-      out[`l${l}/${n}`] = s ? pointwise(s, V) : tf.reshape(tf.matMul(h, V), [B, 1, 1, p2]);
-    }
-  }
-  return out;
 }
 
 const addCond = (x: tf.Tensor, c: tf.Tensor | undefined) => (c ? tf.add(x, c) : x);

@@ -16,4 +16,9 @@ export interface Condition {
   labels?: number[];
   /** one vector of length dim per image, or one shared by all (type === 'vector') */
   embeddings?: Float32Array[];
+  /**
+   * true selects the null condition for that image (one flag per image, or one for all);
+   * its label / embedding is then ignored and may be absent. Only for a nullable model.
+   */
+  unconditional?: boolean[];
 }

@@ -17,7 +17,7 @@ import {
   maskedWeights,
   normalizeInput,
   verticalPre,
-} from '../model/forward';
+} from '../model';
 import { conv2dValid, gate, pointwise } from '../ops/conv';
 import { dilationOf, reachOf } from '../model/params';
 import { outputLogits } from '../model/output';

@@ -9,7 +9,7 @@
 // uniforms. The portable CachedStepper is the reference these kernels are tested against.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
-import { condTensor, condTerms, maskedWeights } from '../model/forward';
+import { condTensor, condTerms, maskedWeights } from '../model';
 import { dilationOf, kernelOf, reachOf } from '../model/params';
 import type { Condition, PixelCNN } from '../model/types';
 import type { Stepper } from './steppers';
