@@ -16,7 +16,7 @@ import { WorkerEngine } from '../train/engine.ts';
 import { flattenParams } from '../train/gradient.ts';
 import { forwardFlopsPerImage, modelConvShapes, trainFlopsPerImage } from '../train/flops.ts';
 import { getPreset, presetNames, type Preset, type TrainHyper } from '../train/presets.ts';
-import { train } from '../train/trainer.ts';
+import { train, untrainableReason } from '../train/trainer.ts';
 import { initParams, disposeParams } from '../model/index.ts';
 
 const workerBackend = { type: 'enum', values: ['wasm', 'cpu'], help: 'tfjs backend of each worker (default wasm)' } as const;
@@ -103,6 +103,8 @@ export async function runTrain(argv: string[]): Promise<void> {
   if (a.cond === 'class' && model.conditioning.type !== 'class') model = makeConfig({ ...model, conditioning: { type: 'class', classes: 10 } });
   if (model.conditioning.type === 'class' && model.conditioning.classes < 10) throw new UsageError(`the model knows ${model.conditioning.classes} classes; MNIST has 10`);
   if (model.conditioning.type === 'vector') throw new UsageError('MNIST training needs --cond class or --cond none');
+  const refusal = untrainableReason(model);
+  if (refusal) throw new UsageError(refusal);
   const hyper = checkHyper({ ...preset.train, ...(a.batch ? { batchSize: a.batch } : {}), ...(a.lr ? { lr: a.lr } : {}) });
   const workers = a.workers ?? 2;
   const backend = (a.backend ?? 'wasm') as 'wasm' | 'cpu';

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { getPreset } from './presets.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
@@ -64,5 +65,22 @@ describe('npm run train', () => {
     const p = run(['train', '--data', 'mnist', '--preset', 'huge', '--out', path.join(tmp, 'd'), '--epochs', '1']);
     expect(p.code).toBe(2);
     expect(p.stderr.trim()).toMatch(/^train: bad arguments: preset "huge" not found \(known: .*\)$/);
+  });
+
+  test('a config with condition dropout is refused: the PyTorch trainer trains it', () => {
+    const file = path.join(tmp, 'dropout.json');
+    const model = { ...getPreset('mnist-tiny').model, conditioning: { type: 'class', classes: 10, nullable: true, dropout: 0.1 } };
+    fs.writeFileSync(file, JSON.stringify({ model }));
+    const r = run(['train', '--data', 'mnist', '--config', file, '--out', path.join(tmp, 'e'), '--epochs', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'train: bad arguments: conditioning.dropout 0.1 (condition dropout) is trained by the PyTorch trainer: use npm run train:torch',
+    ]);
+    // nullable without dropout still trains here (the null slot is simply never used)
+    const nullable = { ...model, conditioning: { type: 'class', classes: 10, nullable: true } };
+    fs.writeFileSync(file, JSON.stringify({ model: nullable }));
+    const ok = run(['train', '--data', 'mnist', '--config', file, '--out', path.join(tmp, 'f'), '--epochs', '1',
+      '--train-limit', '16', '--val-limit', '8', '--progress-seconds', '0', '--workers', '0', '--batch', '8', '--backend', 'wasm']);
+    expect({ code: ok.code, stderr: ok.code === 0 ? '' : ok.stderr }).toEqual({ code: 0, stderr: '' });
   });
 });

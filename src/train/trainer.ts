@@ -62,6 +62,18 @@ export interface TrainResult {
   imagesPerSecond: number;
 }
 
+/**
+ * Why this trainer cannot train a config, or undefined. Condition dropout (training the null
+ * condition of a nullable model) lives in the PyTorch trainer only.
+ */
+export function untrainableReason(config: ModelConfig): string | undefined {
+  const c = config.conditioning;
+  if (c.type !== 'none' && (c.dropout ?? 0) > 0) {
+    return `conditioning.dropout ${c.dropout} (condition dropout) is trained by the PyTorch trainer: use npm run train:torch`;
+  }
+  return undefined;
+}
+
 /** Images prepared for a model: levels quantised to config.levels, sizes checked. */
 export function prepareImages(set: ImageSet, config: ModelConfig, what: string): ImageSet {
   if (set.height !== config.height || set.width !== config.width || set.channels !== config.channels) {
@@ -153,6 +165,8 @@ export async function train(data: { train: ImageSet; val: ImageSet }, opts: Trai
   } else if (fs.existsSync(ckptFile)) {
     throw new Error(`${ckptFile} exists: pass --resume to continue it, or choose another --out`);
   }
+  const refusal = untrainableReason(config);
+  if (refusal) throw new Error(refusal);
   const train = prepareImages(data.train, config, 'training data');
   const val = prepareImages(data.val, config, 'validation data');
   const B = hyper.batchSize;
