@@ -1,0 +1,42 @@
+// npm run build-faces -- --identities N --variants V --seed S --out DIR [--workers 2]
+// Cartoon people (facesjs), rendered to 32x32 RGB, with their face-api descriptors,
+// split by identity into train/val/test (src/faces/build.ts). Resumable: run the same
+// command again after an interruption.
+import { parseArgs, usage, UsageError, type FlagSpec } from './args';
+import { Progress } from './progress';
+
+const spec = {
+  identities: { type: 'int', min: 3, required: true, help: 'people to draw (at least 3: one each for val and test)' },
+  variants: { type: 'int', min: 1, required: true, help: 'pictures of each person (mouth, brow/eye angle, glasses, accessories, shirt change)' },
+  seed: { type: 'int', min: 0, max: 2 ** 32 - 1, required: true, help: 'the same seed gives the same data set' },
+  out: { type: 'string', required: true, help: 'output folder (new or empty, or an unfinished build of the same flags to resume)' },
+  workers: { type: 'int', min: 1, max: 2, help: 'worker threads (default 1; 2 uses both cores)' },
+} satisfies FlagSpec;
+
+export async function runBuildFaces(argv: string[]): Promise<void> {
+  const a = parseArgs(argv, spec);
+  if (a.help) {
+    process.stdout.write(usage('build-faces', '--identities N --variants V --seed S --out DIR [--workers 2]', spec) + '\n');
+    return;
+  }
+  if (a.identities! * a.variants! > 2 ** 31 - 1) throw new UsageError('--identities x --variants: too many images');
+  const { buildFaces } = await import('../faces/build');
+  let bar: Progress | undefined;
+  const summary = await buildFaces({
+    identities: a.identities!,
+    variants: a.variants!,
+    seed: a.seed!,
+    out: a.out!,
+    workers: a.workers ?? 1,
+    onProgress: (done, total) => {
+      if (!bar) {
+        const before = a.identities! * a.variants! - total;
+        bar = new Progress(before > 0 ? `build-faces (resuming: ${before} images were built before)` : 'build-faces', total);
+      }
+      bar.update(done);
+      if (done === total) bar.finish();
+    },
+  });
+  if (summary.alreadyBuilt) process.stderr.write(`build-faces: ${a.out} already holds this build; nothing to do\n`);
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}

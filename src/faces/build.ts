@@ -1,0 +1,446 @@
+// build-faces: a data set of cartoon people and their face descriptors (issue 15 §1).
+//   DIR/images.npy       uint8   [N, 32, 32, 3]
+//   DIR/descriptors.npy  float32 [N, 128]
+//   DIR/identities.npy   int32   [N]        (image i = identity * variants + variant)
+//   DIR/faces.json       [{identity, variant, gender, face}] per image (facesjs FaceConfig)
+//   DIR/meta.json        seed, counts, crop, split rule, versions (written last: its
+//                        presence means the build is complete)
+//   DIR/{train,val,test}/ the same five files for the identities of that split
+// Work is cut into chunks of identities (chunk.ts); each finished chunk is saved to
+// DIR/.parts/ at once, so an interrupted run continues where it stopped, and the result
+// does not depend on how many workers drew it or in which order.
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { writeFilesAtomic } from '../io/atomicWrite';
+import { encodeNpy } from '../io/npy';
+import { Rng } from '../train/rng';
+import { buildChunk, chunksOf, type Chunk, type ChunkResult, type FaceRecord } from './chunk';
+import { DESCRIPTOR_BATCH, DESCRIPTOR_DIM, descriptorDistance, NET_INPUT } from './descriptor';
+import { loadFaceRecognizer, packageVersions } from './faceapiNode';
+import { IDENTITY_FEATURES, VARIANT_FEATURES } from './generate';
+import { BACKGROUND, SIZE, VIEWBOX } from './render';
+import type { FromFacesWorker, ToFacesWorker } from './worker';
+
+export const FORMAT = 'build-faces/1';
+export const SPLITS = ['train', 'val', 'test'] as const;
+export type SplitName = (typeof SPLITS)[number];
+const SPLIT_KEY = 3; // Rng key space of the identity shuffle (generate.ts uses 1 and 2)
+
+export interface BuildOptions {
+  identities: number;
+  variants: number;
+  seed: number;
+  out: string;
+  workers?: number;
+  /** identities per chunk (the unit of resume); part of what a build is, so recorded in meta.json */
+  chunkIdentities?: number;
+  /** called after each chunk with images done / to do in this run */
+  onProgress?: (done: number, total: number) => void;
+  /** stops between chunks (what is saved stays saved) */
+  signal?: AbortSignal;
+}
+
+export interface BuildSummary {
+  out: string;
+  images: number;
+  identities: number;
+  variants: number;
+  seed: number;
+  /** chunks found finished in DIR/.parts from an earlier run */
+  resumedChunks: number;
+  builtChunks: number;
+  alreadyBuilt: boolean;
+  splits: Record<SplitName, { identities: number; images: number }>;
+  /** mean per image, over the chunks built in this run (one thread each) */
+  renderMsPerImage: number | null;
+  descriptorMsPerImage: number | null;
+  distances: DistanceStats;
+}
+
+interface Plan {
+  format: string;
+  seed: number;
+  identities: number;
+  variants: number;
+  chunkIdentities: number;
+  size: number;
+  viewBox: string;
+  background: string;
+  versions: Record<string, string>;
+}
+
+export function checkOptions(o: BuildOptions): void {
+  const int = (name: string, v: number, min: number) => {
+    if (!Number.isSafeInteger(v) || v < min) throw new Error(`build-faces: ${name} must be an integer >= ${min}, got ${v}`);
+  };
+  int('identities', o.identities, 3);
+  int('variants', o.variants, 1);
+  int('seed', o.seed, 0);
+  int('workers', o.workers ?? 1, 1);
+  int('chunkIdentities', o.chunkIdentities ?? 8, 1);
+}
+
+/** Identities of each split: a seeded shuffle, 10% test, 10% val (at least one each), the rest train; each list ascending. */
+export function splitIdentities(identities: number, seed: number): Record<SplitName, number[]> {
+  const ids = Array.from({ length: identities }, (_, i) => i);
+  const rng = Rng.fromKeys(seed, SPLIT_KEY);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  const held = Math.max(1, Math.round(identities * 0.1));
+  const asc = (a: number[]) => a.sort((x, y) => x - y);
+  return { test: asc(ids.slice(0, held)), val: asc(ids.slice(held, 2 * held)), train: asc(ids.slice(2 * held)) };
+}
+
+export const SPLIT_RULE =
+  'by identity: identities 0..N-1 shuffled (Fisher-Yates with Rng.fromKeys(seed, 3), src/faces/build.ts); ' +
+  'the first max(1, round(N/10)) are test, the next as many val, the rest train';
+
+export interface DistanceStats {
+  sameMedian: number | null;
+  differentMedian: number | null;
+  samePairs: number;
+  differentPairs: number;
+  /** mean over images of [mean distance to the other variants of its identity < mean distance to other identities' images] */
+  closerToOwnShare: number | null;
+}
+
+const median = (a: number[]) => {
+  if (a.length === 0) return null;
+  const s = Float64Array.from(a).sort();
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Same-identity vs different-identity descriptor distances. Every same pair counts; of the
+ * different pairs at most maxPairs, drawn with a fixed generator (all when there are fewer).
+ */
+export function distanceStats(descriptors: Float32Array, identities: Int32Array, maxPairs = 20000): DistanceStats {
+  const n = identities.length;
+  const same: number[] = [];
+  const byId = new Map<number, number[]>();
+  identities.forEach((id, i) => byId.set(id, [...(byId.get(id) ?? []), i]));
+  for (const members of byId.values()) {
+    for (let a = 0; a < members.length; a++) for (let b = a + 1; b < members.length; b++) same.push(descriptorDistance(descriptors, members[a], members[b]));
+  }
+  const different: number[] = [];
+  const allDifferent = (n * (n - 1)) / 2 - same.length;
+  if (allDifferent <= maxPairs) {
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (identities[i] !== identities[j]) different.push(descriptorDistance(descriptors, i, j));
+  } else {
+    const rng = Rng.fromKeys(0x5eed);
+    while (different.length < maxPairs) {
+      const i = rng.int(n);
+      const j = rng.int(n);
+      if (identities[i] !== identities[j]) different.push(descriptorDistance(descriptors, i, j));
+    }
+  }
+  // per image: own identity's other variants vs everyone else (exact; small sets only)
+  let closer: number | null = null;
+  if (n <= 2000 && same.length > 0) {
+    let hits = 0;
+    let counted = 0;
+    for (let i = 0; i < n; i++) {
+      let own = 0, nOwn = 0, other = 0, nOther = 0;
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        const d = descriptorDistance(descriptors, i, j);
+        if (identities[j] === identities[i]) (own += d), nOwn++;
+        else (other += d), nOther++;
+      }
+      if (nOwn > 0 && nOther > 0) {
+        counted++;
+        if (own / nOwn < other / nOther) hits++;
+      }
+    }
+    closer = counted > 0 ? hits / counted : null;
+  }
+  return { sameMedian: median(same), differentMedian: median(different), samePairs: same.length, differentPairs: different.length, closerToOwnShare: closer };
+}
+
+/** int32 .npy: io/npy.ts writes uint8 and float32 only; the header differs in the dtype text alone ('<i4' for '<f4', same length). */
+export function encodeNpyInt32(data: Int32Array, shape: number[]): Uint8Array {
+  const bytes = encodeNpy(new Float32Array(data.buffer, data.byteOffset, data.length), shape); // raw bytes are copied, not converted
+  const header = new TextDecoder().decode(bytes.subarray(10, 64));
+  const at = header.indexOf("'<f4'");
+  if (at < 0) throw new Error('npy: unexpected header');
+  bytes.set(new TextEncoder().encode("'<i4'"), 10 + at);
+  return bytes;
+}
+
+const partsDir = (out: string) => path.join(out, '.parts');
+const partFile = (out: string, index: number) => path.join(partsDir(out), `chunk-${String(index).padStart(6, '0')}.json`);
+
+interface PartFile {
+  index: number;
+  images: string; // base64
+  descriptors: string; // base64 of little-endian float32
+  faces: FaceRecord[];
+  renderMs: number;
+  descriptorMs: number;
+}
+
+function encodePart(r: ChunkResult): string {
+  const b64 = (a: Uint8Array | Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+  return JSON.stringify({ index: r.index, images: b64(r.images), descriptors: b64(r.descriptors), faces: r.faces, renderMs: r.renderMs, descriptorMs: r.descriptorMs } satisfies PartFile);
+}
+
+async function readPart(file: string, chunk: Chunk, variants: number): Promise<ChunkResult> {
+  let p: PartFile;
+  try {
+    p = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: unreadable part of an earlier run (${(e as Error).message.split('\n')[0]}); delete it to rebuild that chunk`);
+  }
+  const images = new Uint8Array(Buffer.from(p.images, 'base64'));
+  const dbytes = Buffer.from(p.descriptors, 'base64');
+  const n = chunk.count * variants;
+  if (p.index !== chunk.index || images.length !== n * SIZE * SIZE * 3 || dbytes.length !== n * DESCRIPTOR_DIM * 4 || p.faces.length !== n) {
+    throw new Error(`${file}: does not match chunk ${chunk.index} (${n} images); delete it to rebuild that chunk`);
+  }
+  const descriptors = new Float32Array(new Uint8Array(dbytes).buffer);
+  return { index: p.index, images, descriptors, faces: p.faces, renderMs: p.renderMs, descriptorMs: p.descriptorMs };
+}
+
+function planOf(o: Required<Pick<BuildOptions, 'identities' | 'variants' | 'seed' | 'chunkIdentities'>>): Plan {
+  return {
+    format: FORMAT,
+    seed: o.seed,
+    identities: o.identities,
+    variants: o.variants,
+    chunkIdentities: o.chunkIdentities,
+    size: SIZE,
+    viewBox: VIEWBOX,
+    background: BACKGROUND,
+    versions: packageVersions(),
+  };
+}
+
+/** The flags a plan (or meta.json) was built with, for an error message. */
+const flagsOf = (p: { identities: number; variants: number; seed: number; chunkIdentities?: number }) =>
+  `--identities ${p.identities} --variants ${p.variants} --seed ${p.seed}${p.chunkIdentities !== undefined ? ` (chunks of ${p.chunkIdentities})` : ''}`;
+
+function samePlan(a: Plan, b: Plan): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (e) {
+    throw new Error(`${file}: cannot be read as JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** Draws chunks on `workers` threads (1: this thread), calling onDone as each finishes. */
+async function drawChunks(todo: Chunk[], seed: number, variants: number, workers: number, onDone: (r: ChunkResult) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const stop = () => {
+    if (signal?.aborted) throw new Error('build-faces: interrupted (finished chunks are saved; run again to continue)');
+  };
+  if (workers <= 1 || todo.length <= 1) {
+    const api = await loadFaceRecognizer();
+    for (const c of todo) {
+      stop();
+      await onDone(await buildChunk(api, seed, variants, c));
+    }
+    return;
+  }
+  const queue = [...todo];
+  const threads = Array.from({ length: Math.min(workers, todo.length) }, () =>
+    new Worker(new URL('../train/worker-boot.mjs', import.meta.url), { workerData: { entry: new URL('./worker.ts', import.meta.url).href } }),
+  );
+  try {
+    await Promise.all(
+      threads.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const next = () => {
+              try {
+                stop();
+              } catch (e) {
+                return reject(e);
+              }
+              const c = queue.shift();
+              if (!c) return resolve();
+              w.postMessage({ type: 'chunk', seed, variants, chunk: c } satisfies ToFacesWorker);
+            };
+            w.on('message', (m: FromFacesWorker) => {
+              if (m.type === 'error') return reject(new Error(m.message));
+              onDone(m.result).then(next, reject);
+            });
+            w.on('error', (e) => reject(new Error(`build-faces worker: ${e.message.split('\n')[0]}`)));
+            w.on('exit', (code) => (code !== 0 ? reject(new Error(`build-faces worker exited with code ${code}`)) : undefined));
+            next();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
+}
+
+export async function buildFaces(opts: BuildOptions): Promise<BuildSummary> {
+  checkOptions(opts);
+  const o = { ...opts, workers: opts.workers ?? 1, chunkIdentities: opts.chunkIdentities ?? 8 };
+  const out = path.resolve(o.out);
+  const plan = planOf(o);
+  const metaFile = path.join(out, 'meta.json');
+
+  if (existsSync(metaFile)) {
+    const meta = await readJson<{ plan?: Plan }>(metaFile);
+    if (!meta.plan || !samePlan(meta.plan, plan)) {
+      throw new Error(`${o.out}: already holds a finished build (${meta.plan ? flagsOf(meta.plan) : 'unknown flags'}), not ${flagsOf(o)}; give another --out`);
+    }
+    return summarize(out, o, await assemble(out, o, plan, true), 0, 0, true);
+  }
+
+  const planFile = path.join(partsDir(out), 'plan.json');
+  if (existsSync(planFile)) {
+    const old = await readJson<Plan>(planFile);
+    if (!samePlan(old, plan)) {
+      throw new Error(`${o.out}: holds an unfinished build with other settings (${flagsOf(old)}, ${JSON.stringify(old.versions)}); rerun with those flags, or give another --out`);
+    }
+  } else {
+    if (existsSync(out)) {
+      const st = await fs.stat(out);
+      if (!st.isDirectory()) throw new Error(`${o.out}: is not a folder`);
+      const entries = await fs.readdir(out);
+      if (entries.length > 0) throw new Error(`${o.out}: is not empty and holds no build-faces run; give a new or empty folder`);
+    } else {
+      const parent = path.dirname(out);
+      if (!existsSync(parent)) throw new Error(`${o.out}: folder ${path.dirname(o.out)} does not exist`);
+    }
+    await fs.mkdir(partsDir(out), { recursive: true });
+    await writeFilesAtomic([{ path: planFile, data: JSON.stringify(plan, null, 1) + '\n' }]);
+  }
+
+  const chunks = chunksOf(o.identities, o.chunkIdentities);
+  const todo = chunks.filter((c) => !existsSync(partFile(out, c.index)));
+  const total = todo.reduce((s, c) => s + c.count * o.variants, 0);
+  let done = 0;
+  let renderMs = 0;
+  let descriptorMs = 0;
+  o.onProgress?.(0, total);
+  await drawChunks(
+    todo,
+    o.seed,
+    o.variants,
+    o.workers,
+    async (r) => {
+      await writeFilesAtomic([{ path: partFile(out, r.index), data: encodePart(r) }]);
+      renderMs += r.renderMs;
+      descriptorMs += r.descriptorMs;
+      done += r.faces.length;
+      o.onProgress?.(done, total);
+    },
+    o.signal,
+  );
+  const all = await assemble(out, o, plan, false);
+  await fs.rm(partsDir(out), { recursive: true, force: true });
+  const summary = summarize(out, o, all, chunks.length - todo.length, todo.length, false);
+  return { ...summary, renderMsPerImage: done ? renderMs / done : null, descriptorMsPerImage: done ? descriptorMs / done : null };
+}
+
+interface Assembled {
+  images: Uint8Array;
+  descriptors: Float32Array;
+  identities: Int32Array;
+  faces: FaceRecord[];
+  splits: Record<SplitName, number[]>;
+}
+
+/** Reads the parts (or, for a finished build, the files) and writes the data set. */
+async function assemble(out: string, o: Required<Omit<BuildOptions, 'onProgress' | 'signal'>>, plan: Plan, finished: boolean): Promise<Assembled> {
+  const n = o.identities * o.variants;
+  const px = SIZE * SIZE * 3;
+  const splits = splitIdentities(o.identities, o.seed);
+  if (finished) {
+    const { decodeNpy } = await import('../io/npy');
+    const images = decodeNpy(await fs.readFile(path.join(out, 'images.npy'))).data as Uint8Array;
+    const descriptors = decodeNpy(await fs.readFile(path.join(out, 'descriptors.npy'))).data as Float32Array;
+    const identities = Int32Array.from({ length: n }, (_, i) => Math.floor(i / o.variants));
+    return { images, descriptors, identities, faces: await readJson<FaceRecord[]>(path.join(out, 'faces.json')), splits };
+  }
+  const images = new Uint8Array(n * px);
+  const descriptors = new Float32Array(n * DESCRIPTOR_DIM);
+  const faces: FaceRecord[] = [];
+  for (const c of chunksOf(o.identities, o.chunkIdentities)) {
+    const r = await readPart(partFile(out, c.index), c, o.variants);
+    const at = c.first * o.variants;
+    images.set(r.images, at * px);
+    descriptors.set(r.descriptors, at * DESCRIPTOR_DIM);
+    faces.push(...r.faces);
+  }
+  const identities = Int32Array.from(faces, (f) => f.identity);
+  const meta = (extra: object) =>
+    JSON.stringify(
+      {
+        format: FORMAT,
+        seed: o.seed,
+        identities: o.identities,
+        variants: o.variants,
+        images: n,
+        image: { height: SIZE, width: SIZE, channels: 3, dtype: 'uint8' },
+        crop: { source: 'facesjs faceToSvgString, drawn in a 400x600 box', viewBox: VIEWBOX, background: BACKGROUND, rasteriser: '@resvg/resvg-js, fitTo width' },
+        faces: { identityFeatures: IDENTITY_FEATURES, variantFeatures: VARIANT_FEATURES, gender: 'per identity, 50/50' },
+        descriptor: {
+          net: '@vladmandic/face-api faceRecognitionNet (node-wasm build, tfjs wasm backend)',
+          dim: DESCRIPTOR_DIM,
+          input: `the ${SIZE}x${SIZE} uint8 image as float 0..255, resizeBilinear to ${NET_INPUT}x${NET_INPUT} (src/faces/descriptor.ts)`,
+          batch: DESCRIPTOR_BATCH,
+        },
+        split: { rule: SPLIT_RULE, identities: Object.fromEntries(SPLITS.map((s) => [s, splits[s].length])) },
+        versions: plan.versions,
+        plan,
+        ...extra,
+      },
+      null,
+      1,
+    ) + '\n';
+
+  const filesOf = (dir: string, idx: number[], extra: object) => {
+    const m = idx.length;
+    const im = new Uint8Array(m * px);
+    const de = new Float32Array(m * DESCRIPTOR_DIM);
+    idx.forEach((i, k) => {
+      im.set(images.subarray(i * px, (i + 1) * px), k * px);
+      de.set(descriptors.subarray(i * DESCRIPTOR_DIM, (i + 1) * DESCRIPTOR_DIM), k * DESCRIPTOR_DIM);
+    });
+    return [
+      { path: path.join(dir, 'images.npy'), data: encodeNpy(im, [m, SIZE, SIZE, 3]) },
+      { path: path.join(dir, 'descriptors.npy'), data: encodeNpy(de, [m, DESCRIPTOR_DIM]) },
+      { path: path.join(dir, 'identities.npy'), data: encodeNpyInt32(Int32Array.from(idx, (i) => identities[i]), [m]) },
+      { path: path.join(dir, 'faces.json'), data: JSON.stringify(idx.map((i) => faces[i])) + '\n' },
+      // last: meta.json says the folder is complete
+      { path: path.join(dir, 'meta.json'), data: meta(extra) },
+    ];
+  };
+  for (const s of SPLITS) {
+    const dir = path.join(out, s);
+    await fs.mkdir(dir, { recursive: true });
+    const idx = splits[s].flatMap((id) => Array.from({ length: o.variants }, (_, v) => id * o.variants + v));
+    await writeFilesAtomic(filesOf(dir, idx, { split: s, splitIdentities: splits[s], splitImages: idx.length }));
+  }
+  await writeFilesAtomic(filesOf(out, Array.from({ length: n }, (_, i) => i), { splitIdentities: splits }));
+  return { images, descriptors, identities, faces, splits };
+}
+
+function summarize(out: string, o: { identities: number; variants: number; seed: number }, a: Assembled, resumed: number, built: number, alreadyBuilt: boolean): BuildSummary {
+  return {
+    out,
+    images: a.identities.length,
+    identities: o.identities,
+    variants: o.variants,
+    seed: o.seed,
+    resumedChunks: resumed,
+    builtChunks: built,
+    alreadyBuilt,
+    splits: Object.fromEntries(SPLITS.map((s) => [s, { identities: a.splits[s].length, images: a.splits[s].length * o.variants }])) as BuildSummary['splits'],
+    renderMsPerImage: null,
+    descriptorMsPerImage: null,
+    distances: distanceStats(a.descriptors, a.identities),
+  };
+}
