@@ -48,6 +48,19 @@ describe('parseArgs', () => {
     fails(['--model', 'm', '--pixel', '4'], /--pixel: expected 2 comma-separated integers/);
     fails(['--model', 'm', '--pixel', '4,-1'], /--pixel: expected an integer >= 0/);
     fails(['--model', 'm', '--json=yes'], /--json: is a switch/);
+    fails(['--model', 'm', '-x'], /^unexpected argument "-x" \(flags look like --name value\)$/);
+    fails(['--model', 'm', '-jx'], /^unexpected argument "-jx"/);
+    fails(['--model', 'm', '--', '--json'], /^unexpected argument "--"/);
+    fails(['--model='], /^--model: expected a value$/);
+    fails(['--model', 'm', '--shift'], /^--shift: missing value$/);
+    fails(['--model', 'm', '--constructor', '1'], /^unknown flag --constructor/);
+  });
+
+  it('takes values that look like short flags or negative numbers, and -h for help', () => {
+    expect(parseArgs(['--model', '-', '--shift', '-2.5', '--count=7'], spec)).toEqual({ model: '-', shift: -2.5, count: 7 });
+    expect(parseArgs(['--model=--x'], spec).model).toBe('--x'); // given with =, any text is a value
+    expect(parseArgs(['-h'], spec)).toEqual({ help: true });
+    expect(parseArgs(['--model', 'm', '--help'], spec)).toEqual({ model: 'm', help: true });
   });
 
   it('lists every flag in the usage text', () => {

@@ -1,5 +1,7 @@
-// A tiny flag parser shared by the commands: `--name value`, `--name=value`, boolean
-// `--flag`. Anything unexpected is a UsageError with a one-line message.
+// The flag parser shared by the commands: `--name value`, `--name=value`, boolean
+// `--flag`, split by Node's util.parseArgs. Anything unexpected is a UsageError with a
+// one-line message.
+import { parseArgs as nodeParseArgs } from 'node:util';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -88,34 +90,40 @@ function convert(flag: string, f: Flag, text: string): unknown {
   }
 }
 
-/** Parses argv (without the command name) against spec. --help is reported as {help: true}. */
+/**
+ * Parses argv (without the command name) against spec. --help (or -h) is reported as
+ * {help: true}. Node's util.parseArgs splits argv into tokens (`--name value`,
+ * `--name=value`, switches); it runs non-strict so that every mistake is reported here, in
+ * one line naming the flag, and values are typed and range-checked by `convert`.
+ */
 export function parseArgs<S extends FlagSpec>(argv: string[], spec: S): Args<S> & { help?: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, f] of Object.entries(spec)) options[name] = { type: f.type === 'bool' ? 'boolean' : 'string' };
+  const { tokens } = nodeParseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
+  for (const t of tokens) {
+    if (t.kind !== 'option' || (!t.rawName.startsWith('--') && t.rawName !== '-h')) {
+      throw new UsageError(`unexpected argument ${JSON.stringify(argv[t.index])} (flags look like --name value)`);
+    }
+    const name = t.name;
+    if (name === 'help' && !Object.hasOwn(spec, name)) {
       out.help = true;
       continue;
     }
-    if (!arg.startsWith('--') || arg === '--') {
-      throw new UsageError(`unexpected argument ${JSON.stringify(arg)} (flags look like --name value)`);
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq >= 0 ? eq : undefined);
-    const f = spec[name];
+    const f = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (!f) {
       const known = Object.keys(spec).map((k) => `--${k}`).join(' ');
       throw new UsageError(`unknown flag --${name} (known: ${known})`);
     }
     if (name in out) throw new UsageError(`--${name} given twice`);
     let text: string;
-    if (eq >= 0) text = arg.slice(eq + 1);
-    else if (f.type === 'bool') text = 'true';
+    if (f.type === 'bool') text = t.inlineValue ? t.value! : 'true';
     else {
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`--${name}: missing value`);
-      text = next;
-      i++;
+      // a flag where the value should be (--model --json) means the value was left out
+      if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--') && t.value.length > 2)) {
+        throw new UsageError(`--${name}: missing value`);
+      }
+      text = t.value;
     }
     out[name] = convert(name, f, text);
   }
