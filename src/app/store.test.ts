@@ -16,7 +16,7 @@ beforeEach(() => {
     type: 'ready',
     role: 'sampler',
     backend: { name: 'cpu', skipped: [{ name: 'webgpu', reason: 'none here' }] },
-    model: { source: 'test', random: true, note: '', config, paramCount: 1 },
+    model: { source: 'test', random: true, note: '', config, paramCount: 1, recommendedGuidance: 1.5 },
   });
 });
 
@@ -34,15 +34,15 @@ const pixels = (runId: number, start: number, values: number[], count: number) =
 
 describe('store', () => {
   it('picking a class asks the worker for a run with the current settings', () => {
-    useStore.setState({ settings: { label: null, count: 4, seed: 9, temperature: 0.5, speed: 0 } });
+    useStore.setState({ settings: { label: null, count: 4, seed: 9, temperature: 0.5, guidance: 2, speed: 0 } });
     useStore.getState().pick(3);
     const gen = sent.filter((m) => m.type === 'generate');
-    expect(gen).toEqual([{ type: 'generate', runId: 1, label: 3, count: 4, seed: 9, temperature: 0.5, delayMs: 0 }]);
+    expect(gen).toEqual([{ type: 'generate', runId: 1, condition: { kind: 'class', label: 3 }, guidance: 2, count: 4, seed: 9, temperature: 0.5, delayMs: 0 }]);
     expect(useStore.getState().status).toBe('running');
   });
 
   it('writes pixels of the current run into the grid and drops those of a replaced run', () => {
-    useStore.setState({ settings: { label: null, count: 4, seed: 1, temperature: 1, speed: 0 } });
+    useStore.setState({ settings: { label: null, count: 4, seed: 1, temperature: 1, guidance: 0, speed: 0 } });
     useStore.getState().pick(1); // run 1
     useStore.getState().pick(2); // run 2 replaces it
     pixels(1, 0, [3, 3, 3, 3], 4); // a late message of run 1
@@ -65,7 +65,7 @@ describe('store', () => {
     expect(sent.at(-1)).toEqual({ type: 'speed', runId: 1, delayMs: 40 });
     useStore.getState().receive({ type: 'done', runId: 1, elapsedMs: 5, numTensors: 0 });
     useStore.getState().update({ temperature: 0.8 });
-    expect(sent.at(-1)).toMatchObject({ type: 'generate', runId: 2, label: 5, temperature: 0.8 });
+    expect(sent.at(-1)).toMatchObject({ type: 'generate', runId: 2, condition: { kind: 'class', label: 5 }, temperature: 0.8 });
   });
 
   it('pause, resume and stop address the current run only while it runs', () => {
@@ -88,12 +88,120 @@ describe('store', () => {
   });
 });
 
+describe('drawing, completing, scoring', () => {
+  // the test model is 2 x 3 with 4 levels
+  const scoreOf = (reqId: number, logp: number[]) =>
+    useStore.getState().receive({ type: 'score', reqId, classes: 10, logp: Float32Array.from(logp), ms: 3, numTensors: 0 });
+  const scoreRequests = () => sent.filter((m) => m.type === 'score');
+
+  it("the model's recommended guidance is the default, and a link's own guidance wins", () => {
+    expect(useStore.getState().settings.guidance).toBe(1.5);
+    useStore.setState(initial, true);
+    useStore.setState({ settings: { ...initial.settings, guidance: 0.5 } });
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config, paramCount: 1, recommendedGuidance: 3 } });
+    expect(useStore.getState().settings.guidance).toBe(0.5);
+  });
+
+  it('a stroke paints the pad, asks for a score when it ends, and undo takes it back', () => {
+    const st = useStore.getState();
+    expect(st.draw.width).toBe(3);
+    expect(st.draw.height).toBe(2);
+    st.beginStroke();
+    st.strokeTo({ x: 0.5, y: 0.5 }, { x: 2.5, y: 0.5 });
+    expect(Array.from(useStore.getState().draw.image.subarray(0, 3))).toEqual([255, 255, 255]);
+    expect(scoreRequests()).toEqual([]); // not while drawing
+    useStore.getState().endStroke();
+    const req = scoreRequests();
+    expect(req.length).toBe(1);
+    // 8-bit grey -> the model's 4 levels: 255 -> 3
+    expect(Array.from((req[0] as { image: Uint8Array }).image.subarray(0, 3))).toEqual([3, 3, 3]);
+    expect(useStore.getState().draw.canUndo).toBe(true);
+    useStore.getState().undoDrawing();
+    expect(Array.from(useStore.getState().draw.image)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(useStore.getState().draw.inked).toBe(false);
+  });
+
+  it('a score gives bits/dim per class and p(class | drawing) summing to 1; a stale answer is dropped', () => {
+    const st = useStore.getState();
+    st.loadDrawing(Uint8Array.from([0, 255, 0, 0, 255, 0]), null);
+    const first = (scoreRequests().at(-1) as { reqId: number }).reqId;
+    // class k: every sub-pixel has log p = -(k + 1) / 6 nats, so the image has -(k+1) nats
+    const logp = Array.from({ length: 10 * 6 }, (_, i) => -(Math.floor(i / 6) + 1) / 6);
+    scoreOf(first, logp);
+    const score = useStore.getState().draw.score!;
+    expect(score.probs!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(score.probs![0] / score.probs![1]).toBeCloseTo(Math.E, 6);
+    expect(score.bitsPerDim[0]).toBeCloseTo(1 / 6 / Math.LN2, 6);
+    // the drawing changes while its next score is on the way: the older answer is not shown
+    useStore.getState().beginStroke();
+    useStore.getState().strokeTo({ x: 0.5, y: 1.5 }, { x: 0.5, y: 1.5 });
+    useStore.getState().endStroke();
+    const second = (scoreRequests().at(-1) as { reqId: number }).reqId;
+    useStore.getState().loadDrawing(Uint8Array.from([255, 0, 0, 0, 0, 0]), null);
+    scoreOf(second, logp.map((v) => v * 2));
+    expect(useStore.getState().draw.score).toBe(score);
+  });
+
+  it('a picture that fails to load leaves the drawing as it was', () => {
+    const st = useStore.getState();
+    st.loadDrawing(Uint8Array.from([9, 9, 9, 9, 9, 9]), 'inverted');
+    useStore.getState().pictureFailed('picture "x.txt": not an image this browser can decode');
+    const d = useStore.getState().draw;
+    expect(Array.from(d.image)).toEqual([9, 9, 9, 9, 9, 9]);
+    expect(d.pictureError).toMatch(/not an image/);
+    useStore.getState().loadDrawing(new Uint8Array(5), null);
+    expect(Array.from(useStore.getState().draw.image)).toEqual([9, 9, 9, 9, 9, 9]);
+  });
+
+  it('complete sends the kept rows as a prefix and starts the picture from them', () => {
+    useStore.setState({ settings: { label: 4, count: 4, seed: 5, temperature: 1, guidance: 0, speed: 0 } });
+    const st = useStore.getState();
+    st.loadDrawing(Uint8Array.from([255, 128, 0, 64, 255, 255]), null);
+    st.setKeepRows(1);
+    useStore.getState().complete();
+    const gen = sent.filter((m) => m.type === 'generate').at(-1) as Extract<ToWorker, { type: 'generate' }>;
+    expect(gen.condition).toEqual({ kind: 'class', label: 4 });
+    expect(gen.prefix!.length).toBe(3);
+    expect(Array.from(gen.prefix!.values)).toEqual([3, 2, 0, 1, 3, 3]);
+    const live = useStore.getState().live!;
+    expect(live.kind).toBe('complete');
+    expect(live.done).toBe(3);
+    expect(live.given).toBe(3);
+    // every image starts with the kept row; the rest is undecided
+    for (let i = 0; i < 4; i++) expect(Array.from(live.image.subarray(i * 6, i * 6 + 6))).toEqual([3, 2, 0, 0, 0, 0]);
+    // pixels after the prefix land after it
+    pixels(live.runId, 3, [1, 1, 1, 1], 4);
+    expect(Array.from(live.image.subarray(0, 6))).toEqual([3, 2, 0, 1, 0, 0]);
+    // a setting change repeats the completion, not a plain sample
+    useStore.getState().receive({ type: 'done', runId: live.runId, elapsedMs: 1, numTensors: 0 });
+    useStore.getState().update({ temperature: 0.9 });
+    expect(sent.at(-1)).toMatchObject({ type: 'generate', temperature: 0.9, prefix: { length: 3 } });
+    // keepRows stays inside the picture
+    useStore.getState().setKeepRows(9);
+    expect(useStore.getState().draw.keepRows).toBe(2);
+  });
+
+  it('complete without a picked class uses the best guess', () => {
+    const st = useStore.getState();
+    st.loadDrawing(Uint8Array.from([0, 255, 0, 0, 255, 0]), null);
+    const id = (scoreRequests().at(-1) as { reqId: number }).reqId;
+    scoreOf(id, Array.from({ length: 60 }, (_, i) => (Math.floor(i / 6) === 7 ? -0.1 : -1)));
+    useStore.getState().complete();
+    expect(useStore.getState().settings.label).toBe(7);
+    expect(sent.at(-1)).toMatchObject({ type: 'generate', condition: { kind: 'class', label: 7 } });
+  });
+});
+
 describe('readUrl', () => {
   it('reads valid settings and replaces invalid ones by defaults', () => {
-    const ok = readUrl('?class=7&n=16&seed=123&temp=0.7&speed=2&model=random-tiny&backend=wasm');
-    expect(ok.settings).toEqual({ label: 7, count: 16, seed: 123, temperature: 0.7, speed: 2 });
+    const ok = readUrl('?class=7&n=16&seed=123&temp=0.7&guidance=2.5&speed=2&model=random-tiny&backend=wasm');
+    expect(ok.settings).toEqual({ label: 7, count: 16, seed: 123, temperature: 0.7, guidance: 2.5, speed: 2 });
     expect(ok.page).toEqual({ model: 'random-tiny', backend: 'wasm' });
-    const bad = readUrl('?class=12&n=5&seed=x&temp=9&speed=-1&backend=tpu');
+    const bad = readUrl('?class=12&n=5&seed=x&temp=9&guidance=-1&speed=-1&backend=tpu');
+    expect(bad.settings.guidance).toBeNull(); // the model's recommendation, once known
+    expect(readUrl('?guidance=11').settings.guidance).toBeNull();
+    expect(readUrl('?guidance=').settings.guidance).toBeNull();
+    expect(readUrl('?guidance=0').settings.guidance).toBe(0);
     expect(bad.settings.label).toBeNull();
     expect(bad.settings.count).toBe(4);
     expect(bad.settings.temperature).toBe(1);

@@ -5,11 +5,17 @@
 // directly (useStore.subscribe) and draw in the next animation frame.
 import { create } from 'zustand';
 import type { Architecture } from '../model/config';
-import type { BackendReport, FromWorker, ModelInfo, ToWorker } from '../worker/protocol';
+import type { BackendReport, FromWorker, ModelInfo, ToWorker, WireCondition } from '../worker/protocol';
+import type { ModelConfig } from '../model/config';
+import { posterior } from '../model/classify';
+import { UndoStack, paintSegment } from './brush';
 import { receptiveConfig } from './receptive';
 import { SPEEDS, randomSeed, writeUrl, type PageOptions, type Settings } from './url';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
+
+/** A plain sample, or a completion of the drawing's first rows. */
+export type RunKind = 'sample' | 'complete';
 
 /** One run's pixels, mutated in place as batches arrive. */
 export interface Live {
@@ -19,6 +25,9 @@ export interface Live {
   width: number;
   channels: number;
   levels: number;
+  kind: RunKind;
+  /** sub-pixels of each image given by the drawing (a completion's kept rows), not drawn */
+  given: number;
   /** [count, H, W, C] chosen levels; only the first `done` sub-pixels of each image are decided */
   image: Uint8Array;
   done: number;
@@ -43,6 +52,40 @@ export interface ReceptiveState {
   backend: BackendReport | null;
 }
 
+/** What one forward pass says about the drawing. */
+export interface Score {
+  /** the drawing's version this answers */
+  version: number;
+  /** rows of logp: the model's classes, or 1 for a model without classes */
+  classes: number;
+  /** log p (nats) of each sub-pixel, [classes * H * W * C] */
+  logp: Float32Array;
+  /** bits/dim of the whole drawing under each row */
+  bitsPerDim: number[];
+  /** p(class | drawing), uniform prior; null for a model without classes */
+  probs: number[] | null;
+  ms: number;
+}
+
+export interface DrawState {
+  height: number;
+  width: number;
+  /** the pad's picture, [H * W] grey 0..255, white ink on black (as MNIST) */
+  image: Uint8Array;
+  /** bumped whenever image changes (the pad redraws on it) */
+  version: number;
+  /** whether there is ink on the pad */
+  inked: boolean;
+  canUndo: boolean;
+  /** rows a completion keeps */
+  keepRows: number;
+  /** one line about the last picture loaded (e.g. that it was inverted), or its error */
+  pictureNote: string | null;
+  pictureError: string | null;
+  score: Score | null;
+  scoreError: string | null;
+}
+
 export interface AppState {
   page: PageOptions;
   phase: 'starting' | 'ready' | 'init-error';
@@ -60,8 +103,21 @@ export interface AppState {
   /** which sample of the grid the distribution chart follows */
   focus: number;
   rf: ReceptiveState;
+  draw: DrawState;
+  /** what `update` repeats when a setting changes */
+  lastKind: RunKind;
 
   pick(label: number): void;
+  /** completes the drawing's first keepRows rows for the picked class (or the best guess) */
+  complete(): void;
+  beginStroke(): void;
+  strokeTo(from: { x: number; y: number }, to: { x: number; y: number }): void;
+  endStroke(): void;
+  clearDrawing(): void;
+  undoDrawing(): void;
+  loadDrawing(pixels: Uint8Array, note: string | null): void;
+  pictureFailed(message: string): void;
+  setKeepRows(rows: number): void;
   update(patch: Partial<Omit<Settings, 'label' | 'speed'>>): void;
   setSpeed(speed: number): void;
   pause(): void;
@@ -79,6 +135,48 @@ interface Channels {
 }
 
 let channels: Channels = { sampler: () => undefined, receptive: () => undefined };
+let scoreReqId = 0;
+/** the drawing version each score request was made for */
+const scoreAsked = new Map<number, number>();
+/** pictures before each change of the pad, for undo */
+const undo = new UndoStack();
+
+/** 8-bit grey -> the model's levels (as eval quantizes MNIST), repeated over its channels. */
+export function toLevels(grey: Uint8Array, levels: number, channels: number): Uint8Array {
+  const out = new Uint8Array(grey.length * channels);
+  for (let i = 0; i < grey.length; i++) {
+    const v = Math.floor((grey[i] * levels) / 256);
+    for (let c = 0; c < channels; c++) out[i * channels + c] = v;
+  }
+  return out;
+}
+
+/** The run's condition as the worker wants it. */
+function wireCondition(config: ModelConfig, label: number): WireCondition {
+  return config.conditioning.type === 'class' ? { kind: 'class', label } : { kind: 'none' };
+}
+
+function emptyDraw(height: number, width: number, keepRows = Math.floor(height / 2)): DrawState {
+  return {
+    height,
+    width,
+    image: new Uint8Array(height * width),
+    version: 0,
+    inked: false,
+    canUndo: false,
+    keepRows: Math.min(keepRows, height),
+    pictureNote: null,
+    pictureError: null,
+    score: null,
+    scoreError: null,
+  };
+}
+
+/** The class the drawing is most likely to be, when the model has classes and has scored it. */
+export function bestGuess(score: Score | null): number | null {
+  if (!score?.probs) return null;
+  return score.probs.indexOf(Math.max(...score.probs));
+}
 let rfReqId = 0;
 /** what each receptive-field request asked for, so an answer is labelled with its own question */
 const rfAsked = new Map<number, { arch: Architecture; layers: number }>();
@@ -89,27 +187,41 @@ export function connect(c: Channels): void {
 }
 
 export const useStore = create<AppState>()((set, get) => {
-  /** Starts a new run with the current settings; the worker stops the old one first. */
-  function generate(): void {
-    const { settings, model, phase } = get();
+  /**
+   * Starts a new run with the current settings; the worker stops the old one first. A
+   * completion keeps the drawing's first keepRows rows (given, not drawn) and samples the rest.
+   */
+  function generate(kind: RunKind = get().lastKind): void {
+    const { settings, model, phase, draw } = get();
     if (phase !== 'ready' || !model || settings.label === null) return;
     const { height, width, channels: ch, levels } = model.config;
     const runId = get().runId + 1;
     const total = height * width * ch;
+    const image = new Uint8Array(settings.count * total);
+    let prefix: { values: Uint8Array; length: number } | undefined;
+    if (kind === 'complete') {
+      const values = toLevels(draw.image, levels, ch);
+      prefix = { values, length: draw.keepRows * width * ch };
+      for (let i = 0; i < settings.count; i++) image.set(values.subarray(0, prefix.length), i * total);
+    }
+    const given = prefix?.length ?? 0;
     set({
       runId,
+      lastKind: kind,
       focus: Math.min(get().focus, settings.count - 1),
       status: 'running',
       runMessage: null,
       live: {
         runId,
+        kind,
+        given,
         count: settings.count,
         height,
         width,
         channels: ch,
         levels,
-        image: new Uint8Array(settings.count * total),
-        done: 0,
+        image,
+        done: given,
         total,
         probs: new Float32Array(settings.count * levels),
         elapsedMs: 0,
@@ -119,12 +231,36 @@ export const useStore = create<AppState>()((set, get) => {
     channels.sampler({
       type: 'generate',
       runId,
-      label: settings.label,
+      condition: wireCondition(model.config, settings.label),
+      guidance: settings.guidance ?? model.recommendedGuidance,
+      ...(prefix ? { prefix } : {}),
       count: settings.count,
       seed: settings.seed,
       temperature: settings.temperature,
       delayMs: SPEEDS[settings.speed],
     });
+  }
+
+  /** Asks the worker to score the drawing as it is now (nothing to score on an empty pad). */
+  function requestScore(): void {
+    const { draw, model, phase } = get();
+    if (phase !== 'ready' || !model) return;
+    if (!draw.inked) {
+      set({ draw: { ...draw, score: null, scoreError: null } });
+      return;
+    }
+    scoreAsked.set(++scoreReqId, draw.version);
+    channels.sampler({ type: 'score', reqId: scoreReqId, image: toLevels(draw.image, model.config.levels, model.config.channels) });
+  }
+
+  /** Replaces the pad's picture (the old one goes on the undo stack unless told otherwise). */
+  function setDrawing(image: Uint8Array, patch: Partial<DrawState> = {}, remember = true): void {
+    const { draw } = get();
+    if (remember) undo.push(draw.image);
+    set({
+      draw: { ...draw, ...patch, image, version: draw.version + 1, inked: image.some((v) => v > 0), canUndo: undo.size > 0 },
+    });
+    requestScore();
   }
 
   function requestReceptive(): void {
@@ -147,7 +283,7 @@ export const useStore = create<AppState>()((set, get) => {
     initError: null,
     backend: null,
     model: null,
-    settings: { label: null, count: 4, seed: 0, temperature: 1, speed: 1 },
+    settings: { label: null, count: 4, seed: 0, temperature: 1, guidance: null, speed: 1 },
     runId: 0,
     status: 'idle',
     runMessage: null,
@@ -156,10 +292,58 @@ export const useStore = create<AppState>()((set, get) => {
     liveTick: 0,
     focus: 0,
     rf: { arch: 'masked', layers: 4, target: null, field: null, shownFor: null, ms: 0, numTensors: null, error: null, backend: null },
+    draw: emptyDraw(28, 28),
+    lastKind: 'sample',
 
     pick(label) {
       changeSettings({ label });
-      generate();
+      generate('sample');
+    },
+    complete() {
+      const { settings, draw, phase } = get();
+      if (phase !== 'ready') return;
+      if (settings.label === null) changeSettings({ label: bestGuess(draw.score) ?? 0 });
+      generate('complete');
+    },
+    beginStroke() {
+      undo.push(get().draw.image);
+      set({ draw: { ...get().draw, canUndo: true } });
+    },
+    strokeTo(from, to) {
+      const { draw } = get();
+      // painted in place: the pad redraws on `version` without a React render per move
+      if (paintSegment(draw.image, draw.width, draw.height, from, to)) {
+        set({ draw: { ...draw, version: draw.version + 1, inked: true } });
+      }
+    },
+    endStroke() {
+      requestScore();
+    },
+    clearDrawing() {
+      const { draw } = get();
+      if (!draw.inked) return;
+      setDrawing(new Uint8Array(draw.image.length), { pictureNote: null, pictureError: null });
+    },
+    undoDrawing() {
+      const before = undo.pop();
+      if (before) setDrawing(before, { pictureError: null }, false);
+    },
+    loadDrawing(pixels, note) {
+      const { draw } = get();
+      if (pixels.length !== draw.image.length) {
+        set({ draw: { ...draw, pictureError: `picture: got ${pixels.length} pixels, the pad has ${draw.image.length}`, pictureNote: null } });
+        return;
+      }
+      setDrawing(pixels.slice(), { pictureNote: note, pictureError: null });
+    },
+    pictureFailed(message) {
+      // the drawing stays as it was
+      set({ draw: { ...get().draw, pictureError: message, pictureNote: null } });
+    },
+    setKeepRows(rows) {
+      const { draw } = get();
+      const keepRows = Math.max(0, Math.min(draw.height, Math.round(rows)));
+      if (keepRows !== draw.keepRows) set({ draw: { ...draw, keepRows } });
     },
     update(patch) {
       changeSettings(patch);
@@ -210,9 +394,13 @@ export const useStore = create<AppState>()((set, get) => {
               layers: Math.min(config.layers, 12),
               target: { row: Math.floor(config.height / 2), col: Math.floor(config.width / 2) },
             };
-            set({ phase: 'ready', backend: msg.backend, model: msg.model!, rf });
+            undo.clear();
+            const draw = emptyDraw(config.height, config.width);
+            set({ phase: 'ready', backend: msg.backend, model: msg.model!, rf, draw });
+            // the guidance a link did not set is the model's own recommendation
+            if (get().settings.guidance === null) changeSettings({ guidance: msg.model!.recommendedGuidance });
             requestReceptive();
-            if (get().settings.label !== null) generate();
+            if (get().settings.label !== null) generate('sample');
           }
           return;
         case 'init-error':
@@ -270,6 +458,36 @@ export const useStore = create<AppState>()((set, get) => {
         case 'receptive-error':
           rfAsked.delete(msg.reqId);
           set({ rf: { ...s.rf, error: msg.message } });
+          return;
+        case 'score': {
+          const version = scoreAsked.get(msg.reqId);
+          for (const id of scoreAsked.keys()) if (id <= msg.reqId) scoreAsked.delete(id);
+          const { draw, model } = s;
+          // an answer for a drawing that has changed since is dropped (a newer one is coming)
+          if (version === undefined || !model || version !== draw.version) return;
+          const per = msg.logp.length / msg.classes;
+          const nats: number[] = [];
+          for (let k = 0; k < msg.classes; k++) {
+            let sum = 0;
+            for (let j = k * per; j < (k + 1) * per; j++) sum += msg.logp[j];
+            nats.push(sum);
+          }
+          let probs: number[] | null = null;
+          let scoreError: string | null = null;
+          if (model.config.conditioning.type === 'class') {
+            try {
+              probs = Array.from(posterior(nats));
+            } catch (e) {
+              scoreError = (e as Error).message;
+            }
+          }
+          const score: Score = { version, classes: msg.classes, logp: msg.logp, bitsPerDim: nats.map((n) => -n / per / Math.LN2), probs, ms: msg.ms };
+          set({ draw: { ...draw, score, scoreError } });
+          return;
+        }
+        case 'score-error':
+          scoreAsked.delete(msg.reqId);
+          set({ draw: { ...s.draw, scoreError: msg.message } });
           return;
       }
     },

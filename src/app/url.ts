@@ -14,6 +14,8 @@ export interface Settings {
   count: GridSize;
   seed: number;
   temperature: number;
+  /** classifier-free guidance g >= 0; null until the model's recommended value is known */
+  guidance: number | null;
   /** index into SPEEDS */
   speed: number;
 }
@@ -23,6 +25,9 @@ export interface PageOptions {
   model?: string;
   backend?: BackendName;
 }
+
+/** The guidance slider's range. */
+export const MAX_GUIDANCE = 10;
 
 export function randomSeed(): number {
   return Math.floor(Math.random() * 1_000_000);
@@ -38,6 +43,7 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
   const q = new URLSearchParams(search);
   const count = int(q.get('n'), 1, 16);
   const t = Number(q.get('temp'));
+  const g = Number(q.get('guidance'));
   const backend = q.get('backend');
   return {
     settings: {
@@ -45,6 +51,7 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
       count: (GRID_SIZES as readonly number[]).includes(count ?? -1) ? (count as GridSize) : 4,
       seed: int(q.get('seed'), 0, 2 ** 31 - 1) ?? randomSeed(),
       temperature: q.has('temp') && Number.isFinite(t) && t >= 0.05 && t <= 2 ? t : 1,
+      guidance: q.has('guidance') && q.get('guidance') !== '' && Number.isFinite(g) && g >= 0 && g <= MAX_GUIDANCE ? g : null,
       speed: int(q.get('speed'), 0, SPEEDS.length - 1) ?? 1,
     },
     page: {
@@ -63,6 +70,8 @@ export function writeUrl(s: Settings): void {
   q.set('n', String(s.count));
   q.set('seed', String(s.seed));
   q.set('temp', String(s.temperature));
+  if (s.guidance === null) q.delete('guidance');
+  else q.set('guidance', String(s.guidance));
   q.set('speed', String(s.speed));
   const url = `${location.pathname}?${q.toString()}${location.hash}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);

@@ -33,7 +33,7 @@ function paramCount(model: PixelCNN): number {
 function randomModel(preset: string, note: string): { model: PixelCNN; info: ModelInfo } {
   const config = RANDOM_PRESETS[preset]();
   const model: PixelCNN = { config, params: initParams(config, 1) };
-  return { model, info: { source: preset, random: true, note, config, paramCount: paramCount(model) } };
+  return { model, info: { source: preset, random: true, note, config, paramCount: paramCount(model), recommendedGuidance: 0 } };
 }
 
 /** URL of the folder holding model.json for a spec (a name under modelsBase, or a path/URL). */
@@ -83,8 +83,19 @@ export async function loadModel(spec: string, modelsBase: string): Promise<{ mod
   const meta = (json as { metadata?: Record<string, unknown> }).metadata ?? {};
   const bpd = typeof meta.valBitsPerDim === 'number' ? `, ${meta.valBitsPerDim.toFixed(3)} bits/dim on validation` : '';
   const seen = typeof meta.trainedImages === 'number' ? `, trained on ${Math.round(meta.trainedImages / 1000)}k images` : '';
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const g = num(meta.recommendedGuidance);
   return {
     model,
-    info: { source: spec, random: false, note: `trained weights from ${folder.replace(location.origin, '')}${bpd}${seen}`, config: model.config, paramCount: paramCount(model) },
+    info: {
+      source: spec,
+      random: false,
+      note: `trained weights from ${folder.replace(location.origin, '')}${bpd}${seen}`,
+      config: model.config,
+      paramCount: paramCount(model),
+      recommendedGuidance: g !== undefined && g >= 0 ? g : 0,
+      testBitsPerDim: num(meta.testBitsPerDim),
+      valBitsPerDim: num(meta.valBitsPerDim),
+    },
   };
 }

@@ -26,13 +26,28 @@ export interface ModelInfo {
   note: string;
   config: ModelConfig;
   paramCount: number;
+  /** model.json metadata.recommendedGuidance: the guidance the app starts with (0 when absent) */
+  recommendedGuidance: number;
+  /** the model card's likelihood figures, bits/dim, when model.json's metadata has them */
+  testBitsPerDim?: number;
+  valBitsPerDim?: number;
 }
+
+/** What a run is conditioned on: nothing, a class, or a vector (an embedding). */
+export type WireCondition = { kind: 'none' } | { kind: 'class'; label: number } | { kind: 'vector'; values: number[] };
 
 export interface GenerateRequest {
   type: 'generate';
   runId: number;
-  /** class label; ignored by unconditional models */
-  label: number;
+  /** one condition for every image; a class is ignored by unconditional models */
+  condition: WireCondition;
+  /** classifier-free guidance g >= 0 (0: plain conditional sampling) */
+  guidance: number;
+  /**
+   * sub-pixels given, not drawn (completing a drawing): values [H * W * C] levels shared by
+   * every image, of which the first `length` in raster order are kept
+   */
+  prefix?: { values: Uint8Array; length: number };
   count: number;
   seed: number;
   temperature: number;
@@ -58,7 +73,19 @@ export type ToWorker =
   | { type: 'resume'; runId: number }
   | { type: 'stop'; runId: number }
   | { type: 'speed'; runId: number; delayMs: number }
-  | { type: 'receptive'; reqId: number; config: ModelConfig; row: number; col: number };
+  | { type: 'receptive'; reqId: number; config: ModelConfig; row: number; col: number }
+  | ScoreRequest;
+
+/**
+ * Scores a picture: log p of each of its sub-pixels, under every class of a class model
+ * (one batched pass) or under the model's own condition-free distribution otherwise.
+ */
+export interface ScoreRequest {
+  type: 'score';
+  reqId: number;
+  /** [H * W * C] levels */
+  image: Uint8Array;
+}
 
 /** Sub-pixels decided since the previous message, in raster order. */
 export interface PixelBatch {
@@ -98,11 +125,26 @@ export type FromWorker =
       /** live tensors in this worker afterwards (flat when nothing leaks) */
       numTensors: number;
     }
-  | { type: 'receptive-error'; reqId: number; message: string };
+  | { type: 'receptive-error'; reqId: number; message: string }
+  | ScoreResult
+  | { type: 'score-error'; reqId: number; message: string };
+
+export interface ScoreResult {
+  type: 'score';
+  reqId: number;
+  /** rows of the answer: the model's classes, or 1 for a model without classes */
+  classes: number;
+  /** log p (nats) of each sub-pixel, [classes * H * W * C]: row k is class k */
+  logp: Float32Array;
+  ms: number;
+  /** live tensors in the worker afterwards */
+  numTensors: number;
+}
 
 /** Posts a message with its large buffers transferred instead of copied. */
 export function transferablesOf(msg: FromWorker): Transferable[] {
   if (msg.type === 'pixels') return [msg.values.buffer, msg.probs.buffer] as Transferable[];
   if (msg.type === 'receptive') return [msg.field.buffer as Transferable];
+  if (msg.type === 'score') return [msg.logp.buffer as Transferable];
   return [];
 }

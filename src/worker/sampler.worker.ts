@@ -4,11 +4,13 @@
 // 'receptive' (measures receptive fields on a CPU backend, so it never waits for, nor
 // slows, a generation on the GPU).
 import * as tf from '@tensorflow/tfjs';
-import { receptiveField, disposeParams, type PixelCNN } from '../model';
+import { receptiveField, disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
+import { classSubpixelLogProbs } from '../model/classify';
 import { samplePixels } from '../sampler';
 import { selectBackend } from './backend';
 import { loadModel, DEFAULT_MODEL } from './loadModel';
-import { transferablesOf, type FromWorker, type GenerateRequest, type ToWorker } from './protocol';
+import { samplerCondition } from './condition';
+import { transferablesOf, type FromWorker, type GenerateRequest, type ScoreRequest, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -91,20 +93,22 @@ async function generate(req: GenerateRequest): Promise<void> {
   current = run;
   const { count } = req;
   const levels = m.config.levels;
-  const conditional = m.config.conditioning.type === 'class';
   const gen = samplePixels(m, {
     count,
     seed: req.seed,
     temperature: req.temperature,
-    condition: conditional ? { labels: new Array(count).fill(req.label) } : undefined,
+    condition: samplerCondition(m, req.condition, count),
+    guidance: req.guidance,
+    prefix: req.prefix ? { images: req.prefix.values, length: req.prefix.length } : undefined,
     signal: run.abort.signal,
   });
 
-  // sub-pixels decided but not yet posted
+  // sub-pixels decided but not yet posted (a prefix's sub-pixels are given, never posted)
+  const given = req.prefix?.length ?? 0;
   let pending: Uint8Array[] = [];
-  let pendingStart = 0;
+  let pendingStart = given;
   let lastProbs = new Float32Array(count * levels);
-  let done = 0;
+  let done = given;
   let total = m.config.height * m.config.width * m.config.channels;
   let lastFlush = performance.now();
   let activeMs = 0;
@@ -188,6 +192,59 @@ async function drainReceptive(): Promise<void> {
   }
 }
 
+// ---- scoring a drawing ---------------------------------------------------------------
+
+// A stroke ends, a picture loads, a class is picked: only the newest waiting picture counts.
+let scoreQueued: ScoreRequest | undefined;
+let scoreBusy = false;
+
+/** log p of every sub-pixel of one picture: under each class (one batched pass), or as is. */
+async function score(req: ScoreRequest): Promise<FromWorker> {
+  if (!model) throw new Error('no model loaded');
+  const m = model;
+  const { height: H, width: W, channels: C } = m.config;
+  if (req.image.length !== H * W * C) throw new Error(`score: the picture has ${req.image.length} values, the model reads ${H}x${W}x${C}`);
+  const t0 = performance.now();
+  const x = tf.tensor4d(Float32Array.from(req.image), [1, H, W, C]);
+  const c = m.config.conditioning;
+  let classes = 1;
+  let out: tf.Tensor;
+  try {
+    if (c.type === 'class') {
+      classes = c.classes;
+      out = classSubpixelLogProbs(m, x);
+    } else {
+      // a vector model scores under its null condition; an unconditional one as it is
+      const cond = c.type === 'vector' ? condTensor(m.config, samplerCondition(m, { kind: 'none' }, 1), 1) : undefined;
+      out = subpixelLogProbs(m, x, cond);
+      cond?.dispose();
+    }
+  } finally {
+    x.dispose();
+  }
+  const logp = new Float32Array(await out.data());
+  out.dispose();
+  return { type: 'score', reqId: req.reqId, classes, logp, ms: performance.now() - t0, numTensors: tf.memory().numTensors };
+}
+
+async function drainScore(): Promise<void> {
+  if (scoreBusy) return;
+  scoreBusy = true;
+  try {
+    while (scoreQueued) {
+      const req = scoreQueued;
+      scoreQueued = undefined;
+      try {
+        post(await score(req));
+      } catch (e) {
+        post({ type: 'score-error', reqId: req.reqId, message: errorText(e) });
+      }
+    }
+  } finally {
+    scoreBusy = false;
+  }
+}
+
 // ---- messages ----------------------------------------------------------------------
 
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
@@ -242,6 +299,10 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
     case 'receptive':
       rfQueued = msg;
       void drainReceptive();
+      return;
+    case 'score':
+      scoreQueued = msg;
+      void drainScore();
       return;
   }
 };
