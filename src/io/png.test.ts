@@ -50,7 +50,14 @@ describe('PNG encoder', () => {
     }
   });
 
+  it('reads only the given view of a larger buffer', () => {
+    const all = new Uint8Array(40).map((_, i) => i);
+    const view = all.subarray(10, 10 + 12); // 4x3 grey
+    expect(Array.from(decodePng(encodePng(view, 4, 3, 1)).pixels)).toEqual(Array.from(view));
+  });
+
   it('rejects a wrong byte count or channel count with one line', () => {
+    expect(() => encodePng(new Uint8Array(0), 0, 2, 1)).toThrow(/^png: bad size 0x2$/);
     expect(() => encodePng(new Uint8Array(5), 2, 2, 1)).toThrow(/expected 4 bytes/);
     expect(() => encodePng(new Uint8Array(8), 2, 2, 2)).toThrow(/channels must be 1, 3 or 4/);
   });
