@@ -22,7 +22,17 @@ export async function runBuildFaces(argv: string[]): Promise<void> {
   if (a.identities! * a.variants! > 2 ** 31 - 1) throw new UsageError('--identities x --variants: too many images');
   const { buildFaces } = await import('../faces/build');
   let bar: Progress | undefined;
+  // Ctrl-C stops after the chunks being drawn are saved, so the next run resumes there; a second one quits at once.
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+    process.stderr.write('build-faces: stopping once the chunks in progress are saved (again to quit now)\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const summary = await buildFaces({
+    signal: stop.signal,
     identities: a.identities!,
     variants: a.variants!,
     seed: a.seed!,
@@ -36,6 +46,9 @@ export async function runBuildFaces(argv: string[]): Promise<void> {
       bar.update(done);
       if (done === total) bar.finish();
     },
+  }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   });
   if (summary.alreadyBuilt) process.stderr.write(`build-faces: ${a.out} already holds this build; nothing to do\n`);
   process.stdout.write(JSON.stringify(summary) + '\n');

@@ -72,7 +72,7 @@ interface Plan {
 
 export function checkOptions(o: BuildOptions): void {
   const int = (name: string, v: number, min: number) => {
-    if (!Number.isSafeInteger(v) || v < min) throw new Error(`build-faces: ${name} must be an integer >= ${min}, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
   };
   int('identities', o.identities, 3);
   int('variants', o.variants, 1);
@@ -238,7 +238,7 @@ async function readJson<T>(file: string): Promise<T> {
 /** Draws chunks on `workers` threads (1: this thread), calling onDone as each finishes. */
 async function drawChunks(todo: Chunk[], seed: number, variants: number, workers: number, onDone: (r: ChunkResult) => Promise<void>, signal?: AbortSignal): Promise<void> {
   const stop = () => {
-    if (signal?.aborted) throw new Error('build-faces: interrupted (finished chunks are saved; run again to continue)');
+    if (signal?.aborted) throw new Error('interrupted (finished chunks are saved; run again to continue)');
   };
   if (workers <= 1 || todo.length <= 1) {
     const api = await loadFaceRecognizer();
@@ -271,8 +271,8 @@ async function drawChunks(todo: Chunk[], seed: number, variants: number, workers
               if (m.type === 'error') return reject(new Error(m.message));
               onDone(m.result).then(next, reject);
             });
-            w.on('error', (e) => reject(new Error(`build-faces worker: ${e.message.split('\n')[0]}`)));
-            w.on('exit', (code) => (code !== 0 ? reject(new Error(`build-faces worker exited with code ${code}`)) : undefined));
+            w.on('error', (e) => reject(new Error(`worker: ${e.message.split('\n')[0]}`)));
+            w.on('exit', (code) => (code !== 0 ? reject(new Error(`a worker exited with code ${code}`)) : undefined));
             next();
           }),
       ),
@@ -359,8 +359,10 @@ async function assemble(out: string, o: Required<Omit<BuildOptions, 'onProgress'
   const splits = splitIdentities(o.identities, o.seed);
   if (finished) {
     const { decodeNpy } = await import('../io/npy');
-    const images = decodeNpy(await fs.readFile(path.join(out, 'images.npy'))).data as Uint8Array;
-    const descriptors = decodeNpy(await fs.readFile(path.join(out, 'descriptors.npy'))).data as Float32Array;
+    // a copy: decodeNpy reads float32 through .buffer, which for a Node Buffer is a shared pool
+    const read = async (f: string) => decodeNpy(new Uint8Array(await fs.readFile(path.join(out, f)))).data;
+    const images = (await read('images.npy')) as Uint8Array;
+    const descriptors = (await read('descriptors.npy')) as Float32Array;
     const identities = Int32Array.from({ length: n }, (_, i) => Math.floor(i / o.variants));
     return { images, descriptors, identities, faces: await readJson<FaceRecord[]>(path.join(out, 'faces.json')), splits };
   }

@@ -56,7 +56,7 @@ export async function buildChunk(api: FaceRecognizer, seed: number, variants: nu
   const descriptors = await faceDescriptors(api, images, n, SIZE);
   const t2 = performance.now();
   for (let i = 0; i < descriptors.length; i++) {
-    if (!Number.isFinite(descriptors[i])) throw new Error(`build-faces: descriptor of image ${chunk.first * variants + Math.floor(i / 128)} is not finite`);
+    if (!Number.isFinite(descriptors[i])) throw new Error(`descriptor of image ${chunk.first * variants + Math.floor(i / 128)} is not finite`);
   }
   return { index: chunk.index, images, descriptors, faces, renderMs: t1 - t0, descriptorMs: t2 - t1 };
 }
