@@ -7,8 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeParams, initParams, makeConfig, type ModelConfig } from '../model';
+import { bitsPerDim, condTensor, disposeParams, initParams, makeConfig, nllNats, type ModelConfig } from '../model';
 import { decodeNpy } from '../io/npy';
+import { loadMnist } from '../data/mnist';
+import { quantize } from './eval';
 import { saveModel } from '../io/weightsNode';
 
 const repo = path.resolve(__dirname, '../..');
@@ -32,9 +34,9 @@ function cli(...args: string[]): Promise<Run> {
 
 const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
 
-async function save(name: string, config: ModelConfig) {
+async function save(name: string, config: ModelConfig, metadata?: Record<string, unknown>) {
   const params = initParams(config, 5);
-  await saveModel(path.join(dir, name), { config, params });
+  await saveModel(path.join(dir, name), { config, params }, { metadata });
   disposeParams(params);
 }
 
@@ -47,7 +49,13 @@ beforeAll(async () => {
   await save('tiny', small({ height: 6, width: 5, conditioning: { type: 'class', classes: 3 } }));
   await save('vec', small({ height: 4, width: 4, conditioning: { type: 'vector', dim: 3 } }));
   await save('mnist', small({ height: 28, width: 28, conditioning: { type: 'class', classes: 10 } }));
+  // nullable: a null condition beside the classes, and a recommended guidance
+  await save('null', small({ height: 6, width: 5, conditioning: { type: 'class', classes: 3, nullable: true } }), { recommendedGuidance: 1.5 });
+  await save('nullmnist', nullMnist);
+  await save('badguide', small({ height: 4, width: 4, conditioning: { type: 'class', classes: 3, nullable: true } }), { recommendedGuidance: -1 });
+  await save('plain', small({ height: 4, width: 4, conditioning: { type: 'none' } }));
 });
+const nullMnist = small({ height: 28, width: 28, conditioning: { type: 'class', classes: 10, nullable: true } });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
@@ -92,6 +100,25 @@ describe('sample', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(decodeNpy(await fs.readFile(path.join(dir, 'v.npy'))).shape).toEqual([2, 4, 4, 1]);
   });
+
+  it("--guidance G reaches the sampler; without it, model.json's recommendedGuidance, else 0", async () => {
+    const model = path.join(dir, 'null');
+    const out = (n: string) => path.join(dir, `g-${n}.npy`);
+    const common = ['sample', '--model', model, '--count', '4', '--seed', '2', '--class', '1'];
+    const [byDefault, zero, given, plain] = await Promise.all([
+      cli(...common, '--npy', out('default')),
+      cli(...common, '--guidance', '0', '--npy', out('zero')),
+      cli(...common, '--guidance', '1.5', '--npy', out('given')),
+      cli('sample', '--model', path.join(dir, 'tiny'), '--count', '1', '--npy', out('plain')),
+    ]);
+    for (const r of [byDefault, zero, given, plain]) expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(byDefault.stdout).guidance).toBe(1.5);
+    expect(lastJson(zero.stdout).guidance).toBe(0);
+    expect(lastJson(plain.stdout).guidance).toBe(0); // no metadata
+    const images = async (n: string) => Array.from(decodeNpy(await fs.readFile(out(n))).data);
+    expect(await images('default')).toEqual(await images('given'));
+    expect(await images('default')).not.toEqual(await images('zero')); // guidance changed the draws
+  });
 });
 
 describe('eval', () => {
@@ -115,6 +142,32 @@ describe('eval', () => {
     expect(sum('bitsPerDim')).toBeCloseTo(j.bitsPerDim, 8);
     expect(j.byLevel[0].share).toBeGreaterThan(0.5); // MNIST is mostly black
     expect(r.stderr).toMatch(/true level +share +bits each/);
+    expect(j).not.toHaveProperty('unconditionalBitsPerDim'); // no null condition
+  });
+
+  it('a nullable model also gets the unconditional likelihood (null condition), and what the label is worth', async () => {
+    const r = await cli('eval', '--model', path.join(dir, 'nullmnist'), '--split', 'test', '--limit', '6', '--batch', '4');
+    expect(r.code, r.stderr).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j.leakedTensors).toBe(0);
+    // the same figures computed here, from the model's own forward pass
+    const model = { config: nullMnist, params: initParams(nullMnist, 5) };
+    const test = loadMnist('test');
+    const x = tf.tensor4d(quantize(test.images.subarray(0, 6 * 784), 4), [6, 28, 28, 1]);
+    const nats = (condition: Parameters<typeof condTensor>[1]) => {
+      const h = condTensor(nullMnist, condition, 6);
+      const v = nllNats(model, x, h).dataSync();
+      h?.dispose();
+      return Array.from(v).reduce((a, b) => a + b, 0) / 6;
+    };
+    const conditional = bitsPerDim(nats({ labels: Array.from(test.labels.subarray(0, 6)) }), nullMnist);
+    const unconditional = bitsPerDim(nats({ unconditional: [true] }), nullMnist);
+    disposeParams(model.params);
+    x.dispose();
+    expect(j.bitsPerDim).toBeCloseTo(conditional, 4);
+    expect(j.unconditionalBitsPerDim).toBeCloseTo(unconditional, 4);
+    expect(Math.abs(unconditional - conditional)).toBeGreaterThan(1e-4); // the two differ, so the test can tell them apart
+    expect(r.stderr).toMatch(/^the label is worth -?\d+\.\d{4} bits\/dim: \d+\.\d{4} without it \(null condition\), \d+\.\d{4} with it$/m);
   });
 });
 
@@ -189,6 +242,10 @@ describe('bad arguments and bad files', () => {
       [['sample', '--model', tiny, '--png', out, '--count', 'many'], /--count: expected an integer/],
       [['sample', '--model', tiny, '--png', out, '--temperature', '0'], /--temperature: expected a number > 0/],
       [['sample', '--model', tiny, '--png', out, '--mode', 'fast'], /--mode: expected one of cached\|naive/],
+      [['sample', '--model', tiny, '--png', out, '--guidance', '-1'], /--guidance: expected a number >= 0, got -1/],
+      [['sample', '--model', tiny, '--png', out, '--guidance', 'lots'], /--guidance: expected a number, got "lots"/],
+      [['sample', '--model', path.join(dir, 'badguide'), '--png', out], /badguide\/model\.json: metadata\.recommendedGuidance: expected a number >= 0, got -1/],
+      [['sample', '--model', path.join(dir, 'plain'), '--png', out, '--guidance', '2'], /--guidance: this model is unconditional/],
       [['sample', '--png', out], /--model is required/],
       [['sample', '--model', tiny], /--png .* --npy/],
       [['sample', '--model', tiny, '--png', out, '--class', '7'], /--class: 7 is outside 0\.\.2/],

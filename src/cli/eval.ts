@@ -39,7 +39,7 @@ export async function runEval(argv: string[]): Promise<void> {
   const split = (a.split ?? 'test') as MnistSplit;
   const batch = a.batch ?? 32;
   const backend = await startBackend(a.backend ?? 'wasm');
-  const [tf, { loadMnist }, { bitsPerDim, condTensor, disposeParams, subpixelLogProbs }, { loadModel }] = await Promise.all([
+  const [tf, { loadMnist }, { bitsPerDim, condTensor, disposeParams, isNullable, subpixelLogProbs }, { loadModel }] = await Promise.all([
     import('@tensorflow/tfjs'),
     import('../data/mnist'),
     import('../model'),
@@ -64,6 +64,9 @@ export async function runEval(argv: string[]): Promise<void> {
     const t0 = performance.now();
     const tensorsBefore = tf.memory().numTensors;
     let total = 0;
+    // a nullable model also gives p(x) (the null condition): what the label is worth in bits
+    const nullable = isNullable(config.conditioning);
+    let totalUnconditional = 0;
     // where the bits go: nats and sub-pixel counts per range of true levels
     const bins = levelBins(config.levels);
     const binOf = new Int32Array(config.levels);
@@ -78,6 +81,18 @@ export async function runEval(argv: string[]): Promise<void> {
       const cond = condTensor(config, config.conditioning.type === 'class' ? { labels } : undefined, b);
       const logp = subpixelLogProbs(model, x, cond);
       const v = await logp.data();
+      if (nullable) {
+        const ucond = condTensor(config, { unconditional: [true] }, b);
+        const ulogp = subpixelLogProbs(model, x, ucond);
+        const u = await ulogp.data();
+        tf.dispose([ulogp, ...(ucond ? [ucond] : [])]);
+        for (let k = 0; k < b; k++) {
+          let nats = 0;
+          for (let j = k * per; j < (k + 1) * per; j++) nats -= u[j];
+          if (!Number.isFinite(nats)) throw new Error(`image ${i + k} of ${split}: the model gives a non-finite unconditional likelihood (${nats})`);
+          totalUnconditional += nats;
+        }
+      }
       tf.dispose([x, logp, ...(cond ? [cond] : [])]);
       for (let k = 0; k < b; k++) {
         let nats = 0;
@@ -108,11 +123,18 @@ export async function runEval(argv: string[]): Promise<void> {
     );
     const seconds = (performance.now() - t0) / 1000;
     const natsPerImage = total / n;
+    const unconditional = nullable ? { unconditionalBitsPerDim: bitsPerDim(totalUnconditional / n, config) } : {};
+    if (nullable) {
+      const c = bitsPerDim(natsPerImage, config);
+      const u = unconditional.unconditionalBitsPerDim!;
+      process.stderr.write(`the label is worth ${(u - c).toFixed(4)} bits/dim: ${u.toFixed(4)} without it (null condition), ${c.toFixed(4)} with it\n`);
+    }
     const result = {
       split,
       images: n,
       natsPerImage,
       bitsPerDim: bitsPerDim(natsPerImage, config),
+      ...unconditional,
       levels: config.levels,
       quantization: config.levels === 256 ? 'none' : `floor(pixel * ${config.levels} / 256)`,
       conditioning: config.conditioning.type === 'class' ? 'MNIST labels' : 'none',

@@ -1,5 +1,7 @@
 // npm run sample -- --model DIR [--class C | --embedding FILE] --count N --seed S
-//   --temperature T --mode cached|naive --png OUT.png --npy OUT.npy
+//   --temperature T --guidance G --mode cached|naive --png OUT.png --npy OUT.npy
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { encodeNpy } from '../io/npy';
 import { encodePng, imageGrid } from '../io/png';
 import { checkWritable, writeFilesAtomic, type OutputFile } from '../io/atomicWrite';
@@ -14,6 +16,7 @@ const spec = {
   count: { type: 'int', min: 1, max: 4096, help: 'images to sample (default 16)' },
   seed: { type: 'int', min: 0, help: 'random seed (default 0)' },
   temperature: { type: 'number', positive: true, help: 'softmax temperature (default 1)' },
+  guidance: { type: 'number', min: 0, help: "classifier-free guidance g >= 0 (default: model.json's metadata.recommendedGuidance, else 0)" },
   mode: { type: 'enum', values: ['cached', 'naive'] as const, help: 'sampler (default cached)' },
   png: { type: 'string', help: 'write a grid of the samples to this PNG' },
   npy: { type: 'string', help: 'write the samples (levels 0..K-1) as uint8 [N,H,W,C] to this .npy' },
@@ -21,10 +24,25 @@ const spec = {
   backend: backendFlag,
 } satisfies FlagSpec;
 
+/**
+ * The guidance a model's makers recommend: model.json's metadata.recommendedGuidance (0 when
+ * absent). Read after loadModel, so the file exists and is valid JSON.
+ */
+export async function recommendedGuidance(dir: string): Promise<number> {
+  const file = path.join(dir, 'model.json');
+  const json = JSON.parse(await readFile(file, 'utf8')) as { metadata?: Record<string, unknown> };
+  const g = json.metadata?.recommendedGuidance;
+  if (g === undefined) return 0;
+  if (typeof g !== 'number' || !Number.isFinite(g) || g < 0) {
+    throw new Error(`${file}: metadata.recommendedGuidance: expected a number >= 0, got ${JSON.stringify(g)}`);
+  }
+  return g;
+}
+
 export async function runSample(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
   if (a.help) {
-    process.stdout.write(usage('sample', '--model DIR [--class C | --embedding FILE] [--count N] [--png OUT.png] [--npy OUT.npy]', spec) + '\n');
+    process.stdout.write(usage('sample', '--model DIR [--class C | --embedding FILE] [--count N] [--guidance G] [--png OUT.png] [--npy OUT.npy]', spec) + '\n');
     return;
   }
   if (!a.png && !a.npy) throw new UsageError('give --png OUT.png and/or --npy OUT.npy');
@@ -43,13 +61,17 @@ export async function runSample(argv: string[]): Promise<void> {
   const model = await loadModel(a.model!);
   try {
     const { height: H, width: W, channels: C } = model.config;
+    if (a.guidance !== undefined && a.guidance > 0 && model.config.conditioning.type === 'none') {
+      throw new UsageError('--guidance: this model is unconditional, there is no condition to guide towards');
+    }
+    const guidance = a.guidance ?? (await recommendedGuidance(a.model!));
     const { condition, note } = await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding });
     if (note) process.stderr.write(`note: ${note}\n`);
-    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, ${backend})`, H * W * C);
+    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, guidance ${guidance}, ${backend})`, H * W * C);
     const t0 = performance.now();
     const images = await sample(
       model,
-      { count, seed: a.seed ?? 0, temperature: a.temperature ?? 1, mode: a.mode ?? 'cached', condition },
+      { count, seed: a.seed ?? 0, temperature: a.temperature ?? 1, mode: a.mode ?? 'cached', condition, guidance },
       (e) => progress.update(e.done),
     );
     progress.finish();
@@ -68,7 +90,7 @@ export async function runSample(argv: string[]): Promise<void> {
     }
     if (a.npy) files.push({ path: a.npy, data: encodeNpy(images, [count, H, W, C]) });
     await writeFilesAtomic(files);
-    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', backend, seconds, png: a.png ?? null, npy: a.npy ?? null };
+    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', guidance, backend, seconds, png: a.png ?? null, npy: a.npy ?? null };
     process.stdout.write(JSON.stringify(summary) + '\n');
   } finally {
     disposeParams(model.params);
