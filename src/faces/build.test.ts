@@ -26,7 +26,8 @@ async function int32Npy(f: string): Promise<{ shape: number[]; data: Int32Array 
   return { shape, data: new Int32Array(b.slice(10 + headerLen).buffer) };
 }
 
-const opts = { identities: 3, variants: 2, seed: 11 };
+// drawn in the test's own thread (workers: 0); the CLI test runs worker threads
+const opts = { identities: 3, variants: 2, seed: 11, workers: 0 };
 let base: BuildSummary;
 
 beforeAll(async () => {

@@ -32,6 +32,7 @@ export interface BuildOptions {
   variants: number;
   seed: number;
   out: string;
+  /** worker threads drawing chunks (default 1); 0 draws them in the calling thread, which then cannot answer signals while it renders */
   workers?: number;
   /** identities per chunk (the unit of resume); part of what a build is, so recorded in meta.json */
   chunkIdentities?: number;
@@ -77,7 +78,7 @@ export function checkOptions(o: BuildOptions): void {
   int('identities', o.identities, 3);
   int('variants', o.variants, 1);
   int('seed', o.seed, 0);
-  int('workers', o.workers ?? 1, 1);
+  int('workers', o.workers ?? 1, 0);
   int('chunkIdentities', o.chunkIdentities ?? 8, 1);
 }
 
@@ -235,12 +236,13 @@ async function readJson<T>(file: string): Promise<T> {
   }
 }
 
-/** Draws chunks on `workers` threads (1: this thread), calling onDone as each finishes. */
+/** Draws chunks on `workers` threads (0: this thread), calling onDone as each finishes. */
 async function drawChunks(todo: Chunk[], seed: number, variants: number, workers: number, onDone: (r: ChunkResult) => Promise<void>, signal?: AbortSignal): Promise<void> {
   const stop = () => {
     if (signal?.aborted) throw new Error('interrupted (finished chunks are saved; run again to continue)');
   };
-  if (workers <= 1 || todo.length <= 1) {
+  if (todo.length === 0) return;
+  if (workers === 0) {
     const api = await loadFaceRecognizer();
     for (const c of todo) {
       stop();
@@ -249,34 +251,39 @@ async function drawChunks(todo: Chunk[], seed: number, variants: number, workers
     return;
   }
   const queue = [...todo];
+  let failed = false;
   const threads = Array.from({ length: Math.min(workers, todo.length) }, () =>
     new Worker(new URL('../train/worker-boot.mjs', import.meta.url), { workerData: { entry: new URL('./worker.ts', import.meta.url).href } }),
   );
   try {
-    await Promise.all(
+    // Each thread takes the next chunk when its last one is saved; on a stop or another
+    // thread's failure it takes none, but the chunk it is drawing is still saved.
+    const runs = await Promise.allSettled(
       threads.map(
         (w) =>
           new Promise<void>((resolve, reject) => {
+            const fail = (e: Error) => {
+              failed = true;
+              reject(e);
+            };
             const next = () => {
-              try {
-                stop();
-              } catch (e) {
-                return reject(e);
-              }
-              const c = queue.shift();
+              const c = signal?.aborted || failed ? undefined : queue.shift();
               if (!c) return resolve();
               w.postMessage({ type: 'chunk', seed, variants, chunk: c } satisfies ToFacesWorker);
             };
             w.on('message', (m: FromFacesWorker) => {
-              if (m.type === 'error') return reject(new Error(m.message));
-              onDone(m.result).then(next, reject);
+              if (m.type === 'error') return fail(new Error(m.message));
+              onDone(m.result).then(next, fail);
             });
-            w.on('error', (e) => reject(new Error(`worker: ${e.message.split('\n')[0]}`)));
-            w.on('exit', (code) => (code !== 0 ? reject(new Error(`a worker exited with code ${code}`)) : undefined));
+            w.on('error', (e) => fail(new Error(`worker: ${e.message.split('\n')[0]}`)));
+            w.on('exit', (code) => (code !== 0 ? fail(new Error(`a worker exited with code ${code}`)) : undefined));
             next();
           }),
       ),
     );
+    const bad = runs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad) throw bad.reason;
+    stop();
   } finally {
     await Promise.all(threads.map((w) => w.terminate()));
   }
