@@ -130,10 +130,16 @@ describe('build-faces', () => {
     expect(d.samePairs).toBe(3);
     expect(d.differentPairs).toBe(12);
     expect(d.sameMedian!).toBeLessThan(d.differentMedian!);
+    expect(d.reRenderTop1).toBeGreaterThan(1 / 3); // better than chance among 3 people
     // and the statistic itself can fail: shuffled identities break it
     const desc = new Float32Array(4 * 128);
     desc[0] = 1; desc[128 + 1] = 1; desc[256] = 1.1; desc[384 + 1] = 1.1; // images 0,2 alike and 1,3 alike
     expect(distanceStats(desc, Int32Array.from([0, 0, 1, 1])).sameMedian!).toBeGreaterThan(distanceStats(desc, Int32Array.from([0, 1, 0, 1])).sameMedian!);
+    // re-render: each person's variant 0 nearest to the other person's variant 1
+    const swapped = new Float32Array(4 * 128);
+    swapped[0] = 1; swapped[128 + 1] = 1; swapped[256 + 1] = 1.1; swapped[384] = 1.1;
+    expect(distanceStats(swapped, Int32Array.from([0, 0, 1, 1])).reRenderTop1).toBe(0);
+    expect(distanceStats(swapped, Int32Array.from([0, 1, 1, 0])).reRenderTop1).toBe(1);
   });
 
   it('an interrupted build resumes to the same bytes as an uninterrupted one, and a seed gives the same data set every time', async () => {

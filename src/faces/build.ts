@@ -106,6 +106,11 @@ export interface DistanceStats {
   differentPairs: number;
   /** mean over images of [mean distance to the other variants of its identity < mean distance to other identities' images] */
   closerToOwnShare: number | null;
+  /**
+   * re-render check: for each identity, is its variant 1 the nearest (of all identities'
+   * variant 1) to its variant 0? Share of identities; chance is 1/identities. Null with one variant.
+   */
+  reRenderTop1: number | null;
 }
 
 const median = (a: number[]) => {
@@ -159,7 +164,32 @@ export function distanceStats(descriptors: Float32Array, identities: Int32Array,
     }
     closer = counted > 0 ? hits / counted : null;
   }
-  return { sameMedian: median(same), differentMedian: median(different), samePairs: same.length, differentPairs: different.length, closerToOwnShare: closer };
+  // re-render: query variant 0, gallery variant 1 (image order is identity-major within each identity)
+  const first = new Map<number, number>();
+  const second = new Map<number, number>();
+  identities.forEach((id, i) => (first.has(id) ? second.has(id) || second.set(id, i) : first.set(id, i)));
+  let reRender: number | null = null;
+  if (second.size === first.size && first.size > 1) {
+    let hits = 0;
+    for (const [id, q] of first) {
+      let best = -1;
+      let bestD = Infinity;
+      for (const [gid, g] of second) {
+        const d = descriptorDistance(descriptors, q, g);
+        if (d < bestD) (bestD = d), (best = gid);
+      }
+      if (best === id) hits++;
+    }
+    reRender = hits / first.size;
+  }
+  return {
+    sameMedian: median(same),
+    differentMedian: median(different),
+    samePairs: same.length,
+    differentPairs: different.length,
+    closerToOwnShare: closer,
+    reRenderTop1: reRender,
+  };
 }
 
 /** int32 .npy: io/npy.ts writes uint8 and float32 only; the header differs in the dtype text alone ('<i4' for '<f4', same length). */
