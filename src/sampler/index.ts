@@ -1,14 +1,17 @@
 // Sampling: decide sub-pixels in raster order (R, G, B inside a pixel), streaming each
-// decision so a UI can draw it. The seeded RNG draws one uniform per image per sub-pixel
-// in the same order for both modes, so the cached and naive samplers give the same images.
+// decision so a UI can draw it. The seeded RNG draws one uniform per image per drawn
+// sub-pixel in the same order in every mode, so the naive, cached and fused samplers give
+// the same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
 import { mulberry32 } from '../model/params';
 import type { PixelCNN } from '../model/types';
-import { CachedStepper, NaiveStepper, type Stepper } from './steppers';
+import { guidePlan } from './guidance';
+import { CachedStepper, GuidedStepper, NaiveStepper, type Stepper } from './steppers';
 import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedWebGPUStepper, isWebGPUBackend } from './webgpu';
 
-export type { PixelEvent, SampleOptions, SamplerMode } from './types';
-export { CachedStepper, NaiveStepper, type Stepper } from './steppers';
+export type { PixelEvent, SampleOptions, SamplePrefix, SamplerMode, UnconditionalSource } from './types';
+export { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
+export { guidePlan, type GuidePlan } from './guidance';
 export { FusedWebGPUStepper } from './webgpu';
 
 function abortError(): Error {
@@ -32,12 +35,22 @@ export function drawLevel(probs: Float32Array, offset: number, K: number, u: num
   return 0;
 }
 
+/**
+ * The stepper for a run: it gives the (guided) distribution of every image's next
+ * sub-pixel. With guidance it runs S streams per image (guidance.ts): the portable modes
+ * wrap the stepper of the whole stream batch, the fused kernels run the streams inside
+ * their own dispatches.
+ */
 export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise<Stepper> {
   const mode = opts.mode ?? bestMode(model);
-  if (mode === 'cached') return new CachedStepper(model, opts.count, opts.condition);
-  if (mode === 'naive') return new NaiveStepper(model, opts.count, opts.condition);
-  if (mode === 'fused') return FusedWebGPUStepper.create(model, opts.count, opts.condition);
-  throw new Error(`sampler: unknown mode "${mode}" (expected cached, fused or naive)`);
+  if (mode !== 'cached' && mode !== 'naive' && mode !== 'fused') {
+    throw new Error(`sampler: unknown mode "${mode}" (expected cached, fused or naive)`);
+  }
+  const plan = guidePlan(model, opts);
+  if (mode === 'fused') return FusedWebGPUStepper.create(model, opts.count, opts.condition, plan);
+  const B = plan.N * plan.S;
+  const inner = mode === 'cached' ? new CachedStepper(model, B, plan.condition) : new NaiveStepper(model, B, plan.condition);
+  return plan.kind === 'none' ? inner : new GuidedStepper(inner, model, plan);
 }
 
 /** The fastest mode for the current backend: fused kernels on WebGPU (softmax head), cached elsewhere. */
@@ -56,25 +69,77 @@ function checkOptions(opts: SampleOptions): number {
   return t;
 }
 
-/** Yields every decided sub-pixel; returns the images [N, H, W, C] (uint8 levels). */
+/** The images to start from [N, H, W, C]: the prefix's given sub-pixels, zeros elsewhere; and the prefix length. */
+function startImages(model: PixelCNN, opts: SampleOptions): { x: Uint8Array; length: number } {
+  const { height: H, width: W, channels: C, levels: K } = model.config;
+  const N = opts.count;
+  const size = H * W * C;
+  const x = new Uint8Array(N * size);
+  const p = opts.prefix;
+  if (p === undefined) return { x, length: 0 };
+  const { images, length } = p;
+  if (!Number.isInteger(length) || length < 0 || length > size) {
+    throw new Error(`sampler: prefix.length must be an integer from 0 to ${size} (H * W * C), got ${length}`);
+  }
+  if (!(images instanceof Uint8Array) || (images.length !== N * size && images.length !== size)) {
+    const got = images instanceof Uint8Array ? `${images.length} values` : typeof images;
+    throw new Error(`sampler: prefix.images must be a Uint8Array of ${N * size} ([${N}, ${H}, ${W}, ${C}]) or ${size} ([${H}, ${W}, ${C}]) levels, got ${got}`);
+  }
+  const shared = images.length === size;
+  for (let n = 0; n < N; n++) {
+    const src = shared ? 0 : n * size;
+    for (let i = 0; i < length; i++) {
+      const v = images[src + i];
+      if (v >= K) {
+        const [r, c, ch] = [Math.floor(i / (W * C)), Math.floor(i / C) % W, i % C];
+        throw new Error(`sampler: prefix level ${v} at image ${shared ? 0 : n}, row ${r}, col ${c}, channel ${ch} is outside 0..${K - 1}`);
+      }
+    }
+    x.set(images.subarray(src, src + length), n * size);
+  }
+  return { x, length };
+}
+
+/** The distribution must be finite: a NaN would silently become level 0. */
+function checkFinite(probs: Float32Array, r: number, c: number, ch: number): void {
+  for (let i = 0; i < probs.length; i++) {
+    if (!Number.isFinite(probs[i])) throw new Error(`sampler: probabilities at row ${r}, col ${c}, channel ${ch} are not finite`);
+  }
+}
+
+/**
+ * Yields every drawn sub-pixel; returns the images [N, H, W, C] (uint8 levels). With a
+ * prefix the given sub-pixels come back unchanged and sampling starts at the first one
+ * not given; the RNG draws for drawn sub-pixels only, in the same order in every mode.
+ */
 export async function* samplePixels(model: PixelCNN, opts: SampleOptions): AsyncGenerator<PixelEvent, Uint8Array> {
   const temperature = checkOptions(opts);
   const { height: H, width: W, channels: C, levels: K } = model.config;
   if (K > 256) throw new Error(`sampler: ${K} levels do not fit in uint8`);
   const N = opts.count;
-  const x = new Uint8Array(N * H * W * C);
+  const { x, length } = startImages(model, opts);
   const rand = mulberry32(opts.seed);
   const total = H * W * C;
+  if (length === total) {
+    guidePlan(model, opts); // nothing to draw, but bad options are still errors
+    return x;
+  }
   const stepper = await makeStepper(model, opts);
   try {
-    let done = 0;
-    for (let r = 0; r < H; r++) {
+    // where sampling resumes
+    const r0 = Math.floor(length / (W * C));
+    const c0 = Math.floor((length % (W * C)) / C);
+    const ch0 = length % C;
+    if (length > 0) await stepper.warm(x, length);
+    let done = length;
+    for (let r = r0; r < H; r++) {
       if (opts.signal?.aborted) throw abortError();
-      stepper.startRow(r, x);
-      for (let c = 0; c < W; c++) {
-        for (let ch = 0; ch < C; ch++) {
+      if (r > r0 || length === 0) stepper.startRow(r, x);
+      for (let c = r === r0 ? c0 : 0; c < W; c++) {
+        for (let ch = r === r0 && c === c0 ? ch0 : 0; ch < C; ch++) {
           if (opts.signal?.aborted) throw abortError();
           const probs = await stepper.probs(r, c, ch, x, temperature);
+          checkFinite(probs, r, c, ch);
           const values = new Uint8Array(N);
           for (let n = 0; n < N; n++) {
             const v = drawLevel(probs, n * K, K, rand());

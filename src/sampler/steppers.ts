@@ -22,6 +22,7 @@ import { conv2dValid, gate, pointwise } from '../ops/conv';
 import { dilationOf, reachOf } from '../model/params';
 import { outputLogits } from '../model/output';
 import type { Condition, Params, PixelCNN } from '../model/types';
+import { expandImages, guidedProbs, normalizeLogPost, prefixLogPost, updateLogPost, type GuidePlan } from './guidance';
 
 export interface Stepper {
   /** called before the first sub-pixel of row r; x holds every decided level */
@@ -30,14 +31,32 @@ export interface Stepper {
   probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array>;
   /** called once every channel of pixel (r, c) is decided */
   endPixel(r: number, c: number, x: Uint8Array): void;
+  /**
+   * The first `length` sub-pixels (raster order) of x are given: bring the caches to where
+   * sampling resumes, at sub-pixel `length`, in one pass over the given rows. Replaces the
+   * startRow / endPixel calls of the given part (startRow of the resuming row included).
+   */
+  warm(x: Uint8Array, length: number): Promise<void>;
   dispose(): void;
+}
+
+/** The portable steppers also give every image's log-softmax logits at temperature 1 (for guidance). */
+export interface PortableStepper extends Stepper {
+  /** [N, K] log-softmax of sub-pixel (r, c, ch) */
+  logProbs(r: number, c: number, ch: number, x: Uint8Array): Promise<Float32Array>;
 }
 
 function softmaxT(logits: tf.Tensor, temperature: number): tf.Tensor {
   return tf.softmax(tf.div(logits, temperature));
 }
 
-export class NaiveStepper implements Stepper {
+async function download(t: tf.Tensor): Promise<Float32Array> {
+  const out = (await t.data()) as Float32Array;
+  t.dispose();
+  return out;
+}
+
+export class NaiveStepper implements PortableStepper {
   private readonly cond: tf.Tensor2D | undefined;
   constructor(
     private readonly model: PixelCNN,
@@ -48,23 +67,27 @@ export class NaiveStepper implements Stepper {
   }
   startRow(): void {}
   endPixel(): void {}
-  async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
+  /** nothing to warm: every step is a full pass over x */
+  async warm(): Promise<void> {}
+  /** [N, K] logits of sub-pixel (r, c, ch) from a full forward pass */
+  private logits(r: number, c: number, ch: number, x: Uint8Array): tf.Tensor {
     const { height: H, width: W, channels: C, levels: K } = this.model.config;
     const N = this.count;
-    const p = tf.tidy(() => {
-      const logits = forward(this.model, tf.tensor4d(x, [N, H, W, C], 'float32'), this.cond);
-      return softmaxT(tf.reshape(tf.slice(logits, [0, r, c, ch, 0], [N, 1, 1, 1, K]), [N, K]), temperature);
-    });
-    const out = (await p.data()) as Float32Array;
-    p.dispose();
-    return out;
+    const logits = forward(this.model, tf.tensor4d(x, [N, H, W, C], 'float32'), this.cond);
+    return tf.reshape(tf.slice(logits, [0, r, c, ch, 0], [N, 1, 1, 1, K]), [N, K]);
+  }
+  async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
+    return download(tf.tidy(() => softmaxT(this.logits(r, c, ch, x), temperature)));
+  }
+  async logProbs(r: number, c: number, ch: number, x: Uint8Array): Promise<Float32Array> {
+    return download(tf.tidy(() => tf.logSoftmax(this.logits(r, c, ch, x))));
   }
   dispose(): void {
     this.cond?.dispose();
   }
 }
 
-export class CachedStepper implements Stepper {
+export class CachedStepper implements PortableStepper {
   private readonly config: ModelConfig;
   private readonly N: number;
   private readonly params: Params;
@@ -155,6 +178,15 @@ export class CachedStepper implements Stepper {
   }
 
   async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
+    return download(this.step(r, c, ch, x, (logits) => softmaxT(logits, temperature)));
+  }
+
+  async logProbs(r: number, c: number, ch: number, x: Uint8Array): Promise<Float32Array> {
+    return download(this.step(r, c, ch, x, (logits) => tf.logSoftmax(logits)));
+  }
+
+  /** The horizontal stack at (r, c) for channel ch; `finish` maps the [N, K] logits to what is returned. */
+  private step(r: number, c: number, ch: number, x: Uint8Array, finish: (logits: tf.Tensor) => tf.Tensor): tf.Tensor {
     const { width: Wd, height: H, channels: C, levels: K, layers, hidden } = this.config;
     const N = this.N;
     // the current pixel as decided so far; undecided channels are masked out anyway
@@ -173,7 +205,7 @@ export class CachedStepper implements Stepper {
         h = layerOut(this.W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
       }
       const logits = tf.reshape(outputLogits(this.config, head(this.W, h)), [N, C, K]);
-      const p = softmaxT(tf.reshape(tf.slice(logits, [0, ch, 0], [N, 1, K]), [N, K]), temperature);
+      const p = finish(tf.reshape(tf.slice(logits, [0, ch, 0], [N, 1, K]), [N, K]));
       return { p, wins };
     });
     // no layer output at (r, c) depends on the pixel's last channel, so the windows of
@@ -182,9 +214,37 @@ export class CachedStepper implements Stepper {
       this.lastWin.forEach((t) => t.dispose());
       this.lastWin = out.wins;
     } else out.wins.forEach((t) => t.dispose());
-    const probs = (await out.p.data()) as Float32Array;
-    out.p.dispose();
-    return probs;
+    return out.p;
+  }
+
+  /**
+   * Rows above the resuming row: one vertical pass each (startRow). The given columns of
+   * the resuming row: one horizontal pass over them, every layer at once along the row,
+   * which leaves each layer's last `reach` inputs, the window the next step needs.
+   */
+  async warm(x: Uint8Array, length: number): Promise<void> {
+    const { width: Wd, height: H, channels: C, layers } = this.config;
+    const N = this.N;
+    const r0 = Math.floor(length / (Wd * C));
+    const c0 = Math.floor((length % (Wd * C)) / C);
+    for (let r = 0; r <= r0; r++) this.startRow(r, x);
+    if (c0 === 0) return;
+    const given = new Float32Array(N * c0 * C);
+    for (let n = 0; n < N; n++) given.set(x.subarray((n * H + r0) * Wd * C, ((n * H + r0) * Wd + c0) * C), n * c0 * C);
+    const prev = tf.tidy(() => {
+      let h = normalizeInput(this.config, tf.tensor4d(given, [N, 1, c0, C])) as tf.Tensor4D; // layer 0's input, columns 0..c0-1
+      const out: tf.Tensor4D[] = [];
+      for (let l = 0; l < layers; l++) {
+        const reach = this.reaches[l];
+        const padded = tf.pad(h, [[0, 0], [0, 0], [reach, 0], [0, 0]]) as tf.Tensor4D; // [N, 1, reach + c0, cin]
+        out.push(tf.slice(padded, [0, 0, c0, 0], [-1, -1, reach, -1])); // columns c0-reach..c0-1
+        const own = conv2dValid(padded, this.W[`l${l}/h_conv`] as tf.Tensor4D, this.dilations[l]); // [N, 1, c0, 2p]
+        const pre = tf.add(own, tf.slice(this.linkRow[l], [0, 0, 0, 0], [-1, -1, c0, -1]));
+        h = layerOut(this.W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
+      }
+      return out;
+    });
+    for (let l = 0; l < layers; l++) this.replace(this.prev, l, prev[l]);
   }
 
   endPixel(r: number, c: number, x: Uint8Array): void {
@@ -215,5 +275,73 @@ export class CachedStepper implements Stepper {
     const own = new Set(Object.values(this.params));
     for (const t of Object.values(this.W)) if (!own.has(t)) t.dispose();
     Object.values(this.cond).forEach((t) => t.dispose());
+  }
+}
+
+/**
+ * Guidance on a portable stepper: the inner stepper runs S streams per image (batch rows
+ * n * S + s, each with its own condition, all holding image n's pixels); every step
+ * combines their log-softmax logits into the guided distribution (guidance.ts).
+ */
+export class GuidedStepper implements Stepper {
+  private readonly xs: Uint8Array; // [N * S, H, W, C]: image n in each of its streams
+  private lp: Float32Array = new Float32Array(0); // the last step's log-softmax [N * S, K]
+  private logPost: Float64Array | null = null; // mixture: log p(c | x_<i) per stream [N * S]
+  private pending = -1; // raster index of the sub-pixel decided after the last step
+
+  constructor(
+    private readonly inner: PortableStepper,
+    private readonly model: PixelCNN,
+    private readonly plan: GuidePlan,
+  ) {
+    const { height: H, width: W, channels: C } = model.config;
+    this.xs = new Uint8Array(plan.N * plan.S * H * W * C);
+    if (plan.kind === 'mixture') {
+      this.logPost = new Float64Array(plan.N * plan.S);
+      normalizeLogPost(this.logPost, plan.N, plan.S);
+    }
+  }
+
+  /** Copies the sub-pixel decided since the last step into every stream; the mixture learns from it. */
+  private sync(x: Uint8Array): void {
+    if (this.pending < 0) return;
+    const { N, S } = this.plan;
+    const { height: H, width: W, channels: C, levels: K } = this.model.config;
+    const size = H * W * C;
+    const values = new Uint8Array(N);
+    for (let n = 0; n < N; n++) {
+      values[n] = x[n * size + this.pending];
+      for (let s = 0; s < S; s++) this.xs[(n * S + s) * size + this.pending] = values[n];
+    }
+    if (this.logPost) updateLogPost(this.logPost, this.lp, values, N, S, K);
+    this.pending = -1;
+  }
+
+  startRow(r: number, x: Uint8Array): void {
+    this.sync(x);
+    this.inner.startRow(r, this.xs);
+  }
+
+  async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
+    this.sync(x);
+    const { width: W, channels: C, levels: K } = this.model.config;
+    this.lp = await this.inner.logProbs(r, c, ch, this.xs);
+    this.pending = (r * W + c) * C + ch;
+    return guidedProbs(this.plan, this.lp, this.logPost, K, temperature);
+  }
+
+  endPixel(r: number, c: number, x: Uint8Array): void {
+    this.sync(x);
+    this.inner.endPixel(r, c, this.xs);
+  }
+
+  async warm(x: Uint8Array, length: number): Promise<void> {
+    expandImages(x, this.xs, this.plan.N, this.plan.S);
+    if (this.plan.kind === 'mixture') this.logPost = await prefixLogPost(this.model, this.plan, this.xs, length);
+    await this.inner.warm(this.xs, length);
+  }
+
+  dispose(): void {
+    this.inner.dispose();
   }
 }

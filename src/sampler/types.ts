@@ -5,6 +5,16 @@ import type { Condition } from '../model/types';
 // naive: one full forward pass per sub-pixel (the reference)
 export type SamplerMode = 'cached' | 'fused' | 'naive';
 
+/** Where guidance's unconditional term comes from (see guidance.ts). */
+export type UnconditionalSource = 'null' | 'mixture';
+
+export interface SamplePrefix {
+  /** levels [count, H, W, C], or [H, W, C] shared by every image */
+  images: Uint8Array;
+  /** how many sub-pixels in raster order (row * W * C + col * C + channel) are given, not drawn */
+  length: number;
+}
+
 export interface SampleOptions {
   /** images sampled side by side */
   count: number;
@@ -14,6 +24,20 @@ export interface SampleOptions {
   /** default: the fastest for the backend (fused on WebGPU, cached elsewhere; naive for the masked baseline) */
   mode?: SamplerMode;
   condition?: Condition;
+  /**
+   * classifier-free guidance g >= 0 (default 0: plain conditional sampling). Every
+   * sub-pixel is drawn from softmax(((1 + g) l_c - g l_u) / T), l = log-softmax logits of
+   * the conditional (l_c) and the unconditional (l_u) model.
+   */
+  guidance?: number;
+  /**
+   * l_u's source: 'null' (the model's null condition; the default for a nullable model) or
+   * 'mixture' (exact for a class model: sum_c p(c | x_<i) p(x_i | x_<i, c) with p(c | x_<i)
+   * from each class's likelihood of the sub-pixels so far; the default otherwise).
+   */
+  unconditional?: UnconditionalSource;
+  /** sub-pixels given, not drawn: they come back unchanged and no events are sent for them */
+  prefix?: SamplePrefix;
   /** aborting stops sampling at the next pixel; the promise rejects with an AbortError */
   signal?: AbortSignal;
 }
@@ -27,7 +51,7 @@ export interface PixelEvent {
   values: Uint8Array;
   /** the distribution each level was drawn from, [count * levels], row-major */
   probs: Float32Array;
-  /** sub-pixels decided so far (including this one) and in all, per image */
+  /** sub-pixels decided so far (including this one, and the prefix's) and in all, per image */
   done: number;
   total: number;
 }

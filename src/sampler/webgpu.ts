@@ -3,15 +3,20 @@
 //    row's link terms for the horizontal stack (one launch instead of ~80 tfjs ops).
 //  - pixelKernel, once per sub-pixel: every layer's horizontal step, the head and the
 //    softmax (one launch instead of ~150 tfjs ops), then one readback of the distribution.
-// Each batch image gets one workgroup; layers run in order inside it, separated by
+// Each stream gets one row workgroup; each image one pixel workgroup, which runs the
+// horizontal step of all its streams side by side (guidance: S streams per image, see
+// guidance.ts) and combines their logits into the guided distribution, so only the N x K
+// distribution is read back. Layers run in order inside a workgroup, separated by
 // barriers. Sizes are baked into the WGSL text (tfjs caches pipelines by shaderKey, which
-// we make unique per model shape); per-step values (row, column, channel, temperature) are
-// uniforms. The portable CachedStepper is the reference these kernels are tested against.
+// we make unique per model shape); per-step values (row, column, channel, temperature,
+// guidance) are uniforms. The portable CachedStepper is the reference these kernels are
+// tested against.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
 import { condTensor, condTerms, maskedWeights } from '../model';
 import { dilationOf, kernelOf, reachOf } from '../model/params';
 import type { Condition, PixelCNN } from '../model/types';
+import { expandImages, guidePlan, prefixLogPost, type GuidePlan } from './guidance';
 import type { Stepper } from './steppers';
 
 // Minimal shapes of tfjs-backend-webgpu's program interface (we do not import its types,
@@ -27,12 +32,27 @@ interface Program {
   getUserCode: () => string;
 }
 interface WebGPUBackendLike {
+  device?: GPUDeviceLike;
+  tensorMap?: { get(id: unknown): { resource?: unknown } | undefined };
+  bufferManager?: { acquireBuffer(size: number, usage: number): GPUBufferLike; releaseBuffer(b: GPUBufferLike): void };
+  commandEncoder?: { copyBufferToBuffer(src: unknown, so: number, dst: unknown, o: number, size: number): void };
+  ensureCommandEncoderReady?(): void;
+  endComputePassEncoder?(): void;
+  submitQueue?(): void;
   runWebGPUProgram(
     program: Program,
     inputs: tf.TensorInfo[],
     dtype: 'float32',
     uniforms?: { type: 'int32' | 'float32'; data: number[] }[],
   ): tf.TensorInfo;
+}
+
+type GPUDeviceLike = object;
+interface GPUBufferLike {
+  size: number;
+  mapAsync(mode: number): Promise<void>;
+  getMappedRange(): ArrayBuffer;
+  unmap(): void;
 }
 
 /** Where each weight and state block sits in the packed buffers (floats). */
@@ -45,10 +65,11 @@ export interface FusedLayout {
   cins: number[];
   w: { hc: number[]; ow: number[]; ob: number[]; vc: number[]; vb: number[]; lk: number[]; lb: number[]; hb: number[]; w1: number; b1: number; w2: number; b2: number; size: number };
   row: { vwin: number[]; link: number[]; scratch: number; stride: number };
-  pix: { state: number[]; probs: number; stride: number };
+  /** per stream: each layer's horizontal window (layers >= 1); guided: log-softmax lp [K] and log p(c | x_<i) w */
+  pix: { state: number[]; lp: number; w: number; stride: number };
 }
 
-export function fusedLayout(config: ModelConfig): FusedLayout {
+export function fusedLayout(config: ModelConfig, guided = false): FusedLayout {
   const { layers: L, hidden: P, channels: C, width: W, levels: K, headHidden: HH } = config;
   const P2 = 2 * P;
   const halves = Array.from({ length: L }, (_, l) => kernelOf(config, l) >> 1);
@@ -85,9 +106,12 @@ export function fusedLayout(config: ModelConfig): FusedLayout {
   row.scratch = take(W * P2);
   row.stride = o;
   o = 0;
-  const pix = { state: [] as number[], probs: 0, stride: 0 };
+  const pix = { state: [] as number[], lp: -1, w: -1, stride: 0 };
   for (let l = 0; l < L; l++) pix.state.push(l === 0 ? -1 : take(reaches[l] * P));
-  pix.probs = take(K);
+  if (guided) {
+    pix.lp = take(K);
+    pix.w = take(1);
+  }
   pix.stride = o;
   return { halves, dilations, reaches, kernels, cins, w, row, pix };
 }
@@ -95,10 +119,10 @@ export function fusedLayout(config: ModelConfig): FusedLayout {
 /** Workgroup sizes (threads per image) of the two kernels; part of the pipeline key. */
 export const fusedTuning = { rowWorkgroup: 256, pixelWorkgroup: 128 };
 
-function shapeKey(config: ModelConfig, count: number, cond: string): string {
+function shapeKey(config: ModelConfig, plan: GuidePlan, cond: string): string {
   const c = config;
   const dil = (c.dilations ?? []).join('-') || '1';
-  return [c.height, c.width, c.channels, c.levels, c.hidden, c.layers, c.firstKernel, c.kernel, c.headHidden, dil, count, cond].join('_');
+  return [c.height, c.width, c.channels, c.levels, c.hidden, c.layers, c.firstKernel, c.kernel, c.headHidden, dil, plan.N, plan.S, plan.kind, cond].join('_');
 }
 
 const gateFn = `
@@ -118,21 +142,23 @@ function condIndex(config: ModelConfig, cond: CondInfo, l: number, which: 0 | 1,
   return `((((n * ${config.height} + r) * ${config.width} + ${col}) * ${L} + ${l}) * 2 + ${which}) * ${P2} + ${o}`;
 }
 
-/** One workgroup per batch image, a flat float output of `stride` floats per image. */
-function perImageProgram(key: string, inputs: string[], count: number, stride: number, wg: number, code: () => string): Program {
+/** `groups` workgroups, a flat float output of `size` floats. */
+function program(key: string, inputs: string[], groups: number, size: number, wg: number, code: () => string): Program {
   return {
     variableNames: inputs,
-    outputShape: [count * stride],
+    outputShape: [size],
     shaderKey: key,
     dispatchLayout: { x: [0] },
-    dispatch: [count, 1, 1],
+    dispatch: [groups, 1, 1],
     workgroupSize: [wg, 1, 1],
-    uniforms: 'row : i32, col : i32, channel : i32, invTemp : f32,',
+    uniforms: 'row : i32, col : i32, channel : i32, invTemp : f32, guide : f32,',
     getUserCode: code,
   };
 }
 
-function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: CondInfo): Program {
+/** One workgroup per stream (batch row n * S + s); the image row comes from image n. */
+function rowProgram(config: ModelConfig, lay: FusedLayout, plan: GuidePlan, cond: CondInfo): Program {
+  const B = plan.N * plan.S;
   const WG_ROW = fusedTuning.rowWorkgroup;
   const { width: W, hidden: P, layers: L } = config;
   const P2 = 2 * P;
@@ -147,7 +173,7 @@ function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: 
     const V = lay.row.vwin[l];
     const newRow =
       l === 0
-        ? `for (var j = t; j < ${W * cin}; j += ${WG_ROW}) { result[base + ${V + reach * W * cin} + j] = img[n * ${W * cin} + j]; }`
+        ? `for (var j = t; j < ${W * cin}; j += ${WG_ROW}) { result[base + ${V + reach * W * cin} + j] = img[(n / ${plan.S}) * ${W * cin} + j]; }`
         : `for (var j = t; j < ${W * P}; j += ${WG_ROW}) {
             let col = j / ${P}; let i = j % ${P};
             let a = base + ${lay.row.scratch} + col * ${P2} + i;
@@ -186,7 +212,7 @@ function rowProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: 
     }
     storageBarrier(); workgroupBarrier();`);
   }
-  return perImageProgram(`pixelcnn_row_${WG_ROW}_${shapeKey(config, count, cond.kind)}`, ['wts', 'prev', 'img', 'cond'], count, RS, WG_ROW, () => `
+  return program(`pixelcnn_row_${WG_ROW}_${shapeKey(config, plan, cond.kind)}`, ['wts', 'prev', 'img', 'cond'], B, B * RS, WG_ROW, () => `
 ${gateFn}
 fn main(index : i32) {
   let n = i32(workgroupId.x);
@@ -200,86 +226,168 @@ fn main(index : i32) {
 }`);
 }
 
-function pixelProgram(config: ModelConfig, lay: FusedLayout, count: number, cond: CondInfo): Program {
+/** Workgroup memory the pixel kernel needs, in floats. */
+function pixelSharedFloats(config: ModelConfig, S: number): number {
+  const { hidden: P, headHidden: HH, levels: K } = config;
+  return S * (4 * P + HH) + K + 2 + 2 * S;
+}
+
+/**
+ * One workgroup per image, running its S streams side by side. Input `img` holds the
+ * image's current row as decided so far [N, W, C], then per image the level decided at the
+ * previous step (-1: none), then per image the stream whose logits are l_c. The output is
+ * the guided distribution [N, K], then each stream's pixel state (stride PS).
+ */
+function pixelProgram(config: ModelConfig, lay: FusedLayout, plan: GuidePlan): Program {
   const WG_PIX = fusedTuning.pixelWorkgroup;
   const { width: W, hidden: P, layers: L, channels: C, levels: K, headHidden: HH } = config;
+  const { N, S, kind } = plan;
   const P2 = 2 * P;
   const RS = lay.row.stride;
   const PS = lay.pix.stride;
+  const PH = N * K; // the distribution comes first: the only part read back
+  const NWC = N * W * C;
+  const sb = (s: string) => `(${PH} + (n * ${S} + ${s}) * ${PS})`; // stream s's pixel state
   const parts: string[] = [];
   for (let l = 0; l < L; l++) {
     const half = lay.halves[l];
     const d = lay.dilations[l];
     const reach = lay.reaches[l];
-    const S = lay.pix.state[l];
+    const St = lay.pix.state[l];
     let own: string;
     if (l === 0) {
       own = `for (var dx = 0; dx <= ${half}; dx++) {
           let cc = c - ${reach} + dx * ${d};
           if (cc < 0) { continue; }
-          for (var i = 0; i < ${C}; i++) { s += img[(n * ${W} + cc) * ${C} + i] * wts[${lay.w.hc[0]} + (dx * ${C} + i) * ${P2} + o]; }
+          for (var i = 0; i < ${C}; i++) { acc += img[(n * ${W} + cc) * ${C} + i] * wts[${lay.w.hc[0]} + (dx * ${C} + i) * ${P2} + o]; }
         }`;
     } else {
-      // the state holds columns c-reach..c-1; tap dx reads column c - reach + dx*d
+      // the state holds columns c-reach..c-1 (left of column 0: zero); tap dx reads column c - reach + dx*d
       own = `for (var dx = 0; dx < ${half}; dx++) {
-          for (var i = 0; i < ${P}; i++) { s += hs[sb + ${S} + dx * ${d * P} + i] * wts[${lay.w.hc[l]} + (dx * ${P} + i) * ${P2} + o]; }
+          if (c - ${reach} + dx * ${d} < 0) { continue; }
+          for (var i = 0; i < ${P}; i++) { acc += hs[${sb('s')} + ${St} + dx * ${d * P} + i] * wts[${lay.w.hc[l]} + (dx * ${P} + i) * ${P2} + o]; }
         }
-        for (var i = 0; i < ${P}; i++) { s += cur[i] * wts[${lay.w.hc[l]} + (${half * P} + i) * ${P2} + o]; }`;
+        for (var i = 0; i < ${P}; i++) { acc += cur[s * ${P} + i] * wts[${lay.w.hc[l]} + (${half * P} + i) * ${P2} + o]; }`;
     }
+    // every dispatch writes the whole state; it moves one column on at the pixel's last channel
     const stateUpdate =
       l === 0 || reach === 0
         ? ''
-        : `for (var j = t; j < ${reach * P}; j += ${WG_PIX}) {
-        let dx = j / ${P}; let i = j % ${P};
-        if (dx < ${reach - 1}) { result[sb + ${S} + j] = hs[sb + ${S} + j + ${P}]; } else { result[sb + ${S} + j] = cur[i]; }
+        : `for (var j = t; j < ${S * reach * P}; j += ${WG_PIX}) {
+        let s = j / ${reach * P}; let jj = j % ${reach * P}; let dx = jj / ${P}; let i = jj % ${P};
+        let at = ${sb('s')} + ${St} + jj;
+        if (ch != ${C - 1}) { result[at] = hs[at]; }
+        else if (dx < ${reach - 1}) { result[at] = hs[at + ${P}]; } else { result[at] = cur[s * ${P} + i]; }
       }`;
     parts.push(`
     // layer ${l}
     ${stateUpdate}
-    for (var o = t; o < ${P2}; o += ${WG_PIX}) {
-      var s = rows[rb + ${lay.row.link[l]} + c * ${P2} + o];
+    for (var j = t; j < ${S * P2}; j += ${WG_PIX}) {
+      let s = j / ${P2}; let o = j % ${P2};
+      var acc = rows[(n * ${S} + s) * ${RS} + ${lay.row.link[l]} + c * ${P2} + o];
       ${own}
-      pre[o] = s;
+      pre[s * ${P2} + o] = acc;
     }
     workgroupBarrier();
-    for (var o = t; o < ${P}; o += ${WG_PIX}) { gat[o] = gateF(pre[o], pre[o + ${P}]); }
+    for (var j = t; j < ${S * P}; j += ${WG_PIX}) { let s = j / ${P}; let o = j % ${P}; gat[j] = gateF(pre[s * ${P2} + o], pre[s * ${P2} + o + ${P}]); }
     workgroupBarrier();
-    for (var o = t; o < ${P}; o += ${WG_PIX}) {
-      var s = wts[${lay.w.ob[l]} + o];
-      for (var i = 0; i < ${P}; i++) { s += gat[i] * wts[${lay.w.ow[l]} + i * ${P} + o]; }
-      ${l === 0 ? 'cur[o] = s;' : 'cur[o] = cur[o] + s;'}
+    for (var j = t; j < ${S * P}; j += ${WG_PIX}) {
+      let s = j / ${P}; let o = j % ${P};
+      var acc = wts[${lay.w.ob[l]} + o];
+      for (var i = 0; i < ${P}; i++) { acc += gat[s * ${P} + i] * wts[${lay.w.ow[l]} + i * ${P} + o]; }
+      ${l === 0 ? 'cur[j] = acc;' : 'cur[j] = cur[j] + acc;'}
     }
     workgroupBarrier();`);
   }
-  return perImageProgram(`pixelcnn_pixel_${WG_PIX}_${shapeKey(config, count, cond.kind)}`, ['wts', 'rows', 'hs', 'img'], count, PS, WG_PIX, () => `
+  const logitLoop = (store: string) => `for (var j = t; j < ${S * K}; j += ${WG_PIX}) {
+    let s = j / ${K}; let k = j % ${K};
+    var acc = wts[${lay.w.b2} + ch * ${K} + k];
+    for (var jj = 0; jj < ${HH}; jj++) { acc += hid[s * ${HH} + jj] * wts[${lay.w.w2} + jj * ${C * K} + ch * ${K} + k]; }
+    ${store}
+  }`;
+  const lpAt = (s: string) => `${sb(s)} + ${lay.pix.lp}`;
+  // mixture: every class's log p(c | x_<i) learns the level drawn at the previous step
+  const posterior =
+    kind !== 'mixture'
+      ? ''
+      : `for (var s = t; s < ${S}; s += ${WG_PIX}) {
+    var w = hs[${sb('s')} + ${lay.pix.w}];
+    let v = i32(img[${NWC} + n]);
+    if (v >= 0) { w = w + hs[${lpAt('s')} + v]; }
+    wv[s] = w;
+  }
+  workgroupBarrier();
+  if (t == 0) {
+    var m = wv[0];
+    for (var s = 1; s < ${S}; s++) { m = max(m, wv[s]); }
+    var z = 0.0;
+    for (var s = 0; s < ${S}; s++) { z += exp(wv[s] - m); }
+    let lse = m + log(z);
+    for (var s = 0; s < ${S}; s++) { wv[s] = wv[s] - lse; }
+  }
+  workgroupBarrier();
+  for (var s = t; s < ${S}; s += ${WG_PIX}) { result[${sb('s')} + ${lay.pix.w}] = wv[s]; }`;
+  const unconditional =
+    kind === 'null'
+      ? `let lu = result[${lpAt('1')} + k];`
+      : `var m = wv[0] + result[${lpAt('0')} + k];
+    for (var s = 1; s < ${S}; s++) { m = max(m, wv[s] + result[${lpAt('s')} + k]); }
+    var z = 0.0;
+    for (var s = 0; s < ${S}; s++) { z += exp(wv[s] + result[${lpAt('s')} + k] - m); }
+    let lu = m + log(z);`;
+  const logits =
+    kind === 'none'
+      ? logitLoop('lg[k] = acc * uniforms.invTemp;')
+      : `// every stream's log-softmax (kept: the mixture's next step reads it), then the guided logits
+  ${logitLoop(`result[${lpAt('s')} + k] = acc;`)}
+  storageBarrier(); workgroupBarrier();
+  for (var s = t; s < ${S}; s += ${WG_PIX}) {
+    let a = ${lpAt('s')};
+    var m = result[a];
+    for (var k = 1; k < ${K}; k++) { m = max(m, result[a + k]); }
+    var z = 0.0;
+    for (var k = 0; k < ${K}; k++) { z += exp(result[a + k] - m); }
+    lse[s] = m + log(z);
+  }
+  workgroupBarrier();
+  for (var j = t; j < ${S * K}; j += ${WG_PIX}) {
+    let s = j / ${K}; let k = j % ${K};
+    result[${lpAt('s')} + k] = result[${lpAt('s')} + k] - lse[s];
+  }
+  storageBarrier(); workgroupBarrier();
+  let cs = i32(img[${NWC + N} + n]);
+  for (var k = t; k < ${K}; k += ${WG_PIX}) {
+    let lc = result[${lpAt('cs')} + k];
+    ${unconditional}
+    lg[k] = ((1.0 + uniforms.guide) * lc - uniforms.guide * lu) * uniforms.invTemp;
+  }`;
+  return program(`pixelcnn_pixel_${WG_PIX}_${shapeKey(config, plan, '')}`, ['wts', 'rows', 'hs', 'img'], N, PH + N * S * PS, WG_PIX, () => `
 ${gateFn}
-var<workgroup> cur : array<f32, ${P}>;
-var<workgroup> pre : array<f32, ${P2}>;
-var<workgroup> gat : array<f32, ${P}>;
-var<workgroup> hid : array<f32, ${HH}>;
+var<workgroup> cur : array<f32, ${S * P}>;
+var<workgroup> pre : array<f32, ${S * P2}>;
+var<workgroup> gat : array<f32, ${S * P}>;
+var<workgroup> hid : array<f32, ${S * HH}>;
 var<workgroup> lg : array<f32, ${K}>;
 var<workgroup> norm : array<f32, 2>;
+var<workgroup> lse : array<f32, ${S}>;
+var<workgroup> wv : array<f32, ${S}>;
 fn main(index : i32) {
   let n = i32(workgroupId.x);
   let t = i32(localId.x);
   if (t == 0 && hs[0] != hs[0]) { cur[0] = 0.0; }
   let c = uniforms.col;
   let ch = uniforms.channel;
-  let rb = n * ${RS};
-  let sb = n * ${PS};
+  ${posterior}
   ${parts.join('\n')}
   // head: ReLU -> 1x1 -> ReLU -> 1x1, only the K logits of channel ch
-  for (var j = t; j < ${HH}; j += ${WG_PIX}) {
-    var s = wts[${lay.w.b1} + j];
-    for (var i = 0; i < ${P}; i++) { s += max(cur[i], 0.0) * wts[${lay.w.w1} + i * ${HH} + j]; }
-    hid[j] = max(s, 0.0);
+  for (var j = t; j < ${S * HH}; j += ${WG_PIX}) {
+    let s = j / ${HH}; let jj = j % ${HH};
+    var acc = wts[${lay.w.b1} + jj];
+    for (var i = 0; i < ${P}; i++) { acc += max(cur[s * ${P} + i], 0.0) * wts[${lay.w.w1} + i * ${HH} + jj]; }
+    hid[j] = max(acc, 0.0);
   }
   workgroupBarrier();
-  for (var k = t; k < ${K}; k += ${WG_PIX}) {
-    var s = wts[${lay.w.b2} + ch * ${K} + k];
-    for (var j = 0; j < ${HH}; j++) { s += hid[j] * wts[${lay.w.w2} + j * ${C * K} + ch * ${K} + k]; }
-    lg[k] = s * uniforms.invTemp;
-  }
+  ${logits}
   workgroupBarrier();
   if (t == 0) {
     var m = lg[0];
@@ -290,7 +398,7 @@ fn main(index : i32) {
     norm[1] = z;
   }
   workgroupBarrier();
-  for (var k = t; k < ${K}; k += ${WG_PIX}) { result[sb + ${lay.pix.probs} + k] = exp(lg[k] - norm[0]) / norm[1]; }
+  for (var k = t; k < ${K}; k += ${WG_PIX}) { result[n * ${K} + k] = exp(lg[k] - norm[0]) / norm[1]; }
 }`);
 }
 
@@ -349,36 +457,86 @@ export function isWebGPUBackend(): boolean {
   return tf.getBackend() === 'webgpu';
 }
 
+/**
+ * The first `floats` values of a tensor on the WebGPU backend: a copy of just that range
+ * into a staging buffer (tfjs's data() would map the whole buffer, every stream's state
+ * included). Falls back to data() where the backend's internals are not as expected.
+ */
+async function readFirst(t: tf.Tensor, floats: number): Promise<Float32Array> {
+  const b = tf.backend() as unknown as WebGPUBackendLike;
+  const src = b.tensorMap?.get(t.dataId)?.resource as { size?: number } | undefined;
+  const usage = (globalThis as { GPUBufferUsage?: { COPY_DST: number; MAP_READ: number } }).GPUBufferUsage;
+  const mode = (globalThis as { GPUMapMode?: { READ: number } }).GPUMapMode;
+  if (!src || typeof src.size !== 'number' || !b.bufferManager || !b.ensureCommandEncoderReady || !b.endComputePassEncoder || !b.submitQueue || !usage || !mode) {
+    return ((await t.data()) as Float32Array).slice(0, floats);
+  }
+  const bytes = floats * 4;
+  const staging = b.bufferManager.acquireBuffer(bytes, usage.COPY_DST | usage.MAP_READ);
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.commandEncoder!.copyBufferToBuffer(src, 0, staging, 0, bytes);
+  b.submitQueue();
+  await staging.mapAsync(mode.READ);
+  const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
+  staging.unmap();
+  b.bufferManager.releaseBuffer(staging);
+  return out;
+}
+
 export class FusedWebGPUStepper implements Stepper {
   private rowState: tf.Tensor;
   private pixState: tf.Tensor;
   private readonly rowProg: Program;
   private readonly pixProg: Program;
+  /** raster index of the sub-pixel decided after the last step (-1: none); the mixture learns from it */
+  private pending = -1;
   /** kernel launches so far (for benchmarks) */
   launches = 0;
 
   private constructor(
-    private readonly config: ModelConfig,
-    private readonly count: number,
+    private readonly model: PixelCNN,
+    private readonly plan: GuidePlan,
     private readonly lay: FusedLayout,
     private readonly weights: tf.Tensor1D,
     private readonly cond: tf.Tensor1D,
     condInfo: CondInfo,
   ) {
-    this.rowProg = rowProgram(config, lay, count, condInfo);
-    this.pixProg = pixelProgram(config, lay, count, condInfo);
-    this.rowState = tf.zeros([count * lay.row.stride]);
-    this.pixState = tf.zeros([count * lay.pix.stride]);
+    const config = model.config;
+    this.rowProg = rowProgram(config, lay, plan, condInfo);
+    this.pixProg = pixelProgram(config, lay, plan);
+    this.rowState = tf.zeros([plan.N * plan.S * lay.row.stride]);
+    this.pixState = this.initialPixState(null);
   }
 
-  static async create(model: PixelCNN, count: number, condition: Condition | undefined): Promise<FusedWebGPUStepper> {
+  /**
+   * count images; with a guidance plan (guidePlan) its streams run inside the same
+   * dispatches, as more workgroups of the row kernel and side by side in the pixel kernel.
+   */
+  static async create(model: PixelCNN, count: number, condition: Condition | undefined, plan?: GuidePlan): Promise<FusedWebGPUStepper> {
     if (!isWebGPUBackend()) throw new Error(`the fused sampler needs the webgpu backend (current: ${tf.getBackend()})`);
     if (model.config.arch !== 'gated') throw new Error('the fused sampler runs the gated architecture');
     if (model.config.output?.type === 'logistic') throw new Error('the fused sampler computes a softmax head; use the cached sampler for a logistic-mixture model');
-    const lay = fusedLayout(model.config);
+    const p = plan ?? guidePlan(model, { count, seed: 0, condition });
+    const shared = pixelSharedFloats(model.config, p.S) * 4;
+    if (shared > 16384) {
+      throw new Error(`the fused sampler: ${p.S} streams per image need ${Math.ceil(shared / 1024)} KB of workgroup memory, over WebGPU's 16 KB; use the cached sampler`);
+    }
+    const lay = fusedLayout(model.config, p.kind !== 'none');
     const packed = await packWeights(model, lay);
-    const cond = packCond(model, count, condition);
-    return new FusedWebGPUStepper(model.config, count, lay, tf.tensor1d(packed), cond.t, cond.info);
+    const cond = packCond(model, p.N * p.S, p.condition);
+    return new FusedWebGPUStepper(model, p, lay, tf.tensor1d(packed), cond.t, cond.info);
+  }
+
+  /** Zeros, but the mixture's log p(c | x_<i) per stream (uniform without a prefix). */
+  private initialPixState(logPost: Float64Array | null): tf.Tensor1D {
+    const { N, S } = this.plan;
+    const K = this.model.config.levels;
+    const PS = this.lay.pix.stride;
+    const state = new Float32Array(N * K + N * S * PS);
+    if (this.plan.kind === 'mixture') {
+      for (let b = 0; b < N * S; b++) state[N * K + b * PS + this.lay.pix.w] = logPost ? logPost[b] : -Math.log(S);
+    }
+    return tf.tensor1d(state);
   }
 
   private run(prog: Program, inputs: tf.Tensor[], r: number, c: number, ch: number, temperature: number): tf.Tensor {
@@ -390,16 +548,17 @@ export class FusedWebGPUStepper implements Stepper {
       { type: 'int32', data: [c] },
       { type: 'int32', data: [ch] },
       { type: 'float32', data: [1 / temperature] },
+      { type: 'float32', data: [this.plan.g] },
     ]);
     this.launches++;
     return tf.engine().makeTensorFromTensorInfo(info);
   }
 
-  /** The decided values of row r, normalised to [-1, 1]; undecided sub-pixels 0. */
-  private rowInput(x: Uint8Array, r: number, upTo: number): tf.Tensor1D {
-    const { height: H, width: W, channels: C, levels: K } = this.config;
-    const N = this.count;
-    const out = new Float32Array(N * W * C);
+  /** The decided values of row r, normalised to [-1, 1]; undecided sub-pixels 0. [N * W * C], then `extra`. */
+  private rowInput(x: Uint8Array, r: number, upTo: number, extra: number[] = []): tf.Tensor1D {
+    const { height: H, width: W, channels: C, levels: K } = this.model.config;
+    const N = this.plan.N;
+    const out = new Float32Array(N * W * C + extra.length);
     if (r >= 0) {
       const scale = 2 / (K - 1);
       for (let n = 0; n < N; n++) {
@@ -407,42 +566,66 @@ export class FusedWebGPUStepper implements Stepper {
         for (let j = 0; j < Math.min(upTo, W * C); j++) out[n * W * C + j] = x[src + j] * scale - 1;
       }
     }
+    out.set(extra, N * W * C);
     return tf.tensor1d(out);
   }
 
   startRow(r: number, x: Uint8Array): void {
-    const { width: W, channels: C } = this.config;
+    const { width: W, channels: C } = this.model.config;
     // the vertical stack sees the image shifted down one row; row -1 is all zeros
-    const img = r === 0 ? tf.zeros([this.count * W * C]) : this.rowInput(x, r - 1, W * C);
+    const img = r === 0 ? tf.zeros([this.plan.N * W * C]) : this.rowInput(x, r - 1, W * C);
     const next = this.run(this.rowProg, [this.weights, this.rowState, img, this.cond], r, 0, 0, 1);
     img.dispose();
     this.rowState.dispose();
     this.rowState = next;
+  }
+
+  /** One pixel dispatch; its output (the distribution, then the new state) becomes the state. */
+  private pixelStep(r: number, c: number, ch: number, x: Uint8Array, temperature: number, prev: number[]): tf.Tensor {
+    const { channels: C } = this.model.config;
+    const extra = [...prev, ...this.plan.condStream];
+    const img = this.rowInput(x, r, c * C + ch, extra);
+    const out = this.run(this.pixProg, [this.weights, this.rowState, this.pixState, img], r, c, ch, temperature);
+    img.dispose();
     this.pixState.dispose();
-    this.pixState = tf.zeros([this.count * this.lay.pix.stride]);
+    this.pixState = out;
+    return out;
   }
 
   async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
-    const { channels: C, levels: K } = this.config;
-    const img = this.rowInput(x, r, c * C + ch);
-    const out = this.run(this.pixProg, [this.weights, this.rowState, this.pixState, img], r, c, ch, temperature);
-    img.dispose();
-    const data = (await out.data()) as Float32Array;
-    // no layer output at (r, c) depends on the pixel's last channel: that step's state is final
-    if (ch === C - 1) {
-      this.pixState.dispose();
-      this.pixState = out;
-    } else out.dispose();
-    const N = this.count;
-    const probs = new Float32Array(N * K);
-    for (let n = 0; n < N; n++) {
-      const at = n * this.lay.pix.stride + this.lay.pix.probs;
-      probs.set(data.subarray(at, at + K), n * K);
-    }
-    return probs;
+    const { height: H, width: W, channels: C, levels: K } = this.model.config;
+    const N = this.plan.N;
+    const size = H * W * C;
+    const prev = Array.from({ length: N }, (_, n) => (this.pending < 0 ? -1 : x[n * size + this.pending]));
+    const out = this.pixelStep(r, c, ch, x, temperature, prev);
+    this.pending = (r * W + c) * C + ch;
+    return readFirst(out, N * K);
   }
 
   endPixel(): void {}
+
+  /**
+   * Rows above the resuming row: one row dispatch each. The given pixels of the resuming
+   * row: one pixel dispatch each at its last channel (the state moves on, nothing is read
+   * back). The mixture's class posterior starts from one full pass over the prefix.
+   */
+  async warm(x: Uint8Array, length: number): Promise<void> {
+    const { width: W, channels: C } = this.model.config;
+    const { N, S } = this.plan;
+    if (this.plan.kind === 'mixture') {
+      const xs = new Uint8Array(x.length * S);
+      expandImages(x, xs, N, S);
+      const logPost = await prefixLogPost(this.model, this.plan, xs, length);
+      this.pixState.dispose();
+      this.pixState = this.initialPixState(logPost);
+    }
+    const r0 = Math.floor(length / (W * C));
+    const c0 = Math.floor((length % (W * C)) / C);
+    for (let r = 0; r <= r0; r++) this.startRow(r, x);
+    const none = new Array<number>(N).fill(-1);
+    for (let c = 0; c < c0; c++) this.pixelStep(r0, c, C - 1, x, 1, none);
+    this.pending = -1;
+  }
 
   dispose(): void {
     this.rowState.dispose();
