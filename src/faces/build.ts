@@ -10,6 +10,7 @@
 // DIR/.parts/ at once, so an interrupted run continues where it stopped, and the result
 // does not depend on how many workers drew it or in which order.
 import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { writeFilesAtomic } from '../io/atomicWrite';
@@ -56,6 +57,8 @@ export interface BuildSummary {
   /** mean per image, over the chunks built in this run (one thread each) */
   renderMsPerImage: number | null;
   descriptorMsPerImage: number | null;
+  /** os.loadavg() at the end: other processes on the same cores inflate both times */
+  loadAverage: number[];
   distances: DistanceStats;
 }
 
@@ -480,6 +483,7 @@ function summarize(out: string, o: { identities: number; variants: number; seed:
     splits: Object.fromEntries(SPLITS.map((s) => [s, { identities: a.splits[s].length, images: a.splits[s].length * o.variants }])) as BuildSummary['splits'],
     renderMsPerImage: null,
     descriptorMsPerImage: null,
+    loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
     distances: distanceStats(a.descriptors, a.identities),
   };
 }
