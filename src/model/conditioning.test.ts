@@ -230,6 +230,7 @@ describe('null condition', () => {
     const c = config({ type: 'class', classes: 4, nullable: true });
     expect(() => condTensor(c, { labels: [1, 2, 3], unconditional: [true, false] }, 3)).toThrow(/^condition: give 1 or 3 unconditional flags, got 2$/);
     expect(() => condTensor(c, { unconditional: [true, false] }, 2)).toThrow(/^condition: the model is class-conditional; give 1 or 2 class labels$/);
+    expect(() => condTensor(c, { labels: [1], unconditional: [1 as unknown as boolean] }, 1)).toThrow(/^condition: unconditional flags must be true or false, got 1$/);
     const v = config({ type: 'vector', dim: 3, nullable: true });
     expect(() => condTensor(v, { embeddings: [new Float32Array(4)] }, 1)).toThrow(/^condition: embedding has length 4, expected 3$/);
   });

@@ -18,7 +18,8 @@ function unconditionalRows(config: ModelConfig, condition: Condition | undefined
   if (!Array.isArray(u) || (u.length !== batch && u.length !== 1)) {
     throw new Error(`condition: give 1 or ${batch} unconditional flags, got ${Array.isArray(u) ? u.length : JSON.stringify(u)}`);
   }
-  for (let b = 0; b < batch; b++) rows[b] = (u.length === 1 ? u[0] : u[b]) === true;
+  for (const f of u) if (typeof f !== 'boolean') throw new Error(`condition: unconditional flags must be true or false, got ${JSON.stringify(f)}`);
+  for (let b = 0; b < batch; b++) rows[b] = u.length === 1 ? u[0] : u[b];
   if (rows.some(Boolean) && !isNullable(config.conditioning)) {
     throw new Error('condition: unconditional was asked for, but the model has no null condition (conditioning.nullable is not set)');
   }
