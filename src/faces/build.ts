@@ -334,6 +334,7 @@ export async function buildFaces(opts: BuildOptions): Promise<BuildSummary> {
     if (!meta.plan || !samePlan(meta.plan, plan)) {
       throw new Error(`${o.out}: already holds a finished build (${meta.plan ? flagsOf(meta.plan) : 'unknown flags'}), not ${flagsOf(o)}; give another --out`);
     }
+    await fs.rm(partsDir(out), { recursive: true, force: true }); // left by a run stopped just after writing meta.json
     return summarize(out, o, await assemble(out, o, plan, true), 0, 0, true);
   }
 
