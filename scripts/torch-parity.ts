@@ -1,0 +1,71 @@
+// The TypeScript side of the PyTorch parity tests (training/tests): runs jobs from a JSON
+// file and writes what TypeScript computes, for Python to compare with its own numbers.
+//   npx tsx scripts/torch-parity.ts JOBS.json
+// Jobs:
+//   {"kind": "logits", "model": DIR, "images": X.npy (uint8 [B,H,W,C]), "labels"?: [..],
+//    "embeddings"?: E.npy (float32 [B,D]), "unconditional"?: [..], "out": OUT.npy}
+//     -> forward() logits [B, H, W, C, K], float32
+//   {"kind": "init", "config": {...}, "seed": S, "out": OUT.npy} -> initParams, flat in paramSpecs order
+//   {"kind": "presets", "out": OUT.json} -> every preset of src/train/presets.ts
+import fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../src/backend/node.ts';
+import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
+import { loadModel } from '../src/io/weightsNode.ts';
+import { condTensor, forward, initParams, makeConfig, paramSpecs, disposeParams, type Condition } from '../src/model/index.ts';
+import { getPreset, presetNames } from '../src/train/presets.ts';
+
+type Job = Record<string, unknown> & { kind: string; out: string };
+
+async function main() {
+  const file = process.argv[2];
+  if (!file) throw new Error('usage: tsx scripts/torch-parity.ts JOBS.json');
+  await initNodeBackend('cpu');
+  const jobs = JSON.parse(fs.readFileSync(file, 'utf8')) as Job[];
+  for (const job of jobs) {
+    if (job.kind === 'presets') {
+      const all = Object.fromEntries(presetNames().map((n) => [n, getPreset(n)]));
+      fs.writeFileSync(job.out, JSON.stringify(all));
+    } else if (job.kind === 'init') {
+      const config = makeConfig(job.config as never);
+      const params = initParams(config, job.seed as number);
+      const parts = paramSpecs(config).map((s) => params[s.name].dataSync() as Float32Array);
+      const flat = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let off = 0;
+      for (const p of parts) {
+        flat.set(p, off);
+        off += p.length;
+      }
+      disposeParams(params);
+      fs.writeFileSync(job.out, encodeNpy(flat, [flat.length]));
+    } else if (job.kind === 'logits') {
+      const model = await loadModel(job.model as string);
+      const x = decodeNpy(new Uint8Array(fs.readFileSync(job.images as string)));
+      const B = x.shape[0];
+      const condition: Condition = {};
+      if (job.labels) condition.labels = job.labels as number[];
+      if (job.embeddings) {
+        const e = decodeNpy(new Uint8Array(fs.readFileSync(job.embeddings as string)));
+        const D = e.shape[1];
+        condition.embeddings = Array.from({ length: B }, (_, b) => Float32Array.from(e.data.subarray(b * D, (b + 1) * D)));
+      }
+      if (job.unconditional) (condition as Record<string, unknown>).unconditional = job.unconditional;
+      const logits = tf.tidy(() => {
+        const h = condTensor(model.config, condition, B);
+        const xt = tf.tensor4d(Float32Array.from(x.data), x.shape as [number, number, number, number]);
+        return forward(model, xt, h);
+      });
+      const out = (await logits.data()) as Float32Array;
+      fs.writeFileSync(job.out, encodeNpy(out, logits.shape));
+      logits.dispose();
+      disposeParams(model.params);
+    } else {
+      throw new Error(`unknown job kind ${job.kind}`);
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(`torch-parity: ${(e as Error).message}`);
+  process.exit(1);
+});

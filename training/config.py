@@ -1,0 +1,256 @@
+"""The model config (a plain dict, exactly model.json's "config") and what follows from it.
+
+Mirrors src/model/config.ts and src/model/params.ts: the same validation (one-line
+errors naming the field), the same parameter names, shapes and initial values.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class ConfigError(ValueError):
+    """A config field is wrong; the message names it."""
+
+
+DEFAULT_CONFIG = {
+    "arch": "gated",
+    "height": 28,
+    "width": 28,
+    "channels": 1,
+    "levels": 256,
+    "hidden": 32,
+    "layers": 8,
+    "firstKernel": 7,
+    "kernel": 3,
+    "headHidden": 64,
+    "conditioning": {"type": "none"},
+}
+
+
+def make_config(**fields) -> dict:
+    config = {**DEFAULT_CONFIG, **fields}
+    validate_config(config)
+    return config
+
+
+def cond_base_dim(c: dict) -> int:
+    """Size of the real condition: classes, or the embedding's length (0: unconditional)."""
+    if c["type"] == "class":
+        return c["classes"]
+    if c["type"] == "vector":
+        return c["dim"]
+    return 0
+
+
+def is_nullable(c: dict) -> bool:
+    return c["type"] != "none" and c.get("nullable") is True
+
+
+def cond_dim(c: dict) -> int:
+    """Length of h: the condition, plus the null flag when the model has a null condition."""
+    d = cond_base_dim(c)
+    return d + 1 if d > 0 and is_nullable(c) else d
+
+
+def is_spatial(c: dict) -> bool:
+    return c["type"] != "none" and c.get("spatial") is True
+
+
+def kernel_of(config: dict, l: int) -> int:
+    return config["firstKernel"] if l == 0 else config["kernel"]
+
+
+def dilation_of(config: dict, l: int) -> int:
+    d = config.get("dilations")
+    return d[l] if d else 1
+
+
+def reach_of(config: dict, l: int) -> int:
+    return dilation_of(config, l) * (kernel_of(config, l) >> 1)
+
+
+def spatial_grid(config: dict) -> tuple[int, int]:
+    return math.ceil(config["height"] / 4), math.ceil(config["width"] / 4)
+
+
+def outputs_per_channel(config: dict) -> int:
+    o = config.get("output")
+    return 3 * o["mixtures"] if o and o.get("type") == "logistic" else config["levels"]
+
+
+def dims(config: dict) -> int:
+    """Sub-pixels per image: the denominator of bits/dim."""
+    return config["height"] * config["width"] * config["channels"]
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def validate_config(o) -> None:
+    """Raises ConfigError naming the first bad field (the same rules as validateConfig in TypeScript)."""
+    if not isinstance(o, dict):
+        raise ConfigError("config: expected an object")
+
+    def pos_int(k, lo=1):
+        v = o.get(k)
+        if not _is_int(v) or v < lo:
+            raise ConfigError(f"config.{k}: expected an integer >= {lo}, got {v!r}")
+
+    if o.get("arch") not in ("gated", "masked"):
+        raise ConfigError(f'config.arch: expected "gated" or "masked", got {o.get("arch")!r}')
+    pos_int("height", 2)
+    pos_int("width", 2)
+    pos_int("levels", 2)
+    for k in ("hidden", "layers", "headHidden", "firstKernel", "kernel"):
+        pos_int(k)
+    if o.get("channels") not in (1, 3):
+        raise ConfigError(f"config.channels: expected 1 or 3, got {o.get('channels')!r}")
+    for k in ("firstKernel", "kernel"):
+        if o[k] % 2 != 1:
+            raise ConfigError(f"config.{k}: expected an odd kernel size, got {o[k]}")
+    for k in ("hidden", "headHidden"):
+        if o[k] % o["channels"] != 0:
+            raise ConfigError(f"config.{k}: {o[k]} is not a multiple of channels ({o['channels']})")
+    d = o.get("dilations")
+    if d is not None:
+        if not isinstance(d, list) or len(d) != o["layers"]:
+            raise ConfigError(f"config.dilations: expected an array of {o['layers']} integers (one per layer), got {d!r}")
+        span = 0
+        for l, dl in enumerate(d):
+            if not _is_int(dl) or dl < 1 or dl > 64:
+                raise ConfigError(f"config.dilations: expected integers from 1 to 64, got {dl!r}")
+            if (dl != 1) if l == 0 else (dl > span):
+                raise ConfigError(
+                    f"config.dilations: layer {l} has dilation {dl} but the layers below it see only {span} pixel(s) back, "
+                    f"so its receptive field would have holes (use at most {max(1, span)})"
+                )
+            span += dl * ((o["firstKernel"] if l == 0 else o["kernel"]) >> 1)
+    c = o.get("conditioning")
+    if not isinstance(c, dict):
+        raise ConfigError("config.conditioning: expected an object")
+    if c.get("type") == "class":
+        if not _is_int(c.get("classes")) or c["classes"] < 2:
+            raise ConfigError(f"config.conditioning.classes: expected an integer >= 2, got {c.get('classes')!r}")
+    elif c.get("type") == "vector":
+        if not _is_int(c.get("dim")) or c["dim"] < 1:
+            raise ConfigError(f"config.conditioning.dim: expected an integer >= 1, got {c.get('dim')!r}")
+    elif c.get("type") != "none":
+        raise ConfigError(f'config.conditioning.type: expected "none", "class" or "vector", got {c.get("type")!r}')
+    if c["type"] != "none":
+        if "nullable" in c and not isinstance(c["nullable"], bool):
+            raise ConfigError(f"config.conditioning.nullable: expected true or false, got {c['nullable']!r}")
+        if "dropout" in c:
+            p = c["dropout"]
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 <= p <= 1):
+                raise ConfigError(f"config.conditioning.dropout: expected a number from 0 to 1, got {p!r}")
+            if p > 0 and not is_nullable(c):
+                raise ConfigError("config.conditioning.dropout: needs conditioning.nullable (the null condition to drop to)")
+    if is_spatial(c):
+        pos_int("spatialChannels")
+    out = o.get("output")
+    if out is not None:
+        if not isinstance(out, dict):
+            raise ConfigError("config.output: expected an object")
+        if out.get("type") == "logistic":
+            m = out.get("mixtures")
+            if not _is_int(m) or m < 1 or m > 32:
+                raise ConfigError(f"config.output.mixtures: expected an integer from 1 to 32, got {m!r}")
+        elif out.get("type") != "softmax":
+            raise ConfigError(f'config.output.type: expected "softmax" or "logistic", got {out.get("type")!r}')
+
+
+def param_specs(config: dict) -> list[tuple[str, tuple[int, ...], float]]:
+    """Every weight as (name, shape, initial std; 0 = zeros), in the order TypeScript lists them."""
+    p = config["hidden"]
+    C = config["channels"]
+    specs: list[tuple[str, tuple[int, ...], float]] = []
+
+    def add(name, shape, fan_in):
+        specs.append((name, tuple(shape), 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0))
+
+    cond = config["conditioning"]
+    D = cond_dim(cond)
+    spatial = is_spatial(cond)
+    q = config.get("spatialChannels") or 0
+    if spatial:
+        gh, gw = spatial_grid(config)
+        add("cond_map/dense", [D, gh * gw * q], D)
+        add("cond_map/dense_bias", [gh * gw * q], 0)
+        add("cond_map/conv", [3, 3, q, q], 9 * q)
+        add("cond_map/conv_bias", [q], 0)
+    cond_in = q if spatial else D
+
+    def add_cond(name):
+        if D > 0:
+            specs.append((name, (cond_in, 2 * p), 0.5 / math.sqrt(cond_in)))
+
+    for l in range(config["layers"]):
+        k = kernel_of(config, l)
+        half = k >> 1
+        cin = C if l == 0 else p
+        if config["arch"] == "gated":
+            add(f"l{l}/v_conv", [half + 1, k, cin, 2 * p], (half + 1) * k * cin)
+            add(f"l{l}/v_bias", [2 * p], 0)
+            add(f"l{l}/h_conv", [1, half + 1, cin, 2 * p], (half + 1) * cin)
+            add(f"l{l}/h_bias", [2 * p], 0)
+            add(f"l{l}/link", [2 * p, 2 * p], 2 * p)
+            add(f"l{l}/link_bias", [2 * p], 0)
+            add_cond(f"l{l}/v_cond")
+            add_cond(f"l{l}/h_cond")
+        else:
+            add(f"l{l}/conv", [half + 1, k, cin, 2 * p], (half + 1) * k * cin)
+            add(f"l{l}/bias", [2 * p], 0)
+            add_cond(f"l{l}/cond")
+        add(f"l{l}/out", [p, p], p)
+        add(f"l{l}/out_bias", [p], 0)
+    out = C * outputs_per_channel(config)
+    add("head/w1", [p, config["headHidden"]], p)
+    add("head/b1", [config["headHidden"]], 0)
+    add("head/w2", [config["headHidden"], out], config["headHidden"])
+    add("head/b2", [out], 0)
+    return specs
+
+
+# ---- seeded initial weights, the same numbers as initParams in src/model/params.ts ----
+
+def _mulberry32(seed: int):
+    a = seed & 0xFFFFFFFF
+
+    def imul(x, y):
+        return (x * y) & 0xFFFFFFFF
+
+    def rand():
+        nonlocal a
+        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
+        t = a
+        t = imul(t ^ (t >> 15), t | 1)
+        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    return rand
+
+
+def _gaussian(n: int, std: float, rand) -> np.ndarray:
+    out = np.empty(n, dtype=np.float64)
+    for i in range(0, n, 2):
+        u = max(rand(), 1e-12)
+        v = rand()
+        r = math.sqrt(-2 * math.log(u)) * std
+        out[i] = r * math.cos(2 * math.pi * v)
+        if i + 1 < n:
+            out[i + 1] = r * math.sin(2 * math.pi * v)
+    return out.astype(np.float32)
+
+
+def init_weights(config: dict, seed: int = 0) -> dict[str, np.ndarray]:
+    """Seeded initial weights, equal to TypeScript's initParams(config, seed)."""
+    # JS: seed * 2654435761 + 12345 is a double, then >>> 0 takes it mod 2^32
+    rand = _mulberry32(int(seed * 2654435761 + 12345) % 2**32)
+    weights = {}
+    for name, shape, std in param_specs(config):
+        n = int(np.prod(shape))
+        weights[name] = (_gaussian(n, std, rand) if std > 0 else np.zeros(n, np.float32)).reshape(shape)
+    return weights
