@@ -47,4 +47,33 @@ describe('fused WebGPU sampling kernels', () => {
       expect(c.leakedTensors, c.name).toBe(0);
     }
   }, 300_000);
+
+  it('run guidance streams and prefixes inside their dispatches: the cached sampler\'s distribution and images', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => document.getElementById('state')?.textContent === 'ready');
+    const result = await page.evaluate(() => (window as unknown as { runGuidedCheck: () => Promise<unknown> }).runGuidedCheck());
+    const { cases, nanError } = result as {
+      nanError: string;
+      cases: { name: string; maxLogDiff: number; sameImages: boolean; launchesPerSubpixel: number; leakedTensors: number; readPerSubpixel?: number; uiFloats?: number; guidanceChanges?: boolean }[];
+    };
+    expect(errors, errors.join('\n')).toEqual([]);
+    console.log(JSON.stringify(cases.map((c) => ({ name: c.name, maxLogDiff: c.maxLogDiff, launches: c.launchesPerSubpixel, read: c.readPerSubpixel }))));
+    expect(cases.length).toBe(7);
+    for (const c of cases) {
+      expect(c.maxLogDiff, c.name).toBeLessThan(1e-3);
+      expect(c.sameImages, c.name).toBe(true);
+      expect(c.leakedTensors, c.name).toBe(0);
+      if (c.readPerSubpixel !== undefined) {
+        // the streams run inside the same dispatches, and only the guided distribution comes back
+        expect(c.launchesPerSubpixel, c.name).toBeLessThan(1.5);
+        expect(c.readPerSubpixel, c.name).toBe(c.uiFloats);
+        expect(c.guidanceChanges, c.name).toBe(true);
+      }
+    }
+    expect(nanError).toBe('sampler: probabilities at row 0, col 0, channel 0 are not finite');
+  }, 300_000);
 });

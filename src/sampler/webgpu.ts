@@ -462,13 +462,14 @@ export function isWebGPUBackend(): boolean {
  * into a staging buffer (tfjs's data() would map the whole buffer, every stream's state
  * included). Falls back to data() where the backend's internals are not as expected.
  */
-async function readFirst(t: tf.Tensor, floats: number): Promise<Float32Array> {
+async function readFirst(t: tf.Tensor, floats: number): Promise<{ data: Float32Array; read: number }> {
   const b = tf.backend() as unknown as WebGPUBackendLike;
   const src = b.tensorMap?.get(t.dataId)?.resource as { size?: number } | undefined;
   const usage = (globalThis as { GPUBufferUsage?: { COPY_DST: number; MAP_READ: number } }).GPUBufferUsage;
   const mode = (globalThis as { GPUMapMode?: { READ: number } }).GPUMapMode;
   if (!src || typeof src.size !== 'number' || !b.bufferManager || !b.ensureCommandEncoderReady || !b.endComputePassEncoder || !b.submitQueue || !usage || !mode) {
-    return ((await t.data()) as Float32Array).slice(0, floats);
+    const all = (await t.data()) as Float32Array;
+    return { data: all.slice(0, floats), read: all.length };
   }
   const bytes = floats * 4;
   const staging = b.bufferManager.acquireBuffer(bytes, usage.COPY_DST | usage.MAP_READ);
@@ -480,7 +481,7 @@ async function readFirst(t: tf.Tensor, floats: number): Promise<Float32Array> {
   const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
   staging.unmap();
   b.bufferManager.releaseBuffer(staging);
-  return out;
+  return { data: out, read: floats };
 }
 
 export class FusedWebGPUStepper implements Stepper {
@@ -492,6 +493,8 @@ export class FusedWebGPUStepper implements Stepper {
   private pending = -1;
   /** kernel launches so far (for benchmarks) */
   launches = 0;
+  /** floats read back from the GPU so far (for tests: N * K a sub-pixel) */
+  readFloats = 0;
 
   private constructor(
     private readonly model: PixelCNN,
@@ -599,7 +602,9 @@ export class FusedWebGPUStepper implements Stepper {
     const prev = Array.from({ length: N }, (_, n) => (this.pending < 0 ? -1 : x[n * size + this.pending]));
     const out = this.pixelStep(r, c, ch, x, temperature, prev);
     this.pending = (r * W + c) * C + ch;
-    return readFirst(out, N * K);
+    const { data, read } = await readFirst(out, N * K);
+    this.readFloats += read;
+    return data;
   }
 
   endPixel(): void {}
