@@ -1,5 +1,6 @@
 // Page layout: the stage (digit buttons, samples, progress), the controls and the live
-// distribution beside it, and the blind-spot visualizer below.
+// distribution beside it, the drawing pad (complete, score, guess), and the blind-spot
+// visualizer below.
 import { Component, type ReactNode } from 'react';
 import { useStore } from './store';
 import { Header } from './components/Header';
@@ -9,6 +10,7 @@ import { Progress } from './components/Progress';
 import { Controls } from './components/Controls';
 import { ProbChart } from './components/ProbChart';
 import { ReceptivePanel } from './components/ReceptivePanel';
+import { DrawPanel } from './components/DrawPanel';
 
 function InitError() {
   const message = useStore((s) => s.initError);
@@ -67,6 +69,7 @@ export function App() {
           </aside>
         </main>
         )}
+        {!failed && <DrawPanel />}
         {!failed && <ReceptivePanel />}
         <footer className="footer">
           van den Oord et al., <i>Conditional Image Generation with PixelCNN Decoders</i>, 2016 · TensorFlow.js in a Web Worker

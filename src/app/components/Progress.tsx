@@ -28,7 +28,9 @@ export function Progress() {
       const C = live.channels;
       const px = Math.floor(live.done / C);
       const all = live.total / C;
-      const rate = live.elapsedMs > 0 ? (px * live.count) / (live.elapsedMs / 1000) : 0;
+      // pixels a completion was given are not counted as drawn
+      const drawn = Math.floor((live.done - live.given) / C);
+      const rate = live.elapsedMs > 0 ? (drawn * live.count) / (live.elapsedMs / 1000) : 0;
       barRef.current!.style.transform = `scaleX(${live.done / live.total})`;
       const per = live.count > 1 ? ` × ${live.count} images` : '';
       textRef.current!.textContent = `${px} / ${all} px${per} · ${rate.toFixed(0)} px/s · ${(live.elapsedMs / 1000).toFixed(1)} s`;

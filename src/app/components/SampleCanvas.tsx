@@ -67,6 +67,8 @@ export function SampleCanvas() {
         s.painted = live.done;
         s.native.getContext('2d')!.putImageData(s.img, 0, 0);
       }
+      // where the tiles are, for tests that read pixels back
+      Object.assign(canvas.dataset, { scale: String(s.scale), gap: String(s.gap), pad: String(s.pad), cols: String(s.layout.cols), kind: live.kind, given: String(live.given) });
       ctx.clearRect(0, 0, canvas.width, canvas.height);
       ctx.imageSmoothingEnabled = false;
       const tileW = live.width * s.scale;
@@ -89,6 +91,18 @@ export function SampleCanvas() {
           ctx.strokeStyle = '#38bdf8';
           ctx.lineWidth = line;
           ctx.strokeRect(px - line / 2, py - line / 2, s.scale + line, s.scale + line);
+        }
+        if (live.given > 0 && live.given < live.total) {
+          // a completion: the kept rows end at this line
+          const y = dy + Math.floor(live.given / (live.width * live.channels)) * s.scale;
+          ctx.strokeStyle = 'rgba(56, 189, 248, 0.85)';
+          ctx.lineWidth = Math.max(1, Math.round(s.scale / 6));
+          ctx.setLineDash([s.scale, s.scale / 2]);
+          ctx.beginPath();
+          ctx.moveTo(dx, y);
+          ctx.lineTo(dx + tileW, y);
+          ctx.stroke();
+          ctx.setLineDash([]);
         }
         if (live.count > 1 && i === focused) {
           // a ring in the gap around the tile, never over its pixels
