@@ -5,7 +5,9 @@
 // Training writes the weights (weights format) to --out and its state (checkpoint.bin,
 // train.log as JSON lines) to --state (default: <out>.train, beside the model folder,
 // because saving the model replaces the model folder as a whole).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadMnist } from '../data/mnist.ts';
 import { makeConfig, type ModelConfig } from '../model/index.ts';
@@ -188,8 +190,26 @@ const benchSpec = {
   steps: { type: 'int', min: 1, help: 'timed training steps per round (default 5)' },
   rounds: { type: 'int', min: 1, help: 'rounds of (training steps, conv2d yardstick); the best counts (default 3)' },
   'conv-seconds': { type: 'number', positive: true, help: 'seconds of the plain conv2d yardstick per round (default 3)' },
+  trainer: {
+    type: 'enum',
+    values: ['wasm', 'torch', 'both'],
+    help: 'what to time (default wasm): torch = the PyTorch trainer (training/), both = both, in alternating rounds',
+  },
   json: { type: 'bool', help: 'print only the JSON result line' },
 } satisfies FlagSpec;
+
+const PYTHON_BENCH_HINT = 'apt-get install python3-torch (or set $PYTHON to a Python with torch)';
+
+/** One round of the PyTorch trainer's step timing (python -m training.bench), images/s and what it ran on. */
+function torchRound(python: string, configFile: string, batch: number, steps: number): { imagesPerSecond: number; threads: number; device: string; torch: string } {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const r = spawnSync(python, ['-m', 'training.bench', '--config', configFile, '--batch', String(batch), '--steps', String(steps), '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`bench:train --trainer torch: ${(r.stderr || r.error?.message || 'failed').trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
 
 export async function runBenchTrain(argv: string[]): Promise<void> {
   const a = parseArgs(argv, benchSpec);
@@ -202,9 +222,50 @@ export async function runBenchTrain(argv: string[]): Promise<void> {
   const batch = a.batch ?? preset.train.batchSize;
   const workers = a.workers ?? 2;
   const steps = a.steps ?? 5;
+  const rounds = a.rounds ?? 3;
+  const trainer = a.trainer ?? 'wasm';
   const say = (s: string) => {
     if (!a.json) console.log(s);
   };
+  const round2 = (v: number) => Math.round(v * 100) / 100;
+  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+  if (config.height !== 28 || config.width !== 28 || config.channels !== 1) {
+    throw new UsageError(`bench:train runs on MNIST batches: the model must be 28x28x1 (it is ${config.height}x${config.width}x${config.channels})`);
+  }
+  // the PyTorch side: the same config and batch, each round a fresh process (its start-up and warm-up not timed)
+  let torchBench: ((round: number) => void) | null = null;
+  const torchIps: number[] = [];
+  let torchInfo: Record<string, unknown> = {};
+  if (trainer !== 'wasm') {
+    // @ts-expect-error: a plain .mjs script without types
+    const { findPython } = await import('../../scripts/torch.mjs');
+    const python = findPython() as string | null;
+    if (!python) throw new Error(`bench:train --trainer ${trainer}: no Python with torch found; ${PYTHON_BENCH_HINT}`);
+    const configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-')), 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify(config));
+    torchBench = (r: number) => {
+      const res = torchRound(python, configFile, batch, steps);
+      torchIps.push(res.imagesPerSecond);
+      torchInfo = { threads: res.threads, device: res.device, torch: res.torch };
+      say(`  round ${r + 1}/${rounds}: PyTorch ${res.imagesPerSecond.toFixed(2)} images/s (${res.threads} threads, ${res.device})`);
+    };
+  }
+  const torchResult = () => {
+    const best = Math.max(...torchIps);
+    return {
+      trainer: 'torch',
+      ...torchInfo,
+      imagesPerSecondRounds: torchIps.map(round2),
+      imagesPerSecond: round2(best),
+      trainGflops: round2((best * trainFlopsPerImage(config)) / 1e9),
+    };
+  };
+  if (trainer === 'torch') {
+    say(`bench:train: PyTorch trainer, batch ${batch}, ${rounds} rounds of ${steps} steps`);
+    for (let r = 0; r < rounds; r++) torchBench!(r);
+    console.log(JSON.stringify({ config, batch, rounds, stepsPerRound: steps, forwardGflopPerImage: forwardFlopsPerImage(config) / 1e9, ...torchResult() }));
+    return;
+  }
   await startBackend('cpu');
   const engine = await WorkerEngine.create(config, workers, (a.backend ?? 'wasm') as 'wasm' | 'cpu');
   try {
@@ -215,9 +276,6 @@ export async function runBenchTrain(argv: string[]): Promise<void> {
     const grad = new Float32Array(engine.layout.total);
     const train = loadMnist('train');
     const D = config.height * config.width * config.channels;
-    if (train.height !== config.height || train.width !== config.width) {
-      throw new UsageError(`bench:train runs on MNIST batches: the model must be 28x28x1 (it is ${config.height}x${config.width}x${config.channels})`);
-    }
     const images = new Uint8Array(batch * D);
     for (let i = 0; i < images.length; i++) images[i] = Math.floor((train.images[i % train.images.length] * config.levels) / 256);
     const labels = train.labels.slice(0, batch);
@@ -230,7 +288,7 @@ export async function runBenchTrain(argv: string[]): Promise<void> {
     await step();
     // Rounds of (timed training steps, then the conv2d yardstick on the same workers). Other
     // processes on the machine slow both down at random, so each figure is the best round.
-    const rounds = a.rounds ?? 3;
+    // With --trainer both, each round also times the PyTorch trainer right after.
     const shapes = modelConvShapes(config, Math.ceil(batch / workers));
     const ips: number[] = [];
     const conv: number[][] = [];
@@ -245,13 +303,12 @@ export async function runBenchTrain(argv: string[]): Promise<void> {
       conv.push(await engine.convBench(shapes, a['conv-seconds'] ?? 3));
       const sum = conv[r].reduce((x, y) => x + y, 0);
       say(`  round ${r + 1}/${rounds}: ${ips[r].toFixed(2)} images/s; plain conv2d ${sum.toFixed(1)} GFLOP/s over ${workers} workers`);
+      torchBench?.(r);
     }
     const best = Math.max(...ips);
     const convSums = conv.map((c) => c.reduce((x, y) => x + y, 0));
     const bestConv = Math.max(...convSums);
-    const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
     const trainGflops = (best * trainFlopsPerImage(config)) / 1e9;
-    const round2 = (v: number) => Math.round(v * 100) / 100;
     const meanShard = shardMs[0].map((_, w) => shardMs.reduce((acc, r) => acc + r[w], 0) / shardMs.length);
     const result = {
       config,
@@ -271,6 +328,14 @@ export async function runBenchTrain(argv: string[]): Promise<void> {
       forwardConvGflops: round2(bestConv),
       efficiency: Math.round((trainGflops / bestConv) * 1000) / 1000,
       medianEfficiency: Math.round((((median(ips) * trainFlopsPerImage(config)) / 1e9) / median(convSums)) * 1000) / 1000,
+      ...(torchBench
+        ? {
+            torch: torchResult(),
+            // PyTorch / TypeScript images/s, best round against best round and median against median
+            torchSpeedup: round2(Math.max(...torchIps) / best),
+            torchSpeedupMedian: round2(median(torchIps) / median(ips)),
+          }
+        : {}),
     };
     console.log(JSON.stringify(result));
   } finally {

@@ -124,6 +124,21 @@ describe('npm run curve', () => {
       expect(bad.stderr.trim()).toBe(`curve: error: ${log} line ${syntheticLog().length + 1}: not JSON`);
       expect(existsSync(path.join(dir, 'bad.svg'))).toBe(false);
 
+      // a second run on the same axes (the other trainer): drawn dashed, compared bin by bin
+      const other = path.join(dir, 'other.log');
+      const shifted = syntheticLog().map((e) => (e.event === 'progress' ? { ...e, trainBitsPerDim: (e.trainBitsPerDim as number) + 0.25 } : e));
+      await fs.writeFile(other, shifted.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      await fs.writeFile(log, syntheticLog().map((e) => JSON.stringify(e)).join('\n') + '\n');
+      const both = await run('--log', log, '--compare', other, '--labels', 'ts,torch', '--bin-steps', '25', '--svg', out);
+      expect(both.code, both.stderr).toBe(0);
+      const summary = JSON.parse(both.stdout.trim());
+      expect(summary.trainPoints).toBe(13); // steps 1..300 in bins of 25
+      expect(summary.compare.bins).toBe(13);
+      expect(summary.compare.meanDifference).toBeCloseTo(0.25, 10);
+      const svg = await fs.readFile(out, 'utf8');
+      expect(attrs(svg, 'train-compare', 'points')[0].split(' ')).toHaveLength(13);
+      expect(svg).toContain('torch: training loss');
+
       const missing = await run('--log', path.join(dir, 'nope.log'), '--svg', path.join(dir, 'x.svg'));
       expect(missing.stderr.trim()).toMatch(/nope\.log: cannot be read \(ENOENT\)$/);
       const png = await run('--log', log, '--svg', path.join(dir, 'x.png'));

@@ -48,7 +48,8 @@ export interface Curve {
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-export function curveOf(events: LogEvent[], name = 'train.log'): Curve {
+/** binSteps: training-loss bin width in updates (default a tenth of an epoch). */
+export function curveOf(events: LogEvent[], name = 'train.log', binSteps?: number): Curve {
   const spe = events.find((e) => finite(e.stepsPerEpoch))?.stepsPerEpoch as number | undefined;
   if (spe === undefined || spe <= 0) throw new Error(`${name}: no start or resume event with stepsPerEpoch`);
   const progress = events.filter((e) => e.event === 'progress' && finite(e.step) && finite(e.trainBitsPerDim));
@@ -57,9 +58,9 @@ export function curveOf(events: LogEvent[], name = 'train.log'): Curve {
 
   // training loss: mean per bin of a tenth of an epoch (the log keeps one line every few steps)
   const bins = new Map<number, { sum: number; n: number; stepSum: number }>();
-  const binSteps = Math.max(1, Math.round(spe / 10));
+  const bin = binSteps ?? Math.max(1, Math.round(spe / 10));
   for (const e of progress) {
-    const k = Math.floor((e.step as number) / binSteps);
+    const k = Math.floor((e.step as number) / bin);
     const b = bins.get(k) ?? { sum: 0, n: 0, stepSum: 0 };
     b.sum += e.trainBitsPerDim as number;
     b.stepSum += e.step as number;
@@ -111,6 +112,16 @@ const fmt = (v: number) => Number(v.toPrecision(4)).toString();
 export interface CurveOptions {
   title?: string;
   width?: number;
+  /** a second run's curve, its training loss drawn on the same axes (e.g. the other trainer) */
+  compare?: Curve;
+  /** legend names of the run and the compared run */
+  labels?: [string, string];
+}
+
+/** Training loss of two runs bin by bin (bins at the same steps): where they differ, and by how much. */
+export function compareCurves(a: Curve, b: Curve): { epoch: number; a: number; b: number }[] {
+  const byEpoch = new Map(b.train.map((p) => [p.epoch.toFixed(6), p.value]));
+  return a.train.filter((p) => byEpoch.has(p.epoch.toFixed(6))).map((p) => ({ epoch: p.epoch, a: p.value, b: byEpoch.get(p.epoch.toFixed(6))! }));
 }
 
 /**
@@ -131,11 +142,12 @@ export function curveSvg(c: Curve, opts: CurveOptions = {}): string {
   const plotW = W - left - right;
 
   const x0 = 0;
-  const x1 = Math.max(c.lastEpoch, 1e-9);
+  const x1 = Math.max(c.lastEpoch, opts.compare?.lastEpoch ?? 0, 1e-9);
   const X = (e: number) => left + ((e - x0) / (x1 - x0)) * plotW;
 
   const settleEpoch = c.valFull[0]?.epoch ?? c.lastEpoch * 0.1;
-  const inView = [...c.valFull, ...c.valSubset, ...c.train.filter((p) => p.epoch >= settleEpoch)].map((p) => p.value);
+  const trains = [...c.train, ...(opts.compare?.train ?? [])];
+  const inView = [...c.valFull, ...c.valSubset, ...trains.filter((p) => p.epoch >= settleEpoch)].map((p) => p.value);
   let lo = Math.min(...inView);
   let hi = Math.max(...inView);
   const pad = Math.max((hi - lo) * 0.06, 0.005);
@@ -190,6 +202,7 @@ export function curveSvg(c: Curve, opts: CurveOptions = {}): string {
     `<polyline ${attrs} fill="none" points="${pts.map((p) => `${X(p.epoch).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ')}"/>`;
   out.push(`<g clip-path="url(#loss)">`);
   out.push(poly(c.train, Y, 'class="train" stroke="#7aa6d6" stroke-width="1.5"'));
+  if (opts.compare) out.push(poly(opts.compare.train, Y, 'class="train-compare" stroke="#e07b00" stroke-width="1.5" stroke-dasharray="6 3"'));
   for (const p of c.valSubset) out.push(`<circle class="val-subset" cx="${X(p.epoch).toFixed(1)}" cy="${Y(p.value).toFixed(1)}" r="2.2" fill="#999"/>`);
   out.push(poly(c.valFull, Y, 'stroke="#1b5e20" stroke-width="1"'));
   for (const p of c.valFull) {
@@ -207,9 +220,14 @@ export function curveSvg(c: Curve, opts: CurveOptions = {}): string {
   // legend
   const lx = left + plotW - 250;
   const ly = top + 12;
-  out.push(`<rect x="${lx - 8}" y="${ly - 10}" width="250" height="58" fill="#fff" stroke="#ccc"/>`);
+  const [nameA, nameB] = opts.labels ?? ['', 'compared run'];
+  out.push(`<rect x="${lx - 8}" y="${ly - 10}" width="250" height="${opts.compare ? 76 : 58}" fill="#fff" stroke="#ccc"/>`);
   out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="#7aa6d6" stroke-width="2"/>`);
-  out.push(`<text x="${lx + 28}" y="${ly + 4}">training loss (mean per 0.1 epoch)</text>`);
+  out.push(`<text x="${lx + 28}" y="${ly + 4}">${esc(nameA ? `${nameA}: ` : '')}training loss (bin means)</text>`);
+  if (opts.compare) {
+    out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly + 54}" y2="${ly + 54}" stroke="#e07b00" stroke-width="2" stroke-dasharray="6 3"/>`);
+    out.push(`<text x="${lx + 28}" y="${ly + 58}">${esc(nameB)}: training loss</text>`);
+  }
   out.push(`<circle cx="${lx + 10}" cy="${ly + 18}" r="2.2" fill="#999"/>`);
   out.push(`<text x="${lx + 28}" y="${ly + 22}">validation, subset</text>`);
   out.push(`<circle cx="${lx + 10}" cy="${ly + 36}" r="4.5" fill="#fff" stroke="#1b5e20" stroke-width="2"/>`);
