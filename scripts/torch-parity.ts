@@ -7,11 +7,13 @@
 //     -> forward() logits [B, H, W, C, K], float32
 //   {"kind": "init", "config": {...}, "seed": S, "out": OUT.npy} -> initParams, flat in paramSpecs order
 //   {"kind": "presets", "out": OUT.json} -> every preset of src/train/presets.ts
+//   {"kind": "classifier", "dir": DIR, "images": X.npy (uint8 [B,28,28,1]), "out": OUT.npy} -> logits [B, 10]
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/backend/node.ts';
 import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
 import { loadModel } from '../src/io/weightsNode.ts';
+import { classifierLogits, disposeClassifier, loadClassifier } from '../src/eval/classifier.ts';
 import { condTensor, forward, initParams, makeConfig, paramSpecs, disposeParams, type Condition } from '../src/model/index.ts';
 import { getPreset, presetNames } from '../src/train/presets.ts';
 
@@ -59,6 +61,13 @@ async function main() {
       fs.writeFileSync(job.out, encodeNpy(out, logits.shape));
       logits.dispose();
       disposeParams(model.params);
+    } else if (job.kind === 'classifier') {
+      const c = loadClassifier(job.dir as string);
+      const x = decodeNpy(new Uint8Array(fs.readFileSync(job.images as string)));
+      const logits = tf.tidy(() => classifierLogits(c, tf.tensor4d(Float32Array.from(x.data), x.shape as [number, number, number, number])));
+      fs.writeFileSync(job.out, encodeNpy((await logits.data()) as Float32Array, logits.shape));
+      logits.dispose();
+      disposeClassifier(c);
     } else {
       throw new Error(`unknown job kind ${job.kind}`);
     }

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<Runner> }> = 
   grow: { help: 'append (dilated) layers to a training run without changing its model', load: async () => (await import('./grow')).runGrow },
   curve: { help: 'draw a training run\'s learning curve (train.log) as an SVG', load: async () => (await import('./curve')).runCurve },
   'bench-train': { help: 'training-speed benchmark', load: async () => (await import('./train')).runBenchTrain },
+  fidelity: { help: 'does the model draw the class asked for? agreement and diversity per guidance', load: async () => (await import('./fidelity')).runFidelity },
   'build-faces': { help: 'cartoon faces with face-api descriptors, split by identity (issue 15)', load: async () => (await import('./buildFaces')).runBuildFaces },
 };
 
