@@ -4,8 +4,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeNpy } from '../io/npy';
-import { buildFaces, distanceStats, encodeNpyInt32, splitIdentities, SPLITS, type BuildSummary } from './build';
+import { decodeNpy, encodeNpy } from '../io/npy';
+import { buildFaces, distanceStats, splitIdentities, SPLITS, type BuildSummary } from './build';
+import { decodeNpyInt32, encodeNpyInt32, readFacesDir } from './dataset';
 import { DESCRIPTOR_DIM, faceDescriptors } from './descriptor';
 import { loadFaceRecognizer } from './faceapiNode';
 import { personOf, variantOf } from './generate';
@@ -182,10 +183,33 @@ describe('build-faces', () => {
     await expect(buildFaces({ ...opts, identities: 2, out: path.join(dir, 'g') })).rejects.toThrow(/identities must be an integer >= 3/);
   });
 
+  it('reads a folder back, checked; a missing file, mismatched rows or a NaN descriptor is a one-line error naming the file', async () => {
+    const test = await readFacesDir(path.join(dir, 'a', 'test'));
+    expect(test.count).toBe(opts.variants * (test.meta.splitIdentities as number[]).length);
+    expect(new Set(test.identities).size).toBe(test.count / opts.variants);
+    const h = path.join(dir, 'h');
+    await fs.cp(path.join(dir, 'a', 'train'), h, { recursive: true });
+    const good = await fs.readFile(path.join(h, 'descriptors.npy'));
+    const desc = (await npy(path.join(h, 'descriptors.npy'))).data as Float32Array;
+    await fs.writeFile(path.join(h, 'descriptors.npy'), encodeNpy(desc.subarray(128), [desc.length / 128 - 1, 128]));
+    await expect(readFacesDir(h)).rejects.toThrow(/descriptors.npy holds \d+ rows, images.npy \d+ images/);
+    const nan = Float32Array.from(desc);
+    nan[128 + 5] = NaN;
+    await fs.writeFile(path.join(h, 'descriptors.npy'), encodeNpy(nan, [desc.length / 128, 128]));
+    await expect(readFacesDir(h)).rejects.toThrow(/descriptors.npy: row 1 element 5 is not a finite number/);
+    await fs.writeFile(path.join(h, 'descriptors.npy'), good);
+    await fs.writeFile(path.join(h, 'identities.npy'), encodeNpy(new Float32Array(2), [2]));
+    await expect(readFacesDir(h)).rejects.toThrow(/identities.npy: npy: expected dtype int32/);
+    await fs.rm(path.join(h, 'identities.npy'));
+    await expect(readFacesDir(h)).rejects.toThrow(/no identities.npy/);
+    await expect(readFacesDir(path.join(dir, 'nothing'))).rejects.toThrow(/no meta.json \(not a finished build-faces folder\)/);
+  });
+
   it('int32 npy: numpy header with <i4 and the raw little-endian values', async () => {
     const bytes = encodeNpyInt32(Int32Array.from([-1, 7, 2 ** 31 - 1]), [3]);
     const f = path.join(dir, 'i.npy');
     await fs.writeFile(f, bytes);
     expect(Array.from((await int32Npy(f)).data)).toEqual([-1, 7, 2 ** 31 - 1]);
+    expect(decodeNpyInt32(await fs.readFile(f))).toEqual({ shape: [3], data: Int32Array.from([-1, 7, 2 ** 31 - 1]) });
   });
 });

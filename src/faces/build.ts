@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { writeFilesAtomic } from '../io/atomicWrite';
 import { encodeNpy } from '../io/npy';
+import { encodeNpyInt32, FORMAT, readFacesDir } from './dataset';
 import { Rng } from '../train/rng';
 import { buildChunk, chunksOf, type Chunk, type ChunkResult, type FaceRecord } from './chunk';
 import { DESCRIPTOR_BATCH, DESCRIPTOR_DIM, descriptorDistance, NET_INPUT } from './descriptor';
@@ -23,7 +24,6 @@ import { IDENTITY_FEATURES, VARIANT_FEATURES } from './generate';
 import { BACKGROUND, SIZE, VIEWBOX } from './render';
 import type { FromFacesWorker, ToFacesWorker } from './worker';
 
-export const FORMAT = 'build-faces/1';
 export const SPLITS = ['train', 'val', 'test'] as const;
 export type SplitName = (typeof SPLITS)[number];
 const SPLIT_KEY = 3; // Rng key space of the identity shuffle (generate.ts uses 1 and 2)
@@ -193,16 +193,6 @@ export function distanceStats(descriptors: Float32Array, identities: Int32Array,
     closerToOwnShare: closer,
     reRenderTop1: reRender,
   };
-}
-
-/** int32 .npy: io/npy.ts writes uint8 and float32 only; the header differs in the dtype text alone ('<i4' for '<f4', same length). */
-export function encodeNpyInt32(data: Int32Array, shape: number[]): Uint8Array {
-  const bytes = encodeNpy(new Float32Array(data.buffer, data.byteOffset, data.length), shape); // raw bytes are copied, not converted
-  const header = new TextDecoder().decode(bytes.subarray(10, 64));
-  const at = header.indexOf("'<f4'");
-  if (at < 0) throw new Error('npy: unexpected header');
-  bytes.set(new TextEncoder().encode("'<i4'"), 10 + at);
-  return bytes;
 }
 
 const partsDir = (out: string) => path.join(out, '.parts');
@@ -399,13 +389,9 @@ async function assemble(out: string, o: Required<Omit<BuildOptions, 'onProgress'
   const px = SIZE * SIZE * 3;
   const splits = splitIdentities(o.identities, o.seed);
   if (finished) {
-    const { decodeNpy } = await import('../io/npy');
-    // a copy: decodeNpy reads float32 through .buffer, which for a Node Buffer is a shared pool
-    const read = async (f: string) => decodeNpy(new Uint8Array(await fs.readFile(path.join(out, f)))).data;
-    const images = (await read('images.npy')) as Uint8Array;
-    const descriptors = (await read('descriptors.npy')) as Float32Array;
-    const identities = Int32Array.from({ length: n }, (_, i) => Math.floor(i / o.variants));
-    return { images, descriptors, identities, faces: await readJson<FaceRecord[]>(path.join(out, 'faces.json')), splits };
+    const d = await readFacesDir(out);
+    if (d.count !== n) throw new Error(`${o.out}: holds ${d.count} images, meta.json says ${n}`);
+    return { images: d.images, descriptors: d.descriptors, identities: d.identities, faces: [], splits };
   }
   const images = new Uint8Array(n * px);
   const descriptors = new Float32Array(n * DESCRIPTOR_DIM);
