@@ -11,12 +11,13 @@ const spec = {
   seed: { type: 'int', min: 0, max: 2 ** 32 - 1, required: true, help: 'the same seed gives the same data set' },
   out: { type: 'string', required: true, help: 'output folder (new or empty, or an unfinished build of the same flags to resume)' },
   workers: { type: 'int', min: 1, max: 2, help: 'worker threads (default 1; 2 uses both cores)' },
+  chunk: { type: 'int', min: 1, help: 'identities per chunk, the unit of work and of resume (default 8; part of the build: a resume needs the same)' },
 } satisfies FlagSpec;
 
 export async function runBuildFaces(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
   if (a.help) {
-    process.stdout.write(usage('build-faces', '--identities N --variants V --seed S --out DIR [--workers 2]', spec) + '\n');
+    process.stdout.write(usage('build-faces', '--identities N --variants V --seed S --out DIR [--workers 2] [--chunk 8]', spec) + '\n');
     return;
   }
   if (a.identities! * a.variants! > 2 ** 31 - 1) throw new UsageError('--identities x --variants: too many images');
@@ -38,6 +39,7 @@ export async function runBuildFaces(argv: string[]): Promise<void> {
     seed: a.seed!,
     out: a.out!,
     workers: a.workers ?? 1,
+    chunkIdentities: a.chunk,
     onProgress: (done, total) => {
       if (!bar) {
         const before = a.identities! * a.variants! - total;
