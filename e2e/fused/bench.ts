@@ -1,10 +1,12 @@
 // Runs in Chromium with WebGPU (see scripts/bench-webgpu.ts): ms per sub-pixel and
 // kernel launches per sub-pixel for the fused kernels against the portable cached sampler
-// (the same caching, written as tfjs ops) on the same backend, in one run.
+// (the same caching, written as tfjs ops) on the same backend, in one run; for a class
+// model also the fused kernels with guidance (g = 1): the exact class mixture (one stream
+// per class) and the null condition (2 streams, on a nullable copy of the model).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { initParams, makeConfig, type ModelConfig } from '../../src/model';
-import { CachedStepper, FusedWebGPUStepper, type Stepper } from '../../src/sampler';
+import { CachedStepper, FusedWebGPUStepper, makeStepper, type Stepper, type UnconditionalSource } from '../../src/sampler';
 
 interface Timing {
   msPerSubPixel: number;
@@ -47,6 +49,9 @@ async function runFusedBench(opts: { config: Partial<ModelConfig>; batches: numb
   if (!(await tf.setBackend('webgpu'))) throw new Error('no webgpu adapter');
   const config = makeConfig(opts.config);
   const model = { config, params: initParams(config, 1) };
+  const conditioning = config.conditioning;
+  const nullConfig = conditioning.type === 'class' ? makeConfig({ ...opts.config, conditioning: { ...conditioning, nullable: true } }) : null;
+  const nullModel = nullConfig ? { config: nullConfig, params: initParams(nullConfig, 1) } : null;
   const rows = [];
   for (const N of opts.batches) {
     const condition = config.conditioning.type === 'class' ? { labels: [3] } : undefined;
@@ -56,9 +61,19 @@ async function runFusedBench(opts: { config: Partial<ModelConfig>; batches: numb
     const cached = new CachedStepper(model, N, condition);
     const c = await timeStepper(cached, config, N, opts.cachedPixels);
     cached.dispose();
-    rows.push({ batch: N, fused: f, cachedTfjsOps: c, speedup: c.msPerSubPixel / f.msPerSubPixel });
+    const guided: Partial<Record<UnconditionalSource, Timing & { vsUnguided: number }>> = {};
+    if (nullModel) {
+      for (const [kind, m] of [['mixture', model], ['null', nullModel]] as const) {
+        const st = await makeStepper(m, { count: N, seed: 0, guidance: 1, unconditional: kind, condition, mode: 'fused' });
+        const g = await timeStepper(st, config, N, opts.pixels);
+        st.dispose();
+        guided[kind] = { ...g, vsUnguided: g.msPerSubPixel / f.msPerSubPixel };
+      }
+    }
+    rows.push({ batch: N, fused: f, cachedTfjsOps: c, speedup: c.msPerSubPixel / f.msPerSubPixel, guidedFused: guided });
   }
   Object.values(model.params).forEach((t) => t.dispose());
+  if (nullModel) Object.values(nullModel.params).forEach((t) => t.dispose());
   const adapter = await navigator.gpu.requestAdapter();
   const info = adapter && 'info' in adapter ? (adapter as unknown as { info: { vendor: string; architecture: string } }).info : null;
   return { backend: tf.getBackend(), adapter: info ? `${info.vendor} ${info.architecture}` : 'unknown', config, rows };

@@ -5,7 +5,9 @@
 //    per row on the rows it still needs; the horizontal stack runs once per sub-pixel on a
 //    (reach+1)-wide window of its own row (reach = dilation * half: a dilated layer keeps
 //    more rows and columns but computes the same taps). Total work ~ one forward pass per
-//    image.
+//    image. From a prefix it warms its caches in one pass over the given rows.
+//  - GuidedStepper: either of them on S streams per image, combined into the guided
+//    distribution (guidance.ts).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
 import {
