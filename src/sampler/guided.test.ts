@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { condTensor, forward, makeConfig, type Conditioning, type PixelCNN } from '../model';
 import { initParams, mulberry32 } from '../model/params';
-import { sample, type PixelEvent, type SampleOptions } from './index';
+import { CachedStepper, sample, type PixelEvent, type SampleOptions } from './index';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');
@@ -80,6 +80,24 @@ describe('prefix', () => {
       expect(cached.events[cached.events.length - 1].done).toBe(size);
     });
   }
+
+  it('the cached sampler warms from a prefix in one pass: a row step per given row, one step for the given columns', async () => {
+    const m = model(C, { type: 'class', classes: 3 });
+    const x = randomImages(2, size, 6);
+    const kernels = async (f: () => Promise<unknown> | unknown) => (await tf.profile(async () => void (await f()))).kernels.length;
+    const ref = new CachedStepper(m, 2, { labels: [0] });
+    const perRow = await kernels(() => ref.startRow(0, x));
+    const perStep = await kernels(() => ref.probs(0, 0, C - 1, x, 1));
+    ref.dispose();
+    for (const cols of [1, 3]) {
+      const st = new CachedStepper(m, 2, { labels: [0] });
+      const warm = await kernels(() => st.warm(x, 3 * W * C + cols * C)); // 3 rows and `cols` columns given
+      st.dispose();
+      // stepping through the given columns would cost a step per column (and per channel)
+      expect(warm).toBeLessThanOrEqual(4 * perRow + perStep);
+    }
+    dispose(m);
+  });
 
   it('a prefix changes what comes after it, and one [H, W, C] prefix serves every image', async () => {
     const m = model(1, { type: 'none' });
