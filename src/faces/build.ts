@@ -17,7 +17,7 @@ import { writeFilesAtomic } from '../io/atomicWrite';
 import { encodeNpy } from '../io/npy';
 import { encodeNpyInt32, FORMAT, readFacesDir } from './dataset';
 import { Rng } from '../train/rng';
-import { buildChunk, chunksOf, type Chunk, type ChunkResult, type FaceRecord } from './chunk';
+import { buildChunk, chunksOf, type Chunk, type ChunkResult, type ChunkTiming, type FaceRecord } from './chunk';
 import { DESCRIPTOR_BATCH, DESCRIPTOR_DIM, descriptorDistance, NET_INPUT } from './descriptor';
 import { loadFaceRecognizer, packageVersions } from './faceapiNode';
 import { IDENTITY_FEATURES, VARIANT_FEATURES } from './generate';
@@ -55,8 +55,8 @@ export interface BuildSummary {
   alreadyBuilt: boolean;
   splits: Record<SplitName, { identities: number; images: number }>;
   /** mean per image, over the chunks built in this run (one thread each) */
-  renderMsPerImage: number | null;
-  descriptorMsPerImage: number | null;
+  /** ms per image over the chunks built in this run, wall and CPU (see ChunkTiming); null when none was */
+  timing: { renderMsPerImage: number; descriptorMsPerImage: number; renderCpuMsPerImage: number; descriptorCpuMsPerImage: number } | null;
   /** os.loadavg() at the end: other processes on the same cores inflate both times */
   loadAverage: number[];
   distances: DistanceStats;
@@ -203,13 +203,12 @@ interface PartFile {
   images: string; // base64
   descriptors: string; // base64 of little-endian float32
   faces: FaceRecord[];
-  renderMs: number;
-  descriptorMs: number;
+  timing: ChunkTiming;
 }
 
 function encodePart(r: ChunkResult): string {
   const b64 = (a: Uint8Array | Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-  return JSON.stringify({ index: r.index, images: b64(r.images), descriptors: b64(r.descriptors), faces: r.faces, renderMs: r.renderMs, descriptorMs: r.descriptorMs } satisfies PartFile);
+  return JSON.stringify({ index: r.index, images: b64(r.images), descriptors: b64(r.descriptors), faces: r.faces, timing: r.timing } satisfies PartFile);
 }
 
 async function readPart(file: string, chunk: Chunk, variants: number): Promise<ChunkResult> {
@@ -226,7 +225,7 @@ async function readPart(file: string, chunk: Chunk, variants: number): Promise<C
     throw new Error(`${file}: does not match chunk ${chunk.index} (${n} images); delete it to rebuild that chunk`);
   }
   const descriptors = new Float32Array(new Uint8Array(dbytes).buffer);
-  return { index: p.index, images, descriptors, faces: p.faces, renderMs: p.renderMs, descriptorMs: p.descriptorMs };
+  return { index: p.index, images, descriptors, faces: p.faces, timing: p.timing };
 }
 
 function planOf(o: Required<Pick<BuildOptions, 'identities' | 'variants' | 'seed' | 'chunkIdentities'>>): Plan {
@@ -352,8 +351,7 @@ export async function buildFaces(opts: BuildOptions): Promise<BuildSummary> {
   const todo = chunks.filter((c) => !existsSync(partFile(out, c.index)));
   const total = todo.reduce((s, c) => s + c.count * o.variants, 0);
   let done = 0;
-  let renderMs = 0;
-  let descriptorMs = 0;
+  const sum: ChunkTiming = { renderMs: 0, descriptorMs: 0, renderCpuMs: 0, descriptorCpuMs: 0 };
   o.onProgress?.(0, total);
   await drawChunks(
     todo,
@@ -362,8 +360,7 @@ export async function buildFaces(opts: BuildOptions): Promise<BuildSummary> {
     o.workers,
     async (r) => {
       await writeFilesAtomic([{ path: partFile(out, r.index), data: encodePart(r) }]);
-      renderMs += r.renderMs;
-      descriptorMs += r.descriptorMs;
+      for (const k of Object.keys(sum) as (keyof ChunkTiming)[]) sum[k] += r.timing[k];
       done += r.faces.length;
       o.onProgress?.(done, total);
     },
@@ -372,7 +369,11 @@ export async function buildFaces(opts: BuildOptions): Promise<BuildSummary> {
   const all = await assemble(out, o, plan, false);
   await fs.rm(partsDir(out), { recursive: true, force: true });
   const summary = summarize(out, o, all, chunks.length - todo.length, todo.length, false);
-  return { ...summary, renderMsPerImage: done ? renderMs / done : null, descriptorMsPerImage: done ? descriptorMs / done : null };
+  const per = (ms: number) => Number((ms / done).toFixed(2));
+  const timing = done
+    ? { renderMsPerImage: per(sum.renderMs), descriptorMsPerImage: per(sum.descriptorMs), renderCpuMsPerImage: per(sum.renderCpuMs), descriptorCpuMsPerImage: per(sum.descriptorCpuMs) }
+    : null;
+  return { ...summary, timing };
 }
 
 interface Assembled {
@@ -468,8 +469,7 @@ function summarize(out: string, o: { identities: number; variants: number; seed:
     builtChunks: built,
     alreadyBuilt,
     splits: Object.fromEntries(SPLITS.map((s) => [s, { identities: a.splits[s].length, images: a.splits[s].length * o.variants }])) as BuildSummary['splits'],
-    renderMsPerImage: null,
-    descriptorMsPerImage: null,
+    timing: null,
     loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
     distances: distanceStats(a.descriptors, a.identities),
   };

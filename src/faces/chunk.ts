@@ -26,8 +26,15 @@ export interface ChunkResult {
   /** float32 [count * variants, 128] */
   descriptors: Float32Array;
   faces: FaceRecord[];
+  timing: ChunkTiming;
+}
+
+/** Wall and CPU milliseconds of the two steps. CPU is the whole process's (process.cpuUsage): one thread's own only while the other threads idle (--workers 1). */
+export interface ChunkTiming {
   renderMs: number;
   descriptorMs: number;
+  renderCpuMs: number;
+  descriptorCpuMs: number;
 }
 
 export function chunksOf(identities: number, chunkIdentities: number): Chunk[] {
@@ -43,7 +50,12 @@ export async function buildChunk(api: FaceRecognizer, seed: number, variants: nu
   const px = SIZE * SIZE * 3;
   const images = new Uint8Array(n * px);
   const faces: FaceRecord[] = [];
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   const t0 = performance.now();
+  const c0 = cpu();
   for (let id = chunk.first; id < chunk.first + chunk.count; id++) {
     const person = personOf(seed, id);
     for (let v = 0; v < variants; v++) {
@@ -53,10 +65,12 @@ export async function buildChunk(api: FaceRecognizer, seed: number, variants: nu
     }
   }
   const t1 = performance.now();
+  const c1 = cpu();
   const descriptors = await faceDescriptors(api, images, n, SIZE);
   const t2 = performance.now();
+  const c2 = cpu();
   for (let i = 0; i < descriptors.length; i++) {
     if (!Number.isFinite(descriptors[i])) throw new Error(`descriptor of image ${chunk.first * variants + Math.floor(i / 128)} is not finite`);
   }
-  return { index: chunk.index, images, descriptors, faces, renderMs: t1 - t0, descriptorMs: t2 - t1 };
+  return { index: chunk.index, images, descriptors, faces, timing: { renderMs: t1 - t0, descriptorMs: t2 - t1, renderCpuMs: c1 - c0, descriptorCpuMs: c2 - c1 } };
 }
