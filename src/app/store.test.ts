@@ -11,13 +11,14 @@ const initial = useStore.getState();
 beforeEach(() => {
   useStore.setState(initial, true);
   sent = [];
-  connect({ sampler: (m) => sent.push(m), receptive: (m) => sent.push(m) });
+  connect({ sampler: (m) => sent.push(m), receptive: (m) => sent.push(m), scorer: (m) => sent.push(m) });
   useStore.getState().receive({
     type: 'ready',
     role: 'sampler',
     backend: { name: 'cpu', skipped: [{ name: 'webgpu', reason: 'none here' }] },
     model: { source: 'test', random: true, note: '', config, paramCount: 1, recommendedGuidance: 1.5 },
   });
+  useStore.getState().receive({ type: 'ready', role: 'scorer', backend: { name: 'wasm', skipped: [] } });
 });
 
 const pixels = (runId: number, start: number, values: number[], count: number) =>
@@ -119,6 +120,17 @@ describe('drawing, completing, scoring', () => {
     useStore.getState().undoDrawing();
     expect(Array.from(useStore.getState().draw.image)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(useStore.getState().draw.inked).toBe(false);
+  });
+
+  it('a drawing made before the scoring worker is ready is scored once it is; its failure is one line', () => {
+    connect({ sampler: (m) => sent.push(m), receptive: (m) => sent.push(m), scorer: (m) => sent.push(m) });
+    useStore.getState().loadDrawing(Uint8Array.from([0, 255, 0, 0, 0, 0]), null);
+    expect(scoreRequests()).toEqual([]);
+    useStore.getState().receive({ type: 'ready', role: 'scorer', backend: { name: 'wasm', skipped: [] } });
+    expect(scoreRequests().length).toBe(1);
+    useStore.getState().receive({ type: 'init-error', role: 'scorer', message: 'model "x": HTTP 404' });
+    expect(useStore.getState().phase).toBe('ready'); // the page still samples
+    expect(useStore.getState().draw.scoreError).toBe('no scores: model "x": HTTP 404');
   });
 
   it('a score gives bits/dim per class and p(class | drawing) summing to 1; a stale answer is dropped', () => {

@@ -132,9 +132,12 @@ export interface AppState {
 interface Channels {
   sampler(msg: ToWorker): void;
   receptive(msg: ToWorker): void;
+  scorer(msg: ToWorker): void;
 }
 
-let channels: Channels = { sampler: () => undefined, receptive: () => undefined };
+let channels: Channels = { sampler: () => undefined, receptive: () => undefined, scorer: () => undefined };
+/** whether the scoring worker has its model (requests made before then wait for it) */
+let scorerReady = false;
 let scoreReqId = 0;
 /** the drawing version each score request was made for */
 const scoreAsked = new Map<number, number>();
@@ -184,6 +187,7 @@ const rfAsked = new Map<number, { arch: Architecture; layers: number }>();
 /** Connects the store to the workers (done once at start-up, and by tests). */
 export function connect(c: Channels): void {
   channels = c;
+  scorerReady = false;
 }
 
 export const useStore = create<AppState>()((set, get) => {
@@ -249,8 +253,9 @@ export const useStore = create<AppState>()((set, get) => {
       set({ draw: { ...draw, score: null, scoreError: null } });
       return;
     }
+    if (!scorerReady) return; // asked again when it is
     scoreAsked.set(++scoreReqId, draw.version);
-    channels.sampler({ type: 'score', reqId: scoreReqId, image: toLevels(draw.image, model.config.levels, model.config.channels) });
+    channels.scorer({ type: 'score', reqId: scoreReqId, image: toLevels(draw.image, model.config.levels, model.config.channels) });
   }
 
   /** Replaces the pad's picture (the old one goes on the undo stack unless told otherwise). */
@@ -382,6 +387,11 @@ export const useStore = create<AppState>()((set, get) => {
       const s = get();
       switch (msg.type) {
         case 'ready':
+          if (msg.role === 'scorer') {
+            scorerReady = true;
+            requestScore();
+            return;
+          }
           if (msg.role === 'receptive') {
             set({ rf: { ...s.rf, backend: msg.backend } });
             requestReceptive();
@@ -404,6 +414,10 @@ export const useStore = create<AppState>()((set, get) => {
           }
           return;
         case 'init-error':
+          if (msg.role === 'scorer') {
+            set({ draw: { ...s.draw, scoreError: `no scores: ${msg.message}` } });
+            return;
+          }
           set({ phase: 'init-error', initError: msg.message, backend: msg.backend ?? null, status: 'error' });
           return;
         case 'pixels': {

@@ -1,4 +1,4 @@
-// Starts the two workers once and wires them to the store: requests go out through
+// Starts the three workers once and wires them to the store: requests go out through
 // connect(), every message comes back through store.receive().
 import type { FromWorker, ToWorker } from '../worker/protocol';
 import { connect, useStore } from './store';
@@ -18,19 +18,25 @@ export function startWorkers(page: PageOptions): () => void {
 
   const sampler = spawn();
   const receptive = spawn();
+  const scorer = spawn();
   sampler.onmessage = receive;
   receptive.onmessage = receive;
+  scorer.onmessage = receive;
+  scorer.onerror = (ev) => useStore.getState().receive({ type: 'init-error', role: 'scorer', message: `scoring worker failed to start: ${ev.message || 'script error'}` });
   sampler.onerror = fail('sampling');
   receptive.onerror = (ev) => useStore.getState().receive({ type: 'receptive-error', reqId: -1, message: ev.message || 'worker failed' });
 
   connect({
     sampler: (msg: ToWorker) => sampler.postMessage(msg),
     receptive: (msg: ToWorker) => receptive.postMessage(msg),
+    scorer: (msg: ToWorker) => scorer.postMessage(msg),
   });
   sampler.postMessage({ type: 'init', role: 'sampler', backend: page.backend, model: page.model, wasmBase, modelsBase } satisfies ToWorker);
   receptive.postMessage({ type: 'init', role: 'receptive', wasmBase, modelsBase } satisfies ToWorker);
+  scorer.postMessage({ type: 'init', role: 'scorer', backend: page.backend, model: page.model, wasmBase, modelsBase } satisfies ToWorker);
   return () => {
     sampler.terminate();
     receptive.terminate();
+    scorer.terminate();
   };
 }

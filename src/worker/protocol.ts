@@ -4,6 +4,14 @@
 import type { ModelConfig } from '../model/config';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/**
+ * What a worker does: 'sampler' streams pixels on the fastest backend; 'receptive'
+ * measures receptive fields and 'scorer' scores drawings, both on a CPU backend, so they
+ * never wait for, nor slow, a generation on the GPU (and a software WebGPU adapter, such
+ * as SwiftShader, runs one batched forward pass far slower than wasm does).
+ */
+export type WorkerRole = 'sampler' | 'receptive' | 'scorer';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 export interface BackendReport {
@@ -58,10 +66,10 @@ export interface GenerateRequest {
 export type ToWorker =
   | {
       type: 'init';
-      role: 'sampler' | 'receptive';
+      role: WorkerRole;
       /** backend to try first (the rest follow in BACKEND_ORDER) */
       backend?: BackendName;
-      /** model to load (role 'sampler'); see loadModel */
+      /** model to load (roles 'sampler' and 'scorer'); see loadModel */
       model?: string;
       /** absolute URL of the folder holding tfjs's .wasm files */
       wasmBase: string;
@@ -105,8 +113,8 @@ export interface PixelBatch {
 }
 
 export type FromWorker =
-  | { type: 'ready'; role: 'sampler' | 'receptive'; backend: BackendReport; model?: ModelInfo }
-  | { type: 'init-error'; message: string; backend?: BackendReport }
+  | { type: 'ready'; role: WorkerRole; backend: BackendReport; model?: ModelInfo }
+  | { type: 'init-error'; message: string; backend?: BackendReport; role?: WorkerRole }
   | { type: 'started'; runId: number }
   | PixelBatch
   | { type: 'paused'; runId: number }

@@ -1,8 +1,9 @@
 /// <reference lib="webworker" />
 // tfjs, the model and the sampler live here, off the page's main thread. One worker has
-// one of two roles: 'sampler' (loads a model, streams pixels of one run at a time) or
-// 'receptive' (measures receptive fields on a CPU backend, so it never waits for, nor
-// slows, a generation on the GPU).
+// one of three roles: 'sampler' (loads a model, streams pixels of one run at a time),
+// 'receptive' (measures receptive fields on a CPU backend) or 'scorer' (loads the same
+// model on a CPU backend and scores drawings), so neither of the last two ever waits
+// for, nor slows, a generation on the GPU.
 import * as tf from '@tensorflow/tfjs';
 import { receptiveField, disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
 import { classSubpixelLogProbs } from '../model/classify';
@@ -259,13 +260,16 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
           post({ type: 'ready', role: 'receptive', backend });
           return;
         }
-        backend = await selectBackend(msg.wasmBase, msg.backend);
+        backend =
+          msg.role === 'scorer'
+            ? await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'])
+            : await selectBackend(msg.wasmBase, msg.backend);
         if (model) disposeParams(model.params);
         const loaded = await loadModel(msg.model ?? DEFAULT_MODEL, msg.modelsBase);
         model = loaded.model;
-        post({ type: 'ready', role: 'sampler', backend, model: loaded.info });
+        post({ type: 'ready', role: msg.role, backend, model: loaded.info });
       } catch (e) {
-        post({ type: 'init-error', message: errorText(e), backend });
+        post({ type: 'init-error', message: errorText(e), backend, role: msg.role });
       }
       return;
     }

@@ -135,6 +135,7 @@ function SurpriseMap() {
     }
     canvas.dataset.version = String(score.version);
     canvas.dataset.bitsPerDim = String(score.bitsPerDim[row]);
+    canvas.dataset.ms = score.ms.toFixed(0);
   }, [score, inked, row, width, height, channels]);
 
   const reference = model?.testBitsPerDim ?? model?.valBitsPerDim;
