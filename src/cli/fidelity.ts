@@ -77,7 +77,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
   try {
     const c = model.config;
     if (c.conditioning.type !== 'class' || c.height !== 28 || c.width !== 28 || c.channels !== 1) {
-      throw new UsageError('fidelity: needs a class-conditional 28x28 grey MNIST model');
+      throw new UsageError(`--model: ${a.model} is not a class-conditional 28x28 grey model; fidelity reads MNIST digits`);
     }
     const classes = c.conditioning.classes;
     const D = 28 * 28;

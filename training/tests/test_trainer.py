@@ -96,6 +96,15 @@ class Distributed(unittest.TestCase):
         with open(f"{tmp}/two.train/train.log") as f:
             start = json.loads(f.readline())
         self.assertEqual(start["processes"], 2)
+        # the same gradient at every update (norm before clipping), so each process took its own
+        # half of the batch and the average over processes is the one-process gradient, not a multiple
+        def norms(run):
+            with open(f"{tmp}/{run}.train/train.log") as f:
+                return [e["gradNorm"] for e in map(json.loads, f) if e["event"] == "progress"]
+
+        self.assertEqual(len(norms("one")), 6)
+        for a, b in zip(norms("one"), norms("two")):
+            self.assertAlmostEqual(a, b, delta=1e-4 * a)
         init = PixelInit(f"{tmp}/one.train")
         self.assertGreater(max(float(np.abs(one[k] - init[k]).max()) for k in one), 1e-3, "training did not move the weights")
         for k in one:
