@@ -39,8 +39,29 @@ def _mnist_logistic():
     return {**base, "model": make_config(**{**base["model"], "output": {"type": "logistic", "mixtures": 5}})}
 
 
+def _faces():
+    """Colour portraits conditioned on a 128-d face-api descriptor (V^T h in every gate), with a
+    null embedding for guidance: 32x32x3, 48 feature maps, dilations reaching the whole face."""
+    return {
+        "model": make_config(height=32, width=32, channels=3, levels=256, hidden=48, layers=10, firstKernel=7, kernel=3,
+                             headHidden=96, dilations=[1, 1, 1, 1, 1, 1, 1, 2, 4, 8],
+                             conditioning={"type": "vector", "dim": 128, "nullable": True, "dropout": 0.1}),
+        "train": {**DEFAULT_TRAIN, "batchSize": 16},
+    }
+
+
+def _faces_spatial():
+    """The same with the location-dependent form s = m(h) (an 8-channel map entering every gate through 1x1s)."""
+    base = _faces()
+    cond = {**base["model"]["conditioning"], "spatial": True}
+    return {**base, "model": make_config(**{**base["model"], "conditioning": cond, "spatialChannels": 8})}
+
+
 # the TypeScript trainer's presets, in its order
-PRESETS = {"tiny": _tiny, "mnist-tiny": _mnist_tiny, "mnist": _mnist, "mnist-dilated": _mnist_dilated, "mnist-logistic": _mnist_logistic}
+TS_PRESETS = ["tiny", "mnist-tiny", "mnist", "mnist-dilated", "mnist-logistic"]
+PRESETS = {"tiny": _tiny, "mnist-tiny": _mnist_tiny, "mnist": _mnist, "mnist-dilated": _mnist_dilated, "mnist-logistic": _mnist_logistic,
+           # what only this trainer trains
+           "faces": _faces, "faces-spatial": _faces_spatial}
 
 
 def get_preset(name: str) -> dict:

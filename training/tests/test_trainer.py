@@ -146,6 +146,58 @@ class Log(unittest.TestCase):
         self.assertGreater(json.loads(e.stdout.strip().splitlines()[-1])["bitsPerDim"], 0)
 
 
+def fake_faces(folder, size=8, dim=6, per_split=12):
+    """A folder in build-faces' layout (train/val/test, each images/descriptors/identities .npy)."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "val", "test"):
+        d = os.path.join(folder, split)
+        os.makedirs(d)
+        np.save(os.path.join(d, "images.npy"), rng.integers(0, 256, (per_split, size, size, 3)).astype(np.uint8))
+        np.save(os.path.join(d, "descriptors.npy"), rng.standard_normal((per_split, dim)).astype(np.float32))
+        np.save(os.path.join(d, "identities.npy"), np.repeat(np.arange(per_split // 2), 2).astype(np.int32))
+
+
+class Faces(unittest.TestCase):
+    def test_a_tiny_colour_vector_model_trains_in_both_conditioning_forms(self):
+        tmp = tempfile.mkdtemp()
+        fake_faces(f"{tmp}/faces")
+        for spatial in (False, True):
+            cfg = {"model": {"arch": "gated", "height": 8, "width": 8, "channels": 3, "levels": 16, "hidden": 6, "layers": 2,
+                             "firstKernel": 3, "kernel": 3, "headHidden": 6, "spatialChannels": 2,
+                             "conditioning": {"type": "vector", "dim": 6, "spatial": spatial, "nullable": True, "dropout": 0.25}},
+                   "train": {"batchSize": 4, "lr": 3e-3, "warmupSteps": 0}}
+            with open(f"{tmp}/cfg{spatial}.json", "w") as f:
+                json.dump(cfg, f)
+            out = f"{tmp}/m{spatial}"
+            r = run_trainer(["--data", "faces", "--faces", f"{tmp}/faces", "--config", f"{tmp}/cfg{spatial}.json", "--steps", "4",
+                             "--progress-seconds", "0", "--threads", "1", "--out", out])
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            config, W, _ = load_model_folder(out)
+            self.assertEqual(config["conditioning"]["spatial"], spatial)
+            self.assertEqual("cond_map/dense" in W, spatial)
+            with open(f"{out}.train/train.log") as f:
+                events = [json.loads(l) for l in f]
+            losses = [e["trainBitsPerDim"] for e in events if e["event"] == "progress"]
+            self.assertEqual(len(losses), 4)
+            self.assertTrue(all(np.isfinite(losses)))
+            self.assertEqual(sum(e["event"] == "val" for e in events), 1)  # 12 images, batch 4: an epoch in 3 updates
+
+    def test_a_broken_faces_folder_is_one_line(self):
+        tmp = tempfile.mkdtemp()
+        fake_faces(f"{tmp}/faces")
+        np.save(f"{tmp}/faces/train/descriptors.npy", np.zeros((5, 6), np.float32))
+        cfg = f"{tmp}/c.json"
+        with open(cfg, "w") as f:
+            json.dump({"height": 8, "width": 8, "channels": 3, "levels": 16, "hidden": 6, "layers": 1, "firstKernel": 3,
+                       "kernel": 3, "headHidden": 6, "conditioning": {"type": "vector", "dim": 6}}, f)
+        r = run_trainer(["--data", "faces", "--faces", f"{tmp}/faces", "--config", cfg, "--steps", "1", "--out", f"{tmp}/m"])
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr.strip(), r"^train:torch: faces: .*train: images.npy has 12 images but descriptors.npy 5")
+        np.save(f"{tmp}/faces/train/descriptors.npy", np.full((12, 6), np.nan, np.float32))
+        r = run_trainer(["--data", "faces", "--faces", f"{tmp}/faces", "--config", cfg, "--steps", "1", "--out", f"{tmp}/m"])
+        self.assertRegex(r.stderr.strip(), r"descriptors.npy holds a non-finite value$")
+
+
 class Errors(unittest.TestCase):
     def check(self, args, code, pattern):
         r = run_trainer(args)
