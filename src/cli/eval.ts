@@ -1,4 +1,4 @@
-// npm run eval -- --model DIR --split test|val|train [--limit N] [--batch B]
+// npm run eval -- --model DIR --split test|val|train [--limit N] [--batch B] [--classify]
 // Prints progress on stderr and, as the last line of stdout, one JSON object.
 import type { MnistSplit } from '../data/mnist';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
@@ -10,6 +10,7 @@ const spec = {
   split: { type: 'enum', values: ['test', 'val', 'train'] as const, help: 'MNIST split (default test)' },
   limit: { type: 'int', min: 1, help: 'evaluate only the first N images of the split' },
   batch: { type: 'int', min: 1, max: 1024, help: 'images per forward pass (default 32)' },
+  classify: { type: 'bool', help: 'also classify each image by Bayes from the ten class likelihoods (uniform prior): classifyAccuracy' },
   backend: backendFlag,
 } satisfies FlagSpec;
 
@@ -33,7 +34,7 @@ export function levelBins(levels: number): { lo: number; hi: number }[] {
 export async function runEval(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
   if (a.help) {
-    process.stdout.write(usage('eval', '--model DIR [--split test|val|train] [--limit N] [--batch B]', spec) + '\n');
+    process.stdout.write(usage('eval', '--model DIR [--split test|val|train] [--limit N] [--batch B] [--classify]', spec) + '\n');
     return;
   }
   const split = (a.split ?? 'test') as MnistSplit;
@@ -58,6 +59,7 @@ export async function runEval(argv: string[]): Promise<void> {
     if (config.conditioning.type === 'class' && config.conditioning.classes < 10) {
       throw new UsageError(`the model knows ${config.conditioning.classes} classes; MNIST has 10`);
     }
+    if (a.classify && config.conditioning.type !== 'class') throw new UsageError('--classify needs a class-conditional model');
     const n = Math.min(a.limit ?? data.count, data.count);
     const per = data.height * data.width * data.channels;
     const progress = new Progress(`eval ${split} (${n} images, ${backend})`, n);
@@ -121,7 +123,32 @@ export async function runEval(argv: string[]): Promise<void> {
           .join('\n') +
         '\n',
     );
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000; // the likelihood pass only
+    // the generative classifier: argmax_c p(x | c), each image scored under all ten classes
+    let classified = {};
+    if (a.classify) {
+      const { classify } = await import('../model/classify');
+      const classes = config.conditioning.type === 'class' ? config.conditioning.classes : 0;
+      const cp = new Progress(`classify ${split} (${n} images x ${classes} classes)`, n);
+      const right = new Float64Array(classes);
+      const seen = new Float64Array(classes);
+      for (let i = 0; i < n; i += batch) {
+        const b = Math.min(batch, n - i);
+        const levels = quantize(data.images.subarray(i * per, (i + b) * per), config.levels);
+        // each image is `classes` images in the forward pass
+        const { predicted } = await classify(model, levels, b, Math.max(1, Math.ceil(batch / classes)));
+        predicted.forEach((p, k) => {
+          const y = data.labels[i + k];
+          seen[y]++;
+          if (p === y) right[y]++;
+        });
+        cp.update(i + b);
+      }
+      cp.finish();
+      const accuracy = right.reduce((s, v) => s + v, 0) / n;
+      process.stderr.write(`classified ${n} images by Bayes from the class likelihoods: ${(100 * accuracy).toFixed(1)}% right\n`);
+      classified = { classifyAccuracy: accuracy, classifyAccuracyByClass: Array.from(seen, (m, c) => (m ? right[c] / m : null)) };
+    }
     const natsPerImage = total / n;
     const unconditional = nullable ? { unconditionalBitsPerDim: bitsPerDim(totalUnconditional / n, config) } : {};
     if (nullable) {
@@ -143,6 +170,7 @@ export async function runEval(argv: string[]): Promise<void> {
       seconds,
       imagesPerSecond: n / seconds,
       byLevel,
+      ...classified,
       leakedTensors: tf.memory().numTensors - tensorsBefore,
     };
     process.stdout.write(JSON.stringify(result) + '\n');
