@@ -18,25 +18,34 @@ export function startWorkers(page: PageOptions): () => void {
 
   const sampler = spawn();
   const receptive = spawn();
-  const scorer = spawn();
-  sampler.onmessage = receive;
+  // the scorer loads its own copy of the model once the sampler has its own: the page's
+  // first pictures need the CPU more than a drawing that is not there yet
+  let scorer: Worker | undefined;
+  const startScorer = () => {
+    if (scorer) return;
+    scorer = spawn();
+    scorer.onmessage = receive;
+    scorer.onerror = (ev) => useStore.getState().receive({ type: 'init-error', role: 'scorer', message: `scoring worker failed to start: ${ev.message || 'script error'}` });
+    scorer.postMessage({ type: 'init', role: 'scorer', backend: page.backend, model: page.model, wasmBase, modelsBase } satisfies ToWorker);
+  };
+  sampler.onmessage = (ev: MessageEvent<FromWorker>) => {
+    receive(ev);
+    if (ev.data.type === 'ready') startScorer();
+  };
   receptive.onmessage = receive;
-  scorer.onmessage = receive;
-  scorer.onerror = (ev) => useStore.getState().receive({ type: 'init-error', role: 'scorer', message: `scoring worker failed to start: ${ev.message || 'script error'}` });
   sampler.onerror = fail('sampling');
   receptive.onerror = (ev) => useStore.getState().receive({ type: 'receptive-error', reqId: -1, message: ev.message || 'worker failed' });
 
   connect({
     sampler: (msg: ToWorker) => sampler.postMessage(msg),
     receptive: (msg: ToWorker) => receptive.postMessage(msg),
-    scorer: (msg: ToWorker) => scorer.postMessage(msg),
+    scorer: (msg: ToWorker) => scorer?.postMessage(msg),
   });
   sampler.postMessage({ type: 'init', role: 'sampler', backend: page.backend, model: page.model, wasmBase, modelsBase } satisfies ToWorker);
   receptive.postMessage({ type: 'init', role: 'receptive', wasmBase, modelsBase } satisfies ToWorker);
-  scorer.postMessage({ type: 'init', role: 'scorer', backend: page.backend, model: page.model, wasmBase, modelsBase } satisfies ToWorker);
   return () => {
     sampler.terminate();
     receptive.terminate();
-    scorer.terminate();
+    scorer?.terminate();
   };
 }
