@@ -29,7 +29,8 @@ export function ProbChart() {
       ctx.clearRect(0, 0, W, H);
       const strip = Math.round(8 * dpr);
       const plotH = H - strip - Math.round(4 * dpr);
-      if (!live || live.done === 0) {
+      // a completion's given rows were not drawn from any distribution
+      if (!live || live.done <= live.given) {
         caption.textContent = 'waiting for the first pixel';
         ctx.fillStyle = '#334155';
         ctx.fillRect(0, plotH, W, Math.max(1, Math.round(dpr)));
