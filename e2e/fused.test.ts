@@ -58,10 +58,10 @@ describe('fused WebGPU sampling kernels', () => {
     const result = await page.evaluate(() => (window as unknown as { runGuidedCheck: () => Promise<unknown> }).runGuidedCheck());
     const { cases, nanError } = result as {
       nanError: string;
-      cases: { name: string; maxLogDiff: number; sameImages: boolean; launchesPerSubpixel: number; leakedTensors: number; readPerSubpixel?: number; uiFloats?: number; guidanceChanges?: boolean }[];
+      cases: { name: string; maxLogDiff: number; sameImages: boolean; launchesPerSubpixel: number; leakedTensors: number; readPerSubpixel?: number; uiFloats?: number; guidanceChanges?: boolean; warmLaunches?: number; expectedWarmLaunches?: number }[];
     };
     expect(errors, errors.join('\n')).toEqual([]);
-    console.log(JSON.stringify(cases.map((c) => ({ name: c.name, maxLogDiff: c.maxLogDiff, launches: c.launchesPerSubpixel, read: c.readPerSubpixel }))));
+    console.log(JSON.stringify(cases.map((c) => ({ name: c.name, maxLogDiff: c.maxLogDiff, launches: c.launchesPerSubpixel, read: c.readPerSubpixel, warm: c.warmLaunches }))));
     expect(cases.length).toBe(7);
     for (const c of cases) {
       expect(c.maxLogDiff, c.name).toBeLessThan(1e-3);
@@ -73,6 +73,9 @@ describe('fused WebGPU sampling kernels', () => {
         expect(c.readPerSubpixel, c.name).toBe(c.uiFloats);
         expect(c.guidanceChanges, c.name).toBe(true);
       }
+      // a prefix warms the caches in one pass: a row kernel per given row (and the resuming
+      // one), one warm kernel for the given columns of the resuming row
+      if (c.expectedWarmLaunches !== undefined) expect(c.warmLaunches, c.name).toBe(c.expectedWarmLaunches);
     }
     expect(nanError).toBe('sampler: probabilities at row 0, col 0, channel 0 are not finite');
   }, 300_000);

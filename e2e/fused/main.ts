@@ -16,6 +16,9 @@ interface CaseResult {
   uiFloats?: number;
   /** the same seed and options without guidance gave other images (guidance does something) */
   guidanceChanges?: boolean;
+  /** kernel launches of a prefix warm-up, and how many one pass over the given rows takes */
+  warmLaunches?: number;
+  expectedWarmLaunches?: number;
 }
 
 const cases: [string, number, Conditioning, number[]?][] = [
@@ -169,9 +172,16 @@ async function runGuidedCheck(): Promise<{ cases: CaseResult[]; nanError: string
     const opts: SampleOptions = { count: N, seed: 8, prefix: { images, length }, ...extra };
     const fused = await withModel('webgpu', config, async (m) => {
       const before = tf.memory().numTensors;
+      // warm-up launches: one row kernel per row up to the resuming one, one warm kernel for its given columns
+      const st = (await makeStepper(m, { ...opts, mode: 'fused' })) as FusedWebGPUStepper;
+      await st.warm(images, length);
+      const warmLaunches = st.launches;
+      st.dispose();
       const run = await events(m, { ...opts, mode: 'fused' });
-      return { run, leaked: tf.memory().numTensors - before };
+      return { run, warmLaunches, leaked: tf.memory().numTensors - before };
     });
+    const rowsGiven = Math.floor(length / (config.width * channels));
+    const expectedWarm = rowsGiven + 1 + (length % (config.width * channels) >= channels ? 1 : 0);
     const cached = await withModel('cpu', config, (m) => events(m, { ...opts, mode: 'cached' }));
     const kept = [0, 1].every((n) => fused.run.x.subarray(n * size, n * size + length).every((v, i) => v === images[n * size + i]));
     results.push({
@@ -180,6 +190,8 @@ async function runGuidedCheck(): Promise<{ cases: CaseResult[]; nanError: string
       sameImages: kept && fused.run.ev.length === size - length && fused.run.x.every((v, i) => v === cached.x[i]),
       launchesPerSubpixel: 0,
       leakedTensors: fused.leaked,
+      warmLaunches: fused.warmLaunches,
+      expectedWarmLaunches: expectedWarm,
     });
   }
   // a NaN weight: the fused sampler stops with the error naming the pixel

@@ -402,6 +402,92 @@ fn main(index : i32) {
 }`);
 }
 
+/**
+ * Warm-up from a prefix that ends inside row r (uniform `col` = c0 given columns): every
+ * layer's horizontal stack over columns 0..c0-1 at once, one workgroup per stream (as the
+ * row kernel does for the vertical stack), leaving each layer's inputs at columns
+ * c0-reach..c0-1, the pixel kernel's state. Output: the pixel state (the distribution part
+ * unwritten), then per stream a scratch of two layer inputs, the pre-gates and the gates.
+ */
+function warmProgram(config: ModelConfig, lay: FusedLayout, plan: GuidePlan): Program {
+  const WG = fusedTuning.rowWorkgroup;
+  const { width: W, hidden: P, layers: L, channels: C, levels: K } = config;
+  const { N, S } = plan;
+  const B = N * S;
+  const P2 = 2 * P;
+  const RS = lay.row.stride;
+  const PS = lay.pix.stride;
+  const PH = N * K;
+  const SCR = 5 * W * P;
+  const buf = (i: number) => (i % 2) * W * P; // layer inputs alternate between two buffers
+  const PRE = 2 * W * P;
+  const GAT = 4 * W * P;
+  const parts: string[] = [];
+  for (let l = 0; l < L; l++) {
+    const half = lay.halves[l];
+    const d = lay.dilations[l];
+    const reach = lay.reaches[l];
+    const IN = buf(l + 1); // layer l's input (l >= 1): layer l-1's output
+    const OUT = buf(l);
+    const state =
+      l === 0 || reach === 0
+        ? ''
+        : `for (var j = t; j < ${reach * P}; j += ${WG}) {
+      let cc = c0 - ${reach} + j / ${P};
+      var v = 0.0;
+      if (cc >= 0) { v = result[xb + ${IN} + cc * ${P} + j % ${P}]; }
+      result[sb + ${lay.pix.state[l]} + j] = v;
+    }`;
+    const own =
+      l === 0
+        ? `for (var i = 0; i < ${C}; i++) { acc += img[(im * ${W} + cc) * ${C} + i] * wts[${lay.w.hc[0]} + (dx * ${C} + i) * ${P2} + o]; }`
+        : `for (var i = 0; i < ${P}; i++) { acc += result[xb + ${IN} + cc * ${P} + i] * wts[${lay.w.hc[l]} + (dx * ${P} + i) * ${P2} + o]; }`;
+    parts.push(`
+    // layer ${l}
+    ${state}
+    for (var j = t; j < ${W * P2}; j += ${WG}) {
+      let col = j / ${P2}; let o = j % ${P2};
+      if (col >= c0) { continue; }
+      var acc = rows[b * ${RS} + ${lay.row.link[l]} + j];
+      for (var dx = 0; dx <= ${half}; dx++) {
+        let cc = col - ${reach} + dx * ${d};
+        if (cc < 0) { continue; }
+        ${own}
+      }
+      result[xb + ${PRE} + j] = acc;
+    }
+    storageBarrier(); workgroupBarrier();
+    for (var j = t; j < ${W * P}; j += ${WG}) {
+      let col = j / ${P}; let o = j % ${P};
+      if (col >= c0) { continue; }
+      result[xb + ${GAT} + j] = gateF(result[xb + ${PRE} + col * ${P2} + o], result[xb + ${PRE} + col * ${P2} + o + ${P}]);
+    }
+    storageBarrier(); workgroupBarrier();
+    for (var j = t; j < ${W * P}; j += ${WG}) {
+      let col = j / ${P}; let o = j % ${P};
+      if (col >= c0) { continue; }
+      var acc = wts[${lay.w.ob[l]} + o];
+      for (var i = 0; i < ${P}; i++) { acc += result[xb + ${GAT} + col * ${P} + i] * wts[${lay.w.ow[l]} + i * ${P} + o]; }
+      result[xb + ${OUT} + j] = ${l === 0 ? 'acc' : `result[xb + ${IN} + j] + acc`};
+    }
+    storageBarrier(); workgroupBarrier();`);
+  }
+  const carry = lay.pix.lp < 0 ? '' : `for (var j = t; j < ${K + 1}; j += ${WG}) { result[sb + ${lay.pix.lp} + j] = hs[sb + ${lay.pix.lp} + j]; }`;
+  return program(`pixelcnn_warm_${WG}_${shapeKey(config, plan, '')}`, ['wts', 'rows', 'hs', 'img'], B, PH + B * PS + B * SCR, WG, () => `
+${gateFn}
+fn main(index : i32) {
+  let b = i32(workgroupId.x);
+  let t = i32(localId.x);
+  let im = b / ${S};
+  let c0 = uniforms.col;
+  let sb = ${PH} + b * ${PS};
+  let xb = ${PH + B * PS} + b * ${SCR};
+  if (t == 0 && hs[0] != hs[0]) { result[xb] = 0.0; }
+  ${carry}
+  ${parts.join('\n')}
+}`);
+}
+
 /** Packs the masked weights into one buffer in fusedLayout order. */
 async function packWeights(model: PixelCNN, lay: FusedLayout): Promise<Float32Array> {
   const { config } = model;
@@ -489,6 +575,7 @@ export class FusedWebGPUStepper implements Stepper {
   private pixState: tf.Tensor;
   private readonly rowProg: Program;
   private readonly pixProg: Program;
+  private readonly warmProg: Program;
   /** raster index of the sub-pixel decided after the last step (-1: none); the mixture learns from it */
   private pending = -1;
   /** kernel launches so far (for benchmarks) */
@@ -507,6 +594,7 @@ export class FusedWebGPUStepper implements Stepper {
     const config = model.config;
     this.rowProg = rowProgram(config, lay, plan, condInfo);
     this.pixProg = pixelProgram(config, lay, plan);
+    this.warmProg = warmProgram(config, lay, plan);
     this.rowState = tf.zeros([plan.N * plan.S * lay.row.stride]);
     this.pixState = this.initialPixState(null);
   }
@@ -611,8 +699,8 @@ export class FusedWebGPUStepper implements Stepper {
 
   /**
    * Rows above the resuming row: one row dispatch each. The given pixels of the resuming
-   * row: one pixel dispatch each at its last channel (the state moves on, nothing is read
-   * back). The mixture's class posterior starts from one full pass over the prefix.
+   * row: one warm dispatch for all of them. Nothing is read back. The mixture's class
+   * posterior starts from one full pass over the prefix.
    */
   async warm(x: Uint8Array, length: number): Promise<void> {
     const { width: W, channels: C } = this.model.config;
@@ -627,8 +715,13 @@ export class FusedWebGPUStepper implements Stepper {
     const r0 = Math.floor(length / (W * C));
     const c0 = Math.floor((length % (W * C)) / C);
     for (let r = 0; r <= r0; r++) this.startRow(r, x);
-    const none = new Array<number>(N).fill(-1);
-    for (let c = 0; c < c0; c++) this.pixelStep(r0, c, C - 1, x, 1, none);
+    if (c0 > 0) {
+      const img = this.rowInput(x, r0, c0 * C);
+      const next = this.run(this.warmProg, [this.weights, this.rowState, this.pixState, img], r0, c0, 0, 1);
+      img.dispose();
+      this.pixState.dispose();
+      this.pixState = next;
+    }
     this.pending = -1;
   }
 
