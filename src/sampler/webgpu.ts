@@ -3,6 +3,8 @@
 //    row's link terms for the horizontal stack (one launch instead of ~80 tfjs ops).
 //  - pixelKernel, once per sub-pixel: every layer's horizontal step, the head and the
 //    softmax (one launch instead of ~150 tfjs ops), then one readback of the distribution.
+//  - warmKernel, once for a prefix that ends inside a row: every layer's horizontal stack
+//    over the given columns at once, leaving the pixel kernel's state for the next column.
 // Each stream gets one row workgroup; each image one pixel workgroup, which runs the
 // horizontal step of all its streams side by side (guidance: S streams per image, see
 // guidance.ts) and combines their logits into the guided distribution, so only the N x K
