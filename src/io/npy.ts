@@ -78,8 +78,9 @@ export function decodeNpy(file: Uint8Array): NpyArray {
   if (file.length - dataStart !== n * itemSize) {
     throw new Error(`npy: shape (${shape.join(', ')}) needs ${n * itemSize} data bytes, file has ${file.length - dataStart}`);
   }
-  // copy so the result is aligned and owns its memory
-  const bytes = file.slice(dataStart);
+  // copy so the result is aligned and owns its memory (new Uint8Array, not file.slice: a
+  // Node Buffer's slice is a view, and a view of the whole file read as floats)
+  const bytes = new Uint8Array(file.subarray(dataStart));
   const data =
     dtype === 'uint8' ? bytes : dtype === 'float32' ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
   return { dtype, shape, data };
