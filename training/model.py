@@ -105,7 +105,7 @@ def resize_bilinear(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
         pos = torch.arange(n_out, dtype=torch.float64) * (n_in / n_out)
         lo = pos.floor().long()
         hi = torch.clamp(lo + 1, max=n_in - 1)
-        return lo, hi, (pos - lo).to(x.dtype)
+        return lo.to(x.device), hi.to(x.device), (pos - lo).to(x.device, x.dtype)
 
     y0, y1, fy = axis(x.shape[2], height)
     x0, x1, fx = axis(x.shape[3], width)
