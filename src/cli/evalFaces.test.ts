@@ -159,7 +159,7 @@ describe('identityFigures', () => {
 describe('npm run eval-faces', () => {
   it('draws K portraits per person, scores their descriptors and the real re-renders, and pictures them', async () => {
     const png = path.join(dir, 'eval.png');
-    const r = await evalFaces('--model', path.join(dir, 'faces'), '--faces', path.join(dir, 'data'), '--identities', '5', '--per-identity', '2', '--seed', '3', '--png', png);
+    const r = await evalFaces('--model', path.join(dir, 'faces'), '--faces', path.join(dir, 'data'), '--identities', '5', '--per-identity', '2', '--seed', '3', '--batch', '4', '--png', png); // 3 sampler calls of 2, 2, 1 people
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(out).toMatchObject({ faces: path.join(dir, 'data', 'test'), split: 'test', identities: 5, perIdentity: 2, seed: 3, guidance: 0.5, temperature: 1, backend: 'wasm', png });
@@ -235,6 +235,12 @@ describe('npm run eval-faces', () => {
     const column = (p: typeof a, x0: number) => p.data.filter((_, i) => Math.floor(i / 3) % p.width >= x0 && Math.floor(i / 3) % p.width < x0 + 98);
     expect(column(b, 0)).toEqual(column(a, 0));
     expect(column(b, 98)).not.toEqual(column(a, 98));
+    // and the same flags give the same portraits and figures
+    const again = await captured(() =>
+      runEvalFaces(['--model', path.join(dir, 'faces'), '--faces', path.join(dir, 'data', 'test'), '--identities', '6', '--guidance', '0', '--png', path.join(dir, 'g0b.png'), '--json']),
+    );
+    expect(JSON.parse(again.stdout).generated).toEqual(out.generated);
+    expect((await fs.readFile(path.join(dir, 'g0b.png'))).equals(await fs.readFile(path.join(dir, 'g0.png')))).toBe(true);
   }, 300_000);
 
   it('refuses bad folders, too few people and models that cannot be scored in one line', async () => {
