@@ -50,7 +50,7 @@ beforeAll(async () => {
   await save('vec', small({ height: 4, width: 4, conditioning: { type: 'vector', dim: 3 } }));
   await save('mnist', small({ height: 28, width: 28, conditioning: { type: 'class', classes: 10 } }));
   // nullable: a null condition beside the classes, and a recommended guidance
-  await save('null', small({ height: 6, width: 5, conditioning: { type: 'class', classes: 3, nullable: true } }), { recommendedGuidance: 1.5 });
+  await save('null', small({ height: 6, width: 5, conditioning: { type: 'class', classes: 3, nullable: true } }), { recommendedGuidance: 1.5, recommendedTemperature: 0.9 });
   await save('nullmnist', nullMnist);
   await save('badguide', small({ height: 4, width: 4, conditioning: { type: 'class', classes: 3, nullable: true } }), { recommendedGuidance: -1 });
   await save('plain', small({ height: 4, width: 4, conditioning: { type: 'none' } }));
@@ -105,16 +105,19 @@ describe('sample', () => {
     const model = path.join(dir, 'null');
     const out = (n: string) => path.join(dir, `g-${n}.npy`);
     const common = ['sample', '--model', model, '--count', '4', '--seed', '2', '--class', '1'];
-    const [byDefault, zero, given, plain] = await Promise.all([
+    const images0 = async (n: string) => Array.from(decodeNpy(await fs.readFile(out(n))).data);
+    const [byDefault, zero, given, plain, warm] = await Promise.all([
       cli(...common, '--npy', out('default')),
       cli(...common, '--guidance', '0', '--npy', out('zero')),
-      cli(...common, '--guidance', '1.5', '--npy', out('given')),
+      cli(...common, '--guidance', '1.5', '--temperature', '0.9', '--npy', out('given')),
       cli('sample', '--model', path.join(dir, 'tiny'), '--count', '1', '--npy', out('plain')),
+      cli(...common, '--temperature', '1', '--npy', out('warm')),
     ]);
-    for (const r of [byDefault, zero, given, plain]) expect(r.code, r.stderr).toBe(0);
-    expect(lastJson(byDefault.stdout).guidance).toBe(1.5);
+    for (const r of [byDefault, zero, given, plain, warm]) expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(byDefault.stdout)).toMatchObject({ guidance: 1.5, temperature: 0.9 }); // recommendedTemperature too
     expect(lastJson(zero.stdout).guidance).toBe(0);
-    expect(lastJson(plain.stdout).guidance).toBe(0); // no metadata
+    expect(lastJson(plain.stdout)).toMatchObject({ guidance: 0, temperature: 1 }); // no metadata
+    expect(await images0('warm')).not.toEqual(await images0('default')); // the temperature reached the sampler
     const images = async (n: string) => Array.from(decodeNpy(await fs.readFile(out(n))).data);
     expect(await images('default')).toEqual(await images('given'));
     expect(await images('default')).not.toEqual(await images('zero')); // guidance changed the draws

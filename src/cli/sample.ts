@@ -15,7 +15,7 @@ const spec = {
   embedding: { type: 'string', help: '.npy or .json file: one vector [D] for all images, or [N, D]' },
   count: { type: 'int', min: 1, max: 4096, help: 'images to sample (default 16)' },
   seed: { type: 'int', min: 0, help: 'random seed (default 0)' },
-  temperature: { type: 'number', positive: true, help: 'softmax temperature (default 1)' },
+  temperature: { type: 'number', positive: true, help: "softmax temperature (default: model.json's metadata.recommendedTemperature, else 1)" },
   guidance: { type: 'number', min: 0, help: "classifier-free guidance g >= 0 (default: model.json's metadata.recommendedGuidance, else 0)" },
   mode: { type: 'enum', values: ['cached', 'naive'] as const, help: 'sampler (default cached)' },
   png: { type: 'string', help: 'write a grid of the samples to this PNG' },
@@ -25,19 +25,25 @@ const spec = {
 } satisfies FlagSpec;
 
 /**
- * The guidance a model's makers recommend: model.json's metadata.recommendedGuidance (0 when
- * absent). Read after loadModel, so the file exists and is valid JSON.
+ * A sampling setting a model's makers recommend, from model.json's metadata
+ * (recommendedGuidance, recommendedTemperature); `fallback` when absent. Read after loadModel,
+ * so the file exists and is valid JSON.
  */
-export async function recommendedGuidance(dir: string): Promise<number> {
+async function recommended(dir: string, key: 'recommendedGuidance' | 'recommendedTemperature', fallback: number, min: number): Promise<number> {
   const file = path.join(dir, 'model.json');
   const json = JSON.parse(await readFile(file, 'utf8')) as { metadata?: Record<string, unknown> };
-  const g = json.metadata?.recommendedGuidance;
-  if (g === undefined) return 0;
-  if (typeof g !== 'number' || !Number.isFinite(g) || g < 0) {
-    throw new Error(`${file}: metadata.recommendedGuidance: expected a number >= 0, got ${JSON.stringify(g)}`);
+  const v = json.metadata?.[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (min > 0 && v === 0)) {
+    throw new Error(`${file}: metadata.${key}: expected a number ${min > 0 ? '>' : '>='} ${min > 0 ? 0 : min}, got ${JSON.stringify(v)}`);
   }
-  return g;
+  return v;
 }
+
+/** model.json's metadata.recommendedGuidance (0 when absent). */
+export const recommendedGuidance = (dir: string) => recommended(dir, 'recommendedGuidance', 0, 0);
+/** model.json's metadata.recommendedTemperature (1 when absent). */
+export const recommendedTemperature = (dir: string) => recommended(dir, 'recommendedTemperature', 1, Number.MIN_VALUE);
 
 export async function runSample(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
@@ -65,13 +71,14 @@ export async function runSample(argv: string[]): Promise<void> {
       throw new UsageError('--guidance: this model is unconditional, there is no condition to guide towards');
     }
     const guidance = a.guidance ?? (await recommendedGuidance(a.model!));
+    const temperature = a.temperature ?? (await recommendedTemperature(a.model!));
     const { condition, note } = await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding });
     if (note) process.stderr.write(`note: ${note}\n`);
-    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, guidance ${guidance}, ${backend})`, H * W * C);
+    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, guidance ${guidance}, temperature ${temperature}, ${backend})`, H * W * C);
     const t0 = performance.now();
     const images = await sample(
       model,
-      { count, seed: a.seed ?? 0, temperature: a.temperature ?? 1, mode: a.mode ?? 'cached', condition, guidance },
+      { count, seed: a.seed ?? 0, temperature, mode: a.mode ?? 'cached', condition, guidance },
       (e) => progress.update(e.done),
     );
     progress.finish();
@@ -90,7 +97,7 @@ export async function runSample(argv: string[]): Promise<void> {
     }
     if (a.npy) files.push({ path: a.npy, data: encodeNpy(images, [count, H, W, C]) });
     await writeFilesAtomic(files);
-    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', guidance, backend, seconds, png: a.png ?? null, npy: a.npy ?? null };
+    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', guidance, temperature, backend, seconds, png: a.png ?? null, npy: a.npy ?? null };
     process.stdout.write(JSON.stringify(summary) + '\n');
   } finally {
     disposeParams(model.params);
