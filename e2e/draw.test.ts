@@ -130,6 +130,11 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
   it('strokes drawn with the mouse show on the pad and update the heat map and the bars', async () => {
     const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0`);
     expect(await backendOf(page)).toBe('webgpu');
+    // no guidance in the link: the model's recommended one (0 when its metadata has none)
+    const meta = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/mnist/model.json'), 'utf8')).metadata ?? {};
+    const recommended = typeof meta.recommendedGuidance === 'number' ? meta.recommendedGuidance : 0;
+    await expect.poll(() => page.url()).toContain(`guidance=${recommended}`);
+    expect(await page.locator(testid('guidance-value')).textContent()).toBe(recommended.toFixed(2));
     await page.locator(testid('draw-pad')).scrollIntoViewIfNeeded();
     expect(await padInk(page)).toBe(0);
     expect(await page.locator(testid('class-prob-3')).textContent()).toBe('–');
@@ -160,10 +165,15 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
     const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0`);
     expect(await backendOf(page)).toBe('webgpu');
     const guesses: number[] = [];
+    const tensors: (string | null)[] = [];
     for (const d of digits) {
       guesses.push(argmax(await scoredAfter(page, () => page.locator(testid('draw-file')).setInputFiles(d.file))));
+      tensors.push(await page.locator(testid('surprise-map')).getAttribute('data-tensors'));
       if (guesses.length === 1) await screenshot(page, 'draw-02-guess');
     }
+    // the scoring worker holds as many tensors after the last picture as after the first
+    expect(Number(tensors[0])).toBeGreaterThan(0);
+    expect(new Set(tensors).size).toBe(1);
     const right = guesses.filter((g, i) => g === digits[i].label).length;
     console.info(`guessed ${guesses.join(',')} for ${digits.map((d) => d.label).join(',')}: ${right} of ${digits.length}`);
     // most are right, and each guess is the one the model's own classifier makes in Node:

@@ -65,6 +65,8 @@ export interface Score {
   /** p(class | drawing), uniform prior; null for a model without classes */
   probs: number[] | null;
   ms: number;
+  /** live tensors in the scoring worker afterwards (flat when nothing leaks) */
+  numTensors: number;
 }
 
 export interface DrawState {
@@ -495,7 +497,7 @@ export const useStore = create<AppState>()((set, get) => {
               scoreError = (e as Error).message;
             }
           }
-          const score: Score = { version, classes: msg.classes, logp: msg.logp, bitsPerDim: nats.map((n) => -n / per / Math.LN2), probs, ms: msg.ms };
+          const score: Score = { version, classes: msg.classes, logp: msg.logp, bitsPerDim: nats.map((n) => -n / per / Math.LN2), probs, ms: msg.ms, numTensors: msg.numTensors };
           set({ draw: { ...draw, score, scoreError } });
           return;
         }

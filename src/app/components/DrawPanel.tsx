@@ -136,6 +136,7 @@ function SurpriseMap() {
     canvas.dataset.version = String(score.version);
     canvas.dataset.bitsPerDim = String(score.bitsPerDim[row]);
     canvas.dataset.ms = score.ms.toFixed(0);
+    canvas.dataset.tensors = String(score.numTensors);
   }, [score, inked, row, width, height, channels]);
 
   const reference = model?.testBitsPerDim ?? model?.valBitsPerDim;
