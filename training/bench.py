@@ -59,7 +59,7 @@ def main():
     p.add_argument("--config", required=True, help="JSON file with a model config")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--json", action="store_true")

@@ -408,7 +408,14 @@ def _train(a, world: World) -> dict:
             "data": {"name": a.data, "trainCount": train_set.count}, "progress": dict(progress),
             "weights": W, "optimizer": opt.state_dict(), "savedAt": datetime.now(timezone.utc).isoformat(),
         }, ckpt_path)
-        save_model_folder(a.out, config, W, a.dtype, metadata={
+        # what the model's makers set by hand (recommendedGuidance, ...) survives retraining into the same folder
+        kept = {}
+        try:
+            with open(os.path.join(a.out, "model.json")) as f:
+                kept = {k: v for k, v in (json.load(f).get("metadata") or {}).items() if k.startswith("recommended")}
+        except (OSError, ValueError, AttributeError):
+            pass
+        save_model_folder(a.out, config, W, a.dtype, metadata={**kept,
             "trainedSteps": progress["step"], "trainedImages": progress["imagesSeen"],
             "trainedSeconds": round(progress["elapsedSeconds"]), "epochs": progress["step"] / steps_per_epoch,
             "valBitsPerDim": progress["lastValBitsPerDim"], "data": a.data, "seed": seed, "trainer": "pytorch",

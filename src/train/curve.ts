@@ -218,10 +218,11 @@ export function curveSvg(c: Curve, opts: CurveOptions = {}): string {
   out.push(poly(c.lr, YL, 'class="lr" stroke="#555" stroke-width="1.2"'));
 
   // legend
-  const lx = left + plotW - 250;
+  const lw = opts.compare ? 300 : 250; // a second run's names make the first line longer
+  const lx = left + plotW - lw;
   const ly = top + 12;
   const [nameA, nameB] = opts.labels ?? ['', 'compared run'];
-  out.push(`<rect x="${lx - 8}" y="${ly - 10}" width="250" height="${opts.compare ? 76 : 58}" fill="#fff" stroke="#ccc"/>`);
+  out.push(`<rect x="${lx - 8}" y="${ly - 10}" width="${lw}" height="${opts.compare ? 76 : 58}" fill="#fff" stroke="#ccc"/>`);
   out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="#7aa6d6" stroke-width="2"/>`);
   out.push(`<text x="${lx + 28}" y="${ly + 4}">${esc(nameA ? `${nameA}: ` : '')}training loss (bin means)</text>`);
   if (opts.compare) {

@@ -65,11 +65,23 @@ class Resume(unittest.TestCase):
         resumed, prog = weights_of(f"{tmp}/b.train")
         self.assertEqual(prog["step"], 14)
         self.assertTrue(same_weights(resumed, full), "resumed weights differ from the uninterrupted run's")
-        # the model folder holds the checkpoint's weights, nullable config and all
+        # the model folder holds the checkpoint's weights, nullable config and all, and keeps the
+        # sampling settings someone recommended for it
         config, W, meta = load_model_folder(f"{tmp}/b")
         self.assertTrue(config["conditioning"]["nullable"])
         self.assertEqual(meta["trainedSteps"], 14)
         self.assertTrue(np.array_equal(W["head/b2"], full["head/b2"]))
+        self.assertNotIn("recommendedGuidance", meta)
+        with open(f"{tmp}/b/model.json") as f:
+            mj = json.load(f)
+        mj["metadata"]["recommendedGuidance"] = 2
+        with open(f"{tmp}/b/model.json", "w") as f:
+            json.dump(mj, f)
+        r = run_trainer([*BASE, "--nullable", "--cond-dropout", "0.3", "--steps", "15", "--resume", "--out", f"{tmp}/b"])
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        config, W, meta = load_model_folder(f"{tmp}/b")
+        self.assertEqual(meta["recommendedGuidance"], 2)
+        self.assertEqual(meta["trainedSteps"], 15)
 
     def test_same_seed_same_weights_other_seed_other_weights(self):
         tmp = tempfile.mkdtemp()
