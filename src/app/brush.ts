@@ -11,8 +11,8 @@ export interface Brush {
   edge: number;
 }
 
-/** About MNIST's stroke: ~2-3 pixels of white with a pixel of grey on each side. */
-export const MNIST_BRUSH: Brush = { core: 0.7, edge: 1.9 };
+/** About MNIST's stroke: a pixel or two of white fading through grey over a pixel on each side. */
+export const MNIST_BRUSH: Brush = { core: 0.4, edge: 1.9 };
 
 /** Ink (0..255) a brush leaves at distance d from the stroke's centre line. */
 export function inkAt(brush: Brush, d: number): number {

@@ -98,11 +98,12 @@ export function resizeArea(src: Float32Array, sw: number, sh: number, dw: number
  * A white-on-black grey image of any size -> a size x size digit framed as MNIST frames
  * its digits: the ink's bounding box scaled (keeping its aspect) into the central 20/28,
  * its centre of mass at the centre, levels stretched so the background is 0 and the
- * brightest ink 255. A picture that already has the target size is taken as it is.
+ * brightest ink 255. A picture that already has the target size is taken as it is,
+ * unless `reframe` (the pad's own drawing, framed on request).
  */
-export function frameDigit(grey: Float32Array, w: number, h: number, size: number): Uint8Array {
+export function frameDigit(grey: Float32Array, w: number, h: number, size: number, reframe = false): Uint8Array {
   const out = new Uint8Array(size * size);
-  if (w === size && h === size) {
+  if (w === size && h === size && !reframe) {
     for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.max(0, Math.min(255, grey[i])));
     return out;
   }

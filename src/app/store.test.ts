@@ -154,6 +154,29 @@ describe('drawing, completing, scoring', () => {
     expect(useStore.getState().draw.score).toBe(score);
   });
 
+  it('frame centres and scales the drawing as MNIST does, and undo takes it back', () => {
+    useStore.setState(initial, true);
+    const big = makeConfig({ height: 28, width: 28, levels: 4, hidden: 4, layers: 1, headHidden: 4, conditioning: { type: 'class', classes: 10 } });
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config: big, paramCount: 1, recommendedGuidance: 0 } });
+    const st = useStore.getState();
+    st.beginStroke();
+    st.strokeTo({ x: 2, y: 2 }, { x: 2, y: 8 }); // a short bar in the top-left corner
+    const drawn = useStore.getState().draw.image.slice();
+    useStore.getState().frameDrawing();
+    const framed = useStore.getState().draw.image;
+    const rows = new Set<number>();
+    let mx = 0, m = 0;
+    framed.forEach((v, i) => {
+      if (v > 0) rows.add(Math.floor(i / 28));
+      mx += v * ((i % 28) + 0.5);
+      m += v;
+    });
+    expect(rows.size).toBeGreaterThanOrEqual(19); // scaled up to the 20-pixel box
+    expect(Math.abs(mx / m - 14)).toBeLessThan(1.5); // centred
+    useStore.getState().undoDrawing();
+    expect(useStore.getState().draw.image).toEqual(drawn);
+  });
+
   it('a picture that fails to load leaves the drawing as it was', () => {
     const st = useStore.getState();
     st.loadDrawing(Uint8Array.from([9, 9, 9, 9, 9, 9]), 'inverted');

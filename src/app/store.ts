@@ -9,6 +9,7 @@ import type { BackendReport, FromWorker, ModelInfo, ToWorker, WireCondition } fr
 import type { ModelConfig } from '../model/config';
 import { posterior } from '../model/classify';
 import { UndoStack, paintSegment } from './brush';
+import { frameDigit } from './picture';
 import { receptiveConfig } from './receptive';
 import { SPEEDS, randomSeed, writeUrl, type PageOptions, type Settings } from './url';
 
@@ -120,6 +121,8 @@ export interface AppState {
   loadDrawing(pixels: Uint8Array, note: string | null): void;
   pictureFailed(message: string): void;
   setKeepRows(rows: number): void;
+  /** scales and centres the drawing as MNIST frames its digits (undoable) */
+  frameDrawing(): void;
   update(patch: Partial<Omit<Settings, 'label' | 'speed'>>): void;
   setSpeed(speed: number): void;
   pause(): void;
@@ -346,6 +349,12 @@ export const useStore = create<AppState>()((set, get) => {
     pictureFailed(message) {
       // the drawing stays as it was
       set({ draw: { ...get().draw, pictureError: message, pictureNote: null } });
+    },
+    frameDrawing() {
+      const { draw } = get();
+      if (!draw.inked || draw.width !== draw.height) return;
+      const framed = frameDigit(Float32Array.from(draw.image), draw.width, draw.height, draw.width, true);
+      if (framed.some((v, i) => v !== draw.image[i])) setDrawing(framed, { pictureError: null });
     },
     setKeepRows(rows) {
       const { draw } = get();

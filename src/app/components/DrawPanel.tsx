@@ -16,7 +16,7 @@ function Tools() {
   const inked = useStore((s) => s.draw.inked);
   const height = useStore((s) => s.draw.height);
   const width = useStore((s) => s.draw.width);
-  const { clearDrawing, undoDrawing, loadDrawing, pictureFailed } = useStore.getState();
+  const { clearDrawing, undoDrawing, loadDrawing, pictureFailed, frameDrawing } = useStore.getState();
 
   const onFile = async (e: React.ChangeEvent<HTMLInputElement>) => {
     const input = e.currentTarget;
@@ -39,6 +39,15 @@ function Tools() {
       </button>
       <button type="button" data-testid="draw-clear" onClick={clearDrawing} disabled={!inked}>
         ✕ Clear
+      </button>
+      <button
+        type="button"
+        data-testid="draw-frame"
+        onClick={frameDrawing}
+        disabled={!inked || height !== width}
+        title="scale and centre the drawing as MNIST frames its digits (in the middle 20 of 28 pixels, centre of mass in the middle): the model has seen no other kind"
+      >
+        ⤢ Frame
       </button>
       <label className={`file-button ${ready ? '' : 'disabled'}`} title="any picture the browser can open: it is scaled to the pad, grey, white ink on black">
         ⤒ Picture…
