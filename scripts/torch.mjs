@@ -3,7 +3,7 @@
 //   node scripts/torch.mjs training.train --data mnist ...   (npm run train:torch -- ...)
 // Looks at $PYTHON, then Debian's /usr/bin/python3 (where apt's python3-torch installs),
 // then python3 on PATH. With --find it prints the interpreter it would use and exits.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +30,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error('torch: no Python with torch and numpy found (tried $PYTHON, /usr/bin/python3, python3); on Debian: apt-get install python3-torch');
     process.exit(1);
   }
-  const r = spawnSync(py, ['-m', mod, ...args], { stdio: 'inherit', cwd: root });
-  // pass SIGINT/SIGTERM exits through as the shell would
-  process.exit(r.status ?? (r.signal ? 1 : 0));
+  const child = spawn(py, ['-m', mod, ...args], { stdio: 'inherit', cwd: root });
+  // Ctrl-C reaches the whole process group; a SIGTERM sent to this process alone is passed
+  // on. Either way this process waits for Python, which checkpoints before it exits.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -190,8 +190,15 @@ def add_null_slot(config: dict, weights: dict[str, np.ndarray], dropout: float) 
 
 # ---- the run ----
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (as the TypeScript CLI), exit code 2."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="npm run train:torch --",
         description="Train a Gated PixelCNN in PyTorch; writes a model folder the TypeScript CLI and app load.",
     )

@@ -215,11 +215,14 @@ class Errors(unittest.TestCase):
         r = run_trainer(args)
         self.assertEqual(r.returncode, code, r.stderr)
         lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)  # one line, no usage dump or traceback
         self.assertRegex(lines[-1], pattern)
 
     def test_bad_flags_and_files_get_one_line_errors(self):
         tmp = tempfile.mkdtemp()
         self.check(["--data", "mnist", "--out", f"{tmp}/m"], 2, r"^train:torch: give --epochs E, --minutes M or --steps N$")
+        self.check(["--data", "mnist"], 2, r"^train:torch: the following arguments are required: --out$")
+        self.check([*BASE, "--steps", "1", "--bogus", "--out", f"{tmp}/m"], 2, r"^train:torch: unrecognized arguments: --bogus$")
         self.check([*BASE, "--steps", "1", "--lr", "-1", "--out", f"{tmp}/m"], 2, r"^train:torch: --lr: expected a number > 0")
         self.check([*BASE, "--steps", "1", "--resume", "--out", f"{tmp}/none"], 2, r"^train:torch: --resume: no checkpoint at ")
         self.check([*BASE, "--steps", "1", "--init", f"{tmp}/nothing", "--preset", "tiny", "--out", f"{tmp}/m"], 2, r"give one of --preset")
