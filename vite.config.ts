@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CSP, CSP_HEADER, DEV_CSP_HEADER } from './src/app/csp';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = path.join(root, 'models');
@@ -106,8 +107,38 @@ function modelsAndWasm(): Plugin {
   };
 }
 
+/**
+ * The Content-Security-Policy (src/app/csp.ts): a <meta> in the built page, and a header
+ * on every response of the dev and preview servers, which is what binds the workers.
+ * Listed before the models plugin so its middleware runs first, for /models/ too.
+ */
+function contentSecurityPolicy(): Plugin {
+  const header =
+    (value: string): Connect.NextHandleFunction =>
+    (_req, res, next) => {
+      res.setHeader('Content-Security-Policy', value);
+      next();
+    };
+  return {
+    name: 'pixelcnn-csp',
+    configureServer(server) {
+      server.middlewares.use(header(DEV_CSP_HEADER));
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(header(CSP_HEADER));
+    },
+    transformIndexHtml: {
+      order: 'pre',
+      handler(_html, ctx) {
+        if (ctx.server) return []; // dev: the header alone (the meta would block React Refresh)
+        return [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' }];
+      },
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), modelsAndWasm()],
+  plugins: [react(), contentSecurityPolicy(), modelsAndWasm()],
   worker: { format: 'es' },
   build: {
     target: 'es2022',
