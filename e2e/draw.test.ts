@@ -36,17 +36,18 @@ beforeAll(async () => {
     fs.writeFileSync(file, encodePng(pixels, 28, 28, 1));
     return { label: test.labels[i], pixels, file, node: -1 };
   });
-  // the same Bayes classifier on the same weights, run here: the page must agree with it
+  dir = await buildApp();
+  server = await serve(dir);
+  // the same Bayes classifier on the same weights (the copy the page is served), run here:
+  // the page must agree with it
   await initNodeBackend('wasm');
-  const model = await loadModel(path.join(repoRoot, 'models/mnist'));
+  const model = await loadModel(path.join(dir, 'models/mnist'));
   try {
     const { predicted } = await classify(model, test.images.subarray(0, DIGITS * 784), DIGITS, 4);
     predicted.forEach((p, i) => (digits[i].node = p));
   } finally {
     disposeParams(model.params);
   }
-  dir = await buildApp();
-  server = await serve(dir);
   browser = await launch({ webgpu: true });
 }, 240_000);
 
@@ -131,7 +132,7 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
     const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0`);
     expect(await backendOf(page)).toBe('webgpu');
     // no guidance in the link: the model's recommended one (0 when its metadata has none)
-    const meta = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/mnist/model.json'), 'utf8')).metadata ?? {};
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'models/mnist/model.json'), 'utf8')).metadata ?? {};
     const recommended = typeof meta.recommendedGuidance === 'number' ? meta.recommendedGuidance : 0;
     await expect.poll(() => page.url()).toContain(`guidance=${recommended}`);
     expect(await page.locator(testid('guidance-value')).textContent()).toBe(recommended.toFixed(2));
@@ -152,7 +153,14 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
     expect(Number(await page.locator(testid('draw-bpd')).textContent())).toBeGreaterThan(0);
     console.info(`drawn 7: p = ${second.map((p) => p.toFixed(2)).join(' ')}`);
     await screenshot(page, 'draw-01-strokes');
-    // undo takes the stem back; clear empties the pad and the bars
+    // framed as MNIST frames its digits, scored again
+    const map2 = await page.locator(testid('surprise-map')).getAttribute('data-bits-per-dim');
+    const framed = await scoredAfter(page, () => page.click(testid('draw-frame')));
+    expect(await page.locator(testid('surprise-map')).getAttribute('data-bits-per-dim')).not.toBe(map2);
+    console.info(`framed: p = ${framed.map((p) => p.toFixed(2)).join(' ')}`);
+    await screenshot(page, 'draw-01-framed');
+    // undo takes the framing back, then the stem; clear empties the pad and the bars
+    expect(await scoredAfter(page, () => page.click(testid('draw-undo')))).toEqual(second);
     expect(await scoredAfter(page, () => page.click(testid('draw-undo')))).toEqual(first);
     await page.click(testid('draw-clear'));
     await expect.poll(() => padInk(page)).toBe(0);
@@ -202,7 +210,9 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
   }, 300_000);
 
   it('"complete" with 14 rows kept runs to done and keeps the 14 rows', async () => {
-    const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0&seed=3`);
+    // guidance 0: what is tested is the kept rows; guided sampling runs two streams an image,
+    // a few pixels a second on a software adapter
+    const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0&seed=3&guidance=0`);
     expect(await backendOf(page)).toBe('webgpu');
     const digit = digits[0];
     const probs = await scoredAfter(page, () => page.locator(testid('draw-file')).setInputFiles(digit.file));
