@@ -132,7 +132,8 @@ afterAll(async () => {
 });
 
 async function openApp(context: BrowserContext, query: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await context.newPage({ viewport: { width: 1200, height: 1000 } } as never);
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1200, height: 1000 });
   const errors = collectErrors(page);
   await page.addInitScript(LONG_TASK_PROBE);
   await page.goto(`${origin}/?${query}`);
