@@ -135,6 +135,13 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'models/mnist/model.json'), 'utf8')).metadata ?? {};
     const recommended = typeof meta.recommendedGuidance === 'number' ? meta.recommendedGuidance : 0;
     await expect.poll(() => page.url()).toContain(`guidance=${recommended}`);
+    // the temperature too; and both survive the sliders' debounce (a slider's placeholder
+    // value once overwrote the recommendation 250 ms after the model arrived)
+    const recommendedT = typeof meta.recommendedTemperature === 'number' ? meta.recommendedTemperature : 1;
+    await expect.poll(() => page.url()).toContain(`temp=${recommendedT}`);
+    await page.waitForTimeout(600);
+    expect(page.url()).toContain(`guidance=${recommended}`);
+    expect(page.url()).toContain(`temp=${recommendedT}`);
     expect(await page.locator(testid('guidance-value')).textContent()).toBe(recommended.toFixed(2));
     await page.locator(testid('draw-pad')).scrollIntoViewIfNeeded();
     expect(await padInk(page)).toBe(0);

@@ -16,7 +16,7 @@ beforeEach(() => {
     type: 'ready',
     role: 'sampler',
     backend: { name: 'cpu', skipped: [{ name: 'webgpu', reason: 'none here' }] },
-    model: { source: 'test', random: true, note: '', config, paramCount: 1, recommendedGuidance: 1.5 },
+    model: { source: 'test', random: true, note: '', config, paramCount: 1, recommendedGuidance: 1.5, recommendedTemperature: 1 },
   });
   useStore.getState().receive({ type: 'ready', role: 'scorer', backend: { name: 'wasm', skipped: [] } });
 });
@@ -95,12 +95,18 @@ describe('drawing, completing, scoring', () => {
     useStore.getState().receive({ type: 'score', reqId, classes: 10, logp: Float32Array.from(logp), ms: 3, numTensors: 0 });
   const scoreRequests = () => sent.filter((m) => m.type === 'score');
 
-  it("the model's recommended guidance is the default, and a link's own guidance wins", () => {
+  it("the model's recommended guidance and temperature are the defaults, and a link's own values win", () => {
     expect(useStore.getState().settings.guidance).toBe(1.5);
     useStore.setState(initial, true);
     useStore.setState({ settings: { ...initial.settings, guidance: 0.5 } });
-    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config, paramCount: 1, recommendedGuidance: 3 } });
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config, paramCount: 1, recommendedGuidance: 3, recommendedTemperature: 0.8 } });
     expect(useStore.getState().settings.guidance).toBe(0.5);
+    // the temperature the link did not set is the model's recommendation, and reaches the worker
+    expect(useStore.getState().settings.temperature).toBe(0.8);
+    useStore.setState(initial, true);
+    useStore.setState({ settings: { ...initial.settings, temperature: 1.2 } });
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config, paramCount: 1, recommendedGuidance: 3, recommendedTemperature: 0.8 } });
+    expect(useStore.getState().settings).toMatchObject({ temperature: 1.2, guidance: 3 });
   });
 
   it('a stroke paints the pad, asks for a score when it ends, and undo takes it back', () => {
@@ -157,7 +163,7 @@ describe('drawing, completing, scoring', () => {
   it('frame centres and scales the drawing as MNIST does, and undo takes it back', () => {
     useStore.setState(initial, true);
     const big = makeConfig({ height: 28, width: 28, levels: 4, hidden: 4, layers: 1, headHidden: 4, conditioning: { type: 'class', classes: 10 } });
-    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config: big, paramCount: 1, recommendedGuidance: 0 } });
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config: big, paramCount: 1, recommendedGuidance: 0, recommendedTemperature: 1 } });
     const st = useStore.getState();
     st.beginStroke();
     st.strokeTo({ x: 2, y: 2 }, { x: 2, y: 8 }); // a short bar in the top-left corner
@@ -239,7 +245,7 @@ describe('readUrl', () => {
     expect(readUrl('?guidance=0').settings.guidance).toBe(0);
     expect(bad.settings.label).toBeNull();
     expect(bad.settings.count).toBe(4);
-    expect(bad.settings.temperature).toBe(1);
+    expect(bad.settings.temperature).toBeNull(); // the model's recommendation, once known
     expect(bad.settings.speed).toBe(1);
     expect(Number.isInteger(bad.settings.seed)).toBe(true);
     expect(bad.page.backend).toBeUndefined();

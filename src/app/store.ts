@@ -245,7 +245,7 @@ export const useStore = create<AppState>()((set, get) => {
       ...(prefix ? { prefix } : {}),
       count: settings.count,
       seed: settings.seed,
-      temperature: settings.temperature,
+      temperature: settings.temperature ?? model.recommendedTemperature,
       delayMs: SPEEDS[settings.speed],
     });
   }
@@ -293,7 +293,7 @@ export const useStore = create<AppState>()((set, get) => {
     initError: null,
     backend: null,
     model: null,
-    settings: { label: null, count: 4, seed: 0, temperature: 1, guidance: null, speed: 1 },
+    settings: { label: null, count: 4, seed: 0, temperature: null, guidance: null, speed: 1 },
     runId: 0,
     status: 'idle',
     runMessage: null,
@@ -418,8 +418,14 @@ export const useStore = create<AppState>()((set, get) => {
             undo.clear();
             const draw = emptyDraw(config.height, config.width);
             set({ phase: 'ready', backend: msg.backend, model: msg.model!, rf, draw });
-            // the guidance a link did not set is the model's own recommendation
-            if (get().settings.guidance === null) changeSettings({ guidance: msg.model!.recommendedGuidance });
+            // the guidance and temperature a link did not set are the model's own recommendation
+            const { guidance, temperature } = get().settings;
+            if (guidance === null || temperature === null) {
+              changeSettings({
+                guidance: guidance ?? msg.model!.recommendedGuidance,
+                temperature: temperature ?? msg.model!.recommendedTemperature,
+              });
+            }
             requestReceptive();
             if (get().settings.label !== null) generate('sample');
           }

@@ -13,7 +13,8 @@ export interface Settings {
   label: number | null;
   count: GridSize;
   seed: number;
-  temperature: number;
+  /** softmax temperature; null until the model's recommended value is known */
+  temperature: number | null;
   /** classifier-free guidance g >= 0; null until the model's recommended value is known */
   guidance: number | null;
   /** index into SPEEDS */
@@ -50,7 +51,7 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
       label: int(q.get('class'), 0, 9) ?? null,
       count: (GRID_SIZES as readonly number[]).includes(count ?? -1) ? (count as GridSize) : 4,
       seed: int(q.get('seed'), 0, 2 ** 31 - 1) ?? randomSeed(),
-      temperature: q.has('temp') && Number.isFinite(t) && t >= 0.05 && t <= 2 ? t : 1,
+      temperature: q.has('temp') && q.get('temp') !== '' && Number.isFinite(t) && t >= 0.05 && t <= 2 ? t : null,
       guidance: q.has('guidance') && q.get('guidance') !== '' && Number.isFinite(g) && g >= 0 && g <= MAX_GUIDANCE ? g : null,
       speed: int(q.get('speed'), 0, SPEEDS.length - 1) ?? 1,
     },
@@ -69,7 +70,8 @@ export function writeUrl(s: Settings): void {
   else q.set('class', String(s.label));
   q.set('n', String(s.count));
   q.set('seed', String(s.seed));
-  q.set('temp', String(s.temperature));
+  if (s.temperature === null) q.delete('temp');
+  else q.set('temp', String(s.temperature));
   if (s.guidance === null) q.delete('guidance');
   else q.set('guidance', String(s.guidance));
   q.set('speed', String(s.speed));

@@ -33,7 +33,7 @@ function paramCount(model: PixelCNN): number {
 function randomModel(preset: string, note: string): { model: PixelCNN; info: ModelInfo } {
   const config = RANDOM_PRESETS[preset]();
   const model: PixelCNN = { config, params: initParams(config, 1) };
-  return { model, info: { source: preset, random: true, note, config, paramCount: paramCount(model), recommendedGuidance: 0 } };
+  return { model, info: { source: preset, random: true, note, config, paramCount: paramCount(model), recommendedGuidance: 0, recommendedTemperature: 1 } };
 }
 
 /** URL of the folder holding model.json for a spec (a name under modelsBase, or a path/URL). */
@@ -85,6 +85,7 @@ export async function loadModel(spec: string, modelsBase: string): Promise<{ mod
   const seen = typeof meta.trainedImages === 'number' ? `, trained on ${Math.round(meta.trainedImages / 1000)}k images` : '';
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   const g = num(meta.recommendedGuidance);
+  const t = num(meta.recommendedTemperature);
   return {
     model,
     info: {
@@ -94,6 +95,8 @@ export async function loadModel(spec: string, modelsBase: string): Promise<{ mod
       config: model.config,
       paramCount: paramCount(model),
       recommendedGuidance: g !== undefined && g >= 0 ? g : 0,
+      // the slider's range
+      recommendedTemperature: t !== undefined && t >= 0.05 && t <= 2 ? t : 1,
       testBitsPerDim: num(meta.testBitsPerDim),
       valBitsPerDim: num(meta.valBitsPerDim),
     },

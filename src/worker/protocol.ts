@@ -36,6 +36,8 @@ export interface ModelInfo {
   paramCount: number;
   /** model.json metadata.recommendedGuidance: the guidance the app starts with (0 when absent) */
   recommendedGuidance: number;
+  /** model.json metadata.recommendedTemperature: the temperature the app starts with (1 when absent) */
+  recommendedTemperature: number;
   /** the model card's likelihood figures, bits/dim, when model.json's metadata has them */
   testBitsPerDim?: number;
   valBitsPerDim?: number;

@@ -1,6 +1,6 @@
 // Settings and run controls. A change of grid, temperature or seed restarts the picture
 // (the store stops the old run first); speed applies to the running generation.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store';
 import { GRID_SIZES, MAX_GUIDANCE, SPEEDS, SPEED_NAMES, randomSeed } from '../url';
 import { gridPng } from '../paint';
@@ -22,7 +22,7 @@ async function downloadPng(): Promise<void> {
   const blob = await gridPng(live, scale, live.count > 1 ? scale : 0);
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = `pixelcnn-digit${settings.label ?? ''}-seed${settings.seed}-t${settings.temperature}.png`;
+  a.download = `pixelcnn-digit${settings.label ?? ''}-seed${settings.seed}-t${settings.temperature ?? 1}.png`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
@@ -35,18 +35,27 @@ export function Controls() {
   const { update, setSpeed, pause, resume, stop, regenerate } = useStore.getState();
 
   const conditional = useStore((s) => (s.model ? s.model.config.conditioning.type !== 'none' : true));
-  const [temperature, setTemperature] = useState(settings.temperature);
+  const [temperature, setTemperature] = useState(settings.temperature ?? 1);
   const [guidance, setGuidance] = useState(settings.guidance ?? 0);
   useEffect(() => setGuidance(settings.guidance ?? 0), [settings.guidance]);
+  // Only a value the user moved a slider to goes to the store: the slider's first value is
+  // a placeholder until the model's recommendation arrives, and pushing it back after that
+  // (a debounce that fires once the model is ready) would undo the recommendation.
+  const moved = useRef({ guidance: false, temperature: false });
   useDebounced(guidance, 250, (g) => {
     const now = useStore.getState().settings.guidance;
-    if (now !== null && g !== now) update({ guidance: g });
+    if (!moved.current.guidance) return;
+    moved.current.guidance = false;
+    if (g !== now) update({ guidance: g });
   });
   const [seedText, setSeedText] = useState(String(settings.seed));
-  useEffect(() => setTemperature(settings.temperature), [settings.temperature]);
+  useEffect(() => setTemperature(settings.temperature ?? 1), [settings.temperature]);
   useEffect(() => setSeedText(String(settings.seed)), [settings.seed]);
   useDebounced(temperature, 250, (t) => {
-    if (t !== useStore.getState().settings.temperature) update({ temperature: t });
+    const now = useStore.getState().settings.temperature;
+    if (!moved.current.temperature) return;
+    moved.current.temperature = false;
+    if (t !== now) update({ temperature: t });
   });
 
   const active = status === 'running' || status === 'paused';
@@ -88,7 +97,10 @@ export function Controls() {
           step={0.05}
           value={temperature}
           data-testid="temperature"
-          onChange={(e) => setTemperature(Number(e.target.value))}
+          onChange={(e) => {
+            moved.current.temperature = true;
+            setTemperature(Number(e.target.value));
+          }}
         />
       </label>
 
@@ -107,7 +119,10 @@ export function Controls() {
           value={guidance}
           disabled={!conditional}
           data-testid="guidance"
-          onChange={(e) => setGuidance(Number(e.target.value))}
+          onChange={(e) => {
+            moved.current.guidance = true;
+            setGuidance(Number(e.target.value));
+          }}
         />
       </label>
 
