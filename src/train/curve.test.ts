@@ -116,7 +116,9 @@ describe('npm run curve', () => {
       const ok = await run('--log', log, '--svg', out);
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.stdout.trim())).toMatchObject({ epochs: 3, trainPoints: 31, valFull: 3, valSubset: 3, grows: 1, lastValFullBitsPerDim: expect.closeTo(1.0, 10) });
-      expect(await fs.readFile(out, 'utf8')).toContain('class="val-full"');
+      const plain = await fs.readFile(out, 'utf8');
+      expect(plain).toContain('class="val-full"');
+      expect(plain).toContain('>training loss (mean per 0.1 epoch)<'); // one run: no run name in the legend
 
       await fs.appendFile(log, '{"event":"progress",\n');
       const bad = await run('--log', log, '--svg', path.join(dir, 'bad.svg'));
@@ -138,6 +140,7 @@ describe('npm run curve', () => {
       const svg = await fs.readFile(out, 'utf8');
       expect(attrs(svg, 'train-compare', 'points')[0].split(' ')).toHaveLength(13);
       expect(svg).toContain('torch: training loss');
+      expect(svg).toContain('ts: training loss (mean per 25 updates)');
 
       const missing = await run('--log', path.join(dir, 'nope.log'), '--svg', path.join(dir, 'x.svg'));
       expect(missing.stderr.trim()).toMatch(/nope\.log: cannot be read \(ENOENT\)$/);

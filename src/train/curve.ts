@@ -35,8 +35,9 @@ export interface Point {
 
 export interface Curve {
   stepsPerEpoch: number;
-  /** mean training loss (bits/dim) per tenth of an epoch */
+  /** mean training loss (bits/dim) per bin of binSteps updates */
   train: Point[];
+  binSteps: number;
   /** validation on a subset of the validation split */
   valSubset: Point[];
   /** validation on the whole split (the most images any val event used) */
@@ -56,7 +57,7 @@ export function curveOf(events: LogEvent[], name = 'train.log', binSteps?: numbe
   if (progress.length === 0) throw new Error(`${name}: no progress events to draw`);
   const epochOf = (step: number) => step / spe;
 
-  // training loss: mean per bin of a tenth of an epoch (the log keeps one line every few steps)
+  // training loss: mean per bin, a tenth of an epoch by default (the log keeps one line every few steps)
   const bins = new Map<number, { sum: number; n: number; stepSum: number }>();
   const bin = binSteps ?? Math.max(1, Math.round(spe / 10));
   for (const e of progress) {
@@ -85,6 +86,7 @@ export function curveOf(events: LogEvent[], name = 'train.log', binSteps?: numbe
   const lastStep = Math.max(...progress.map((e) => e.step as number), ...vals.map((e) => e.step as number));
   return {
     stepsPerEpoch: spe,
+    binSteps: bin,
     train,
     valSubset: vals.filter((e) => e.images !== fullImages).map((e) => point(e, 'bitsPerDim')),
     valFull: vals.filter((e) => e.images === fullImages).map((e) => point(e, 'bitsPerDim')),
@@ -224,7 +226,9 @@ export function curveSvg(c: Curve, opts: CurveOptions = {}): string {
   const [nameA, nameB] = opts.labels ?? ['', 'compared run'];
   out.push(`<rect x="${lx - 8}" y="${ly - 10}" width="${lw}" height="${opts.compare ? 76 : 58}" fill="#fff" stroke="#ccc"/>`);
   out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="#7aa6d6" stroke-width="2"/>`);
-  out.push(`<text x="${lx + 28}" y="${ly + 4}">${esc(nameA ? `${nameA}: ` : '')}training loss (bin means)</text>`);
+  const binText = c.binSteps === Math.max(1, Math.round(c.stepsPerEpoch / 10)) ? 'mean per 0.1 epoch' : `mean per ${c.binSteps} updates`;
+  // a run's name only when there is another run to tell it from
+  out.push(`<text x="${lx + 28}" y="${ly + 4}">${esc(opts.compare && nameA ? `${nameA}: ` : '')}training loss (${binText})</text>`);
   if (opts.compare) {
     out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly + 54}" y2="${ly + 54}" stroke="#e07b00" stroke-width="2" stroke-dasharray="6 3"/>`);
     out.push(`<text x="${lx + 28}" y="${ly + 58}">${esc(nameB)}: training loss</text>`);
