@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import struct
 import sys
-import tempfile
 import time
 import zlib
 
@@ -28,6 +26,7 @@ import torch.nn.functional as F
 
 from .data import load_mnist
 from .rng import epoch_order
+from .weights import write_model_folder
 
 FORMAT = "mnist-classifier"
 # name -> shape, kernels as [kh, kw, cin, cout] and dense as [in, out] (the project's layout)
@@ -68,16 +67,8 @@ def save(folder: str, W, meta: dict):
     mj = {"format": FORMAT, "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": [
         {"name": n, "shape": list(s), "dtype": "float32", "quantization": {"dtype": "float16"}} for n, s in SPECS]}],
         "metadata": meta}
-    parent = os.path.dirname(os.path.abspath(folder))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=".classifier.tmp-")
-    with open(os.path.join(tmp, "group1-shard1of1.bin"), "wb") as f:
-        f.write(blob)
-    with open(os.path.join(tmp, "model.json"), "w") as f:
-        f.write(json.dumps(mj, indent=1) + "\n")
-    if os.path.exists(folder):
-        shutil.rmtree(folder)
-    os.rename(tmp, folder)
+    # the same atomic replace as the PixelCNN folders, keeping the card and its picture
+    write_model_folder(folder, [("group1-shard1of1.bin", blob), ("model.json", (json.dumps(mj, indent=1) + "\n").encode())])
 
 
 def load(folder: str) -> dict[str, torch.Tensor]:

@@ -140,19 +140,17 @@ def serialize(config: dict, weights: dict[str, np.ndarray], dtype: str = "float3
     return mj, shards
 
 
-def save_model_folder(folder: str, config: dict, weights: dict[str, np.ndarray], dtype: str = "float32", metadata: dict | None = None):
-    """Writes the model folder atomically (temp folder + rename), keeping its other files."""
-    mj, shards = serialize(config, weights, dtype, metadata)
+def write_model_folder(folder: str, files: list[tuple[str, bytes]]) -> None:
+    """Replaces a model folder by `files` (model.json + shards) atomically: a temp folder, then
+    a rename; the folder's other files (model card, pictures) are carried over."""
     target = os.path.abspath(folder)
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.tmp-", dir=parent)
     try:
-        for name, data in shards:
+        for name, data in files:
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(data)
-        with open(os.path.join(tmp, MODEL_JSON), "w") as f:
-            f.write(json.dumps(mj, indent=1) + "\n")
         if os.path.isdir(target):
             own = {MODEL_JSON} | {f for f in os.listdir(target) if SHARD_NAME.match(f)}
             for f in os.listdir(target):
@@ -172,3 +170,9 @@ def save_model_folder(folder: str, config: dict, weights: dict[str, np.ndarray],
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_model_folder(folder: str, config: dict, weights: dict[str, np.ndarray], dtype: str = "float32", metadata: dict | None = None):
+    """Writes the model folder atomically (temp folder + rename), keeping its other files."""
+    mj, shards = serialize(config, weights, dtype, metadata)
+    write_model_folder(folder, [*shards, (MODEL_JSON, (json.dumps(mj, indent=1) + "\n").encode())])

@@ -23,6 +23,11 @@ class ClassifierParity(unittest.TestCase):
         tmp = tempfile.mkdtemp()
         W = {k: (v.detach() + 0.05 * torch.randn(v.shape, generator=torch.Generator().manual_seed(1))) for k, v in classifier.init(3).items()}
         classifier.save(os.path.join(tmp, "c"), W, {"note": "random"})
+        with open(os.path.join(tmp, "c", "README.md"), "w") as f:
+            f.write("card")
+        classifier.save(os.path.join(tmp, "c"), W, {"note": "random"})  # saving again keeps the card
+        with open(os.path.join(tmp, "c", "README.md")) as f:
+            self.assertEqual(f.read(), "card")
         W16 = classifier.load(os.path.join(tmp, "c"))  # the float16-rounded weights TypeScript reads
         x = load_mnist("test").images[:20]
         np.save(os.path.join(tmp, "x.npy"), x)
