@@ -14,12 +14,12 @@ import path from 'node:path';
 import { DESCRIPTOR_DIM } from '../faces/descriptor';
 import { readFacesDir, type FacesData } from '../faces/dataset';
 import { identityFigures, peopleOf, type IdentityFigures, type PeopleIndex } from '../faces/identity';
-import { encodePng, imageGrid } from '../io/png';
+import { encodePng, imageGrid, levelsToPixels } from '../io/png';
 import { checkWritable, writeFilesAtomic } from '../io/atomicWrite';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { extOf, startBackend } from './common';
 import { Progress } from './progress';
-import { recommendedGuidance } from './sample';
+import { recommendedSampling } from './sample';
 
 const SIZE = 32;
 /** people shown in the picture, and generated portraits per person there */
@@ -144,7 +144,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
       const what = c.conditioning.type === 'vector' ? `a ${c.conditioning.dim}-d vector` : c.conditioning.type === 'class' ? 'a class' : 'nothing';
       throw new UsageError(`--model: ${a.model} is conditioned on ${what}; eval-faces needs a model conditioned on the ${DESCRIPTOR_DIM}-d face descriptor`);
     }
-    const guidance = a.guidance ?? (await recommendedGuidance(a.model!));
+    const guidance = a.guidance ?? (await recommendedSampling(a.model!)).guidance;
     if (guidance > 0 && !isNullable(c.conditioning)) {
       throw new UsageError(`--guidance: ${guidance} needs a model with a null embedding (conditioning.nullable); ${a.model} has none`);
     }
@@ -167,7 +167,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
         { count, seed: seed + b, temperature, mode: 'cached', condition: { embeddings }, guidance },
         (e) => progress?.update(Math.floor(p0 * K + (count * e.done) / e.total)),
       );
-      const pixels = c.levels === 256 ? levels : levels.map((v) => Math.round((v * 255) / (c.levels - 1)));
+      const pixels = levelsToPixels(levels, c.levels);
       drawn.set(pixels, p0 * K * px);
       samplingMs += performance.now() - t;
       t = performance.now();

@@ -9,7 +9,7 @@
 // (1 = as varied as real digits; guidance that collapses every 7 into one shape goes to 0).
 import path from 'node:path';
 import { loadMnist } from '../data/mnist';
-import { encodePng, imageGrid } from '../io/png';
+import { encodePng, imageGrid, levelsToPixels } from '../io/png';
 import { writeFilesAtomic } from '../io/atomicWrite';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { startBackend } from './common';
@@ -111,7 +111,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
           guidance: g,
           unconditional: a.unconditional,
         });
-        const pixels = c.levels === 256 ? levels : levels.map((v) => Math.round((v * 255) / (c.levels - 1)));
+        const pixels = levelsToPixels(levels, c.levels);
         const read = await classify(classifier, pixels, perClass);
         perClassAgreement.push(read.filter((p) => p === k).length / perClass);
         diversity.push(meanPairwiseDistance(pixels, perClass, D) / realDistance[k]);

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeNpy } from '../io/npy';
-import { encodePng, imageGrid } from '../io/png';
+import { encodePng, imageGrid, levelsToPixels } from '../io/png';
 import { checkWritable, writeFilesAtomic, type OutputFile } from '../io/atomicWrite';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, conditionFromFlags, extOf, startBackend } from './common';
@@ -25,25 +25,24 @@ const spec = {
 } satisfies FlagSpec;
 
 /**
- * A sampling setting a model's makers recommend, from model.json's metadata
- * (recommendedGuidance, recommendedTemperature); `fallback` when absent. Read after loadModel,
- * so the file exists and is valid JSON.
+ * The sampling settings a model's makers recommend, from model.json's metadata:
+ * recommendedGuidance (0 when absent) and recommendedTemperature (1 when absent). Read after
+ * loadModel, so the file exists and is valid JSON.
  */
-async function recommended(dir: string, key: 'recommendedGuidance' | 'recommendedTemperature', fallback: number, min: number): Promise<number> {
+export async function recommendedSampling(dir: string): Promise<{ guidance: number; temperature: number }> {
   const file = path.join(dir, 'model.json');
-  const json = JSON.parse(await readFile(file, 'utf8')) as { metadata?: Record<string, unknown> };
-  const v = json.metadata?.[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (min > 0 && v === 0)) {
-    throw new Error(`${file}: metadata.${key}: expected a number ${min > 0 ? '>' : '>='} ${min > 0 ? 0 : min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
+  const meta = (JSON.parse(await readFile(file, 'utf8')) as { metadata?: Record<string, unknown> }).metadata ?? {};
+  const pick = (key: string, fallback: number, ok: (v: number) => boolean, rule: string): number => {
+    const v = meta[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`${file}: metadata.${key}: expected a number ${rule}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    guidance: pick('recommendedGuidance', 0, (v) => v >= 0, '>= 0'),
+    temperature: pick('recommendedTemperature', 1, (v) => v > 0, '> 0'),
+  };
 }
-
-/** model.json's metadata.recommendedGuidance (0 when absent). */
-export const recommendedGuidance = (dir: string) => recommended(dir, 'recommendedGuidance', 0, 0);
-/** model.json's metadata.recommendedTemperature (1 when absent). */
-export const recommendedTemperature = (dir: string) => recommended(dir, 'recommendedTemperature', 1, Number.MIN_VALUE);
 
 export async function runSample(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
@@ -70,8 +69,9 @@ export async function runSample(argv: string[]): Promise<void> {
     if (a.guidance !== undefined && a.guidance > 0 && model.config.conditioning.type === 'none') {
       throw new UsageError('--guidance: this model is unconditional, there is no condition to guide towards');
     }
-    const guidance = a.guidance ?? (await recommendedGuidance(a.model!));
-    const temperature = a.temperature ?? (await recommendedTemperature(a.model!));
+    const recommended = await recommendedSampling(a.model!);
+    const guidance = a.guidance ?? recommended.guidance;
+    const temperature = a.temperature ?? recommended.temperature;
     const { condition, note } = await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding });
     if (note) process.stderr.write(`note: ${note}\n`);
     const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, guidance ${guidance}, temperature ${temperature}, ${backend})`, H * W * C);
@@ -89,10 +89,7 @@ export async function runSample(argv: string[]): Promise<void> {
 
     const files: OutputFile[] = [];
     if (a.png) {
-      // levels 0..K-1 -> 0..255 so low-level models (e.g. binarised) are visible
-      const K = model.config.levels;
-      const shown = K === 256 ? images : images.map((v) => Math.round((v * 255) / (K - 1)));
-      const g = imageGrid(shown, count, H, W, C, { scale: a.scale ?? 4, pad: 2 });
+      const g = imageGrid(levelsToPixels(images, model.config.levels), count, H, W, C, { scale: a.scale ?? 4, pad: 2 });
       files.push({ path: a.png, data: encodePng(g.data, g.width, g.height, g.channels) });
     }
     if (a.npy) files.push({ path: a.npy, data: encodeNpy(images, [count, H, W, C]) });

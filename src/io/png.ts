@@ -43,6 +43,11 @@ export interface Picture {
   channels: number;
 }
 
+/** A model's levels 0..K-1 as 0..255 pixels, so low-level models (e.g. binarised) are visible; 8-bit levels as they are. */
+export function levelsToPixels(levels: Uint8Array, K: number): Uint8Array {
+  return K === 256 ? levels : levels.map((v) => Math.round((v * 255) / (K - 1)));
+}
+
 /** Tiles images [n, h, w, c] (uint8, row-major) into one picture, row by row. */
 export function imageGrid(images: Uint8Array, n: number, h: number, w: number, c: number, opts: GridOptions = {}): Picture {
   const scale = opts.scale ?? 1;
