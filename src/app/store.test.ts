@@ -3,6 +3,7 @@ import { makeConfig } from '../model/config';
 import type { ToWorker } from '../worker/protocol';
 import { connect, useStore } from './store';
 import { readUrl } from './url';
+import { statusWord } from './components/Progress';
 
 const config = makeConfig({ height: 2, width: 3, levels: 4, hidden: 4, layers: 1, headHidden: 4, conditioning: { type: 'class', classes: 10 } });
 let sent: ToWorker[] = [];
@@ -249,5 +250,49 @@ describe('readUrl', () => {
     expect(bad.settings.speed).toBe(1);
     expect(Number.isInteger(bad.settings.seed)).toBe(true);
     expect(bad.page.backend).toBeUndefined();
+  });
+});
+
+describe('the condition follows the model', () => {
+  const ready = (conditioning: Parameters<typeof makeConfig>[0]['conditioning']) => {
+    useStore.setState(initial, true);
+    sent = [];
+    const c = makeConfig({ height: 2, width: 2, channels: 3, levels: 4, hidden: 6, layers: 1, headHidden: 6, conditioning });
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: { source: 't', random: true, note: '', config: c, paramCount: 1, recommendedGuidance: 0, recommendedTemperature: 1 } });
+  };
+  const generated = () => sent.filter((m) => m.type === 'generate') as Extract<ToWorker, { type: 'generate' }>[];
+
+  it('a vector model waits for a face, then runs on the vector it was given', () => {
+    ready({ type: 'vector', dim: 3, nullable: true });
+    useStore.getState().pick(2); // class buttons mean nothing to a vector model
+    expect(generated()).toEqual([]);
+    expect(statusWord(useStore.getState())).toBe('pick a face');
+    useStore.getState().setConditionVector(Float32Array.from([0.5, -1, 2]));
+    expect(generated().map((g) => g.condition)).toEqual([{ kind: 'vector', values: [0.5, -1, 2] }]);
+    expect(useStore.getState().live!.condition).toEqual({ kind: 'vector', values: [0.5, -1, 2] });
+    expect(statusWord(useStore.getState())).toBe('running');
+    // a setting change repeats the run on the same face
+    useStore.getState().update({ temperature: 0.7 });
+    expect(generated().at(-1)).toMatchObject({ condition: { kind: 'vector', values: [0.5, -1, 2] }, temperature: 0.7 });
+  });
+
+  it('a vector of the wrong length is refused in one line and the previous face stays', () => {
+    ready({ type: 'vector', dim: 3 });
+    useStore.getState().setConditionVector(Float32Array.from([1, 2, 3]));
+    const before = generated().length;
+    useStore.getState().setConditionVector(Float32Array.from([1, 2]));
+    expect(generated().length).toBe(before);
+    expect(useStore.getState().runMessage).toBe('condition: got 2 numbers, the model reads 3');
+    expect(Array.from(useStore.getState().conditionVector!)).toEqual([1, 2, 3]);
+  });
+
+  it('an unconditional model starts at once; a class model records the class it ran on', () => {
+    ready({ type: 'none' });
+    expect(generated().map((g) => g.condition)).toEqual([{ kind: 'none' }]);
+    expect(useStore.getState().live!.condition).toEqual({ kind: 'none' });
+    ready({ type: 'class', classes: 3 });
+    expect(generated()).toEqual([]);
+    useStore.getState().pick(2);
+    expect(useStore.getState().live!.condition).toEqual({ kind: 'class', label: 2 });
   });
 });

@@ -27,6 +27,8 @@ export interface Live {
   channels: number;
   levels: number;
   kind: RunKind;
+  /** what the run was started with (a finished portrait is compared with it) */
+  condition: WireCondition;
   /** sub-pixels of each image given by the drawing (a completion's kept rows), not drawn */
   given: number;
   /** [count, H, W, C] chosen levels; only the first `done` sub-pixels of each image are decided */
@@ -109,8 +111,12 @@ export interface AppState {
   draw: DrawState;
   /** what `update` repeats when a setting changes */
   lastKind: RunKind;
+  /** the face panel's embedding, for a vector-conditioned model; null before one is chosen */
+  conditionVector: Float32Array | null;
 
   pick(label: number): void;
+  /** conditions a vector model on this embedding and starts a new sample run (as pick does for a class) */
+  setConditionVector(v: Float32Array): void;
   /** completes the drawing's first keepRows rows for the picked class (or the best guess) */
   complete(): void;
   beginStroke(): void;
@@ -159,9 +165,15 @@ export function toLevels(grey: Uint8Array, levels: number, channels: number): Ui
   return out;
 }
 
-/** The run's condition as the worker wants it. */
-function wireCondition(config: ModelConfig, label: number): WireCondition {
-  return config.conditioning.type === 'class' ? { kind: 'class', label } : { kind: 'none' };
+/**
+ * The condition a run of this model starts with, or null when the page has not chosen one
+ * yet (no class picked for a class model, no face for a vector model): then nothing runs.
+ */
+export function runCondition(config: ModelConfig, label: number | null, vector: Float32Array | null): WireCondition | null {
+  const c = config.conditioning;
+  if (c.type === 'class') return label === null || label >= c.classes ? null : { kind: 'class', label };
+  if (c.type === 'vector') return vector === null || vector.length !== c.dim ? null : { kind: 'vector', values: Array.from(vector) };
+  return { kind: 'none' };
 }
 
 function emptyDraw(height: number, width: number, keepRows = Math.floor(height / 2)): DrawState {
@@ -201,8 +213,10 @@ export const useStore = create<AppState>()((set, get) => {
    * completion keeps the drawing's first keepRows rows (given, not drawn) and samples the rest.
    */
   function generate(kind: RunKind = get().lastKind): void {
-    const { settings, model, phase, draw } = get();
-    if (phase !== 'ready' || !model || settings.label === null) return;
+    const { settings, model, phase, draw, conditionVector } = get();
+    if (phase !== 'ready' || !model) return;
+    const condition = runCondition(model.config, settings.label, conditionVector);
+    if (!condition) return;
     const { height, width, channels: ch, levels } = model.config;
     const runId = get().runId + 1;
     const total = height * width * ch;
@@ -223,6 +237,7 @@ export const useStore = create<AppState>()((set, get) => {
       live: {
         runId,
         kind,
+        condition,
         given,
         count: settings.count,
         height,
@@ -240,7 +255,7 @@ export const useStore = create<AppState>()((set, get) => {
     channels.sampler({
       type: 'generate',
       runId,
-      condition: wireCondition(model.config, settings.label),
+      condition,
       guidance: settings.guidance ?? model.recommendedGuidance,
       ...(prefix ? { prefix } : {}),
       count: settings.count,
@@ -304,9 +319,20 @@ export const useStore = create<AppState>()((set, get) => {
     rf: { arch: 'masked', layers: 4, target: null, field: null, shownFor: null, ms: 0, numTensors: null, error: null, backend: null },
     draw: emptyDraw(28, 28),
     lastKind: 'sample',
+    conditionVector: null,
 
     pick(label) {
       changeSettings({ label });
+      generate('sample');
+    },
+    setConditionVector(v) {
+      const c = get().model?.config.conditioning;
+      if (c?.type === 'vector' && v.length !== c.dim) {
+        // the face panel checks its input; this keeps the previous face if one slips through
+        set({ runMessage: `condition: got ${v.length} numbers, the model reads ${c.dim}` });
+        return;
+      }
+      set({ conditionVector: Float32Array.from(v) });
       generate('sample');
     },
     complete() {
@@ -427,7 +453,8 @@ export const useStore = create<AppState>()((set, get) => {
               });
             }
             requestReceptive();
-            if (get().settings.label !== null) generate('sample');
+            // runs when the page has a condition for this model (an unconditional one always has)
+            generate('sample');
           }
           return;
         case 'init-error':

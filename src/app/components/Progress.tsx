@@ -3,9 +3,11 @@
 import { useEffect, useRef } from 'react';
 import { useStore, type AppState } from '../store';
 
-export function statusWord(s: Pick<AppState, 'phase' | 'status'>): string {
+export function statusWord(s: Pick<AppState, 'phase' | 'status' | 'model' | 'conditionVector'>): string {
   if (s.phase === 'starting') return 'loading';
   if (s.phase === 'init-error') return 'error';
+  // a vector model draws nothing until the face panel gives it an embedding
+  if (s.status === 'idle' && s.model?.config.conditioning.type === 'vector' && !s.conditionVector) return 'pick a face';
   return s.status;
 }
 
