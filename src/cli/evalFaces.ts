@@ -61,7 +61,7 @@ export interface EvalFacesResult {
 }
 
 /** The folder to score: DIR itself when it is one split, else DIR/<split>. */
-async function facesFolder(dir: string, split: string): Promise<string> {
+export async function facesFolder(dir: string, split: string): Promise<string> {
   const metaFile = path.join(dir, 'meta.json');
   if (!existsSync(metaFile)) return existsSync(path.join(dir, split, 'meta.json')) ? path.join(dir, split) : dir; // readFacesDir names what is missing
   let meta: { split?: unknown };

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<Runner> }> = 
   'bench-train': { help: 'training-speed benchmark', load: async () => (await import('./train')).runBenchTrain },
   fidelity: { help: 'does the model draw the class asked for? agreement and diversity per guidance', load: async () => (await import('./fidelity')).runFidelity },
   'build-faces': { help: 'cartoon faces with face-api descriptors, split by identity (issue 15)', load: async () => (await import('./buildFaces')).runBuildFaces },
+  'face-examples': { help: 'example faces (thumbnail + descriptor) of a build-faces split for the app, e.g. models/faces/examples.json', load: async () => (await import('./faceExamples')).runFaceExamples },
   'eval-faces': { help: 'identity check: do portraits drawn from a face descriptor look like that person to face-api?', load: async () => (await import('./evalFaces')).runEvalFaces },
 };
 
