@@ -24,6 +24,34 @@ export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
       headHidden: 16,
       conditioning: { type: 'class', classes: 10 },
     }),
+  // models/faces's shape (its model.json config), conditioned on a 128-d face embedding
+  'random-faces': () =>
+    makeConfig({
+      height: 32,
+      width: 32,
+      channels: 3,
+      levels: 256,
+      hidden: 48,
+      layers: 10,
+      firstKernel: 7,
+      kernel: 3,
+      headHidden: 96,
+      dilations: [1, 1, 1, 1, 1, 1, 1, 2, 4, 8],
+      conditioning: { type: 'vector', dim: 128, nullable: true },
+    }),
+  // the same conditioning and colour at 8x8, for e2e runs to "done" on software WebGPU
+  'random-faces-tiny': () =>
+    makeConfig({
+      height: 8,
+      width: 8,
+      channels: 3,
+      levels: 16,
+      hidden: 6,
+      layers: 2,
+      firstKernel: 5,
+      headHidden: 12,
+      conditioning: { type: 'vector', dim: 128, nullable: true },
+    }),
 };
 
 function paramCount(model: PixelCNN): number {
