@@ -1,12 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeConfig } from '../model/config';
 import type { ToWorker } from '../worker/protocol';
+import type { ToReceptive } from '../worker/receptiveProtocol';
 import { connect, useStore } from './store';
 import { readUrl } from './url';
 import { statusWord } from './components/Progress';
 
 const config = makeConfig({ height: 2, width: 3, levels: 4, hidden: 4, layers: 1, headHidden: 4, conditioning: { type: 'class', classes: 10 } });
-let sent: ToWorker[] = [];
+let sent: (ToWorker | ToReceptive)[] = [];
 const initial = useStore.getState();
 
 beforeEach(() => {
@@ -239,7 +240,7 @@ describe('readUrl', () => {
     const ok = readUrl('?class=7&n=16&seed=123&temp=0.7&guidance=2.5&speed=2&model=random-tiny&backend=wasm');
     expect(ok.settings).toEqual({ label: 7, count: 16, seed: 123, temperature: 0.7, guidance: 2.5, speed: 2 });
     expect(ok.page).toEqual({ model: 'random-tiny', backend: 'wasm' });
-    const bad = readUrl('?class=12&n=5&seed=x&temp=9&guidance=-1&speed=-1&backend=tpu');
+    const bad = readUrl('?class=x2&n=5&seed=x&temp=9&guidance=-1&speed=-1&backend=tpu');
     expect(bad.settings.guidance).toBeNull(); // the model's recommendation, once known
     expect(readUrl('?guidance=11').settings.guidance).toBeNull();
     expect(readUrl('?guidance=').settings.guidance).toBeNull();
@@ -294,5 +295,66 @@ describe('the condition follows the model', () => {
     expect(generated()).toEqual([]);
     useStore.getState().pick(2);
     expect(useStore.getState().live!.condition).toEqual({ kind: 'class', label: 2 });
+  });
+});
+
+describe('switching models', () => {
+  const faces = makeConfig({ height: 2, width: 2, channels: 3, levels: 4, hidden: 6, layers: 1, headHidden: 6, conditioning: { type: 'vector', dim: 3, nullable: true } });
+  const info = (source: string, c: typeof config, recommendedGuidance = 0) => ({ source, random: true, note: '', config: c, paramCount: 1, recommendedGuidance, recommendedTemperature: 1 });
+  const loads = () => sent.filter((m) => m.type === 'load');
+
+  it('stops the run, loads the new model in both workers, and runs nothing until it is in', () => {
+    useStore.getState().pick(3);
+    const runId = useStore.getState().runId;
+    useStore.getState().switchModel('faces');
+    expect(sent.filter((m) => m.type === 'stop')).toEqual([{ type: 'stop', runId }]);
+    expect(loads()).toEqual([{ type: 'load', loadId: 1, model: 'faces' }, { type: 'load', loadId: 1, model: 'faces' }]);
+    expect(useStore.getState()).toMatchObject({ switching: 'faces', page: { model: 'faces' } });
+    const before = sent.length;
+    useStore.getState().pick(4); // the old model is on its way out
+    expect(sent.slice(before).filter((m) => m.type === 'generate')).toEqual([]);
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('faces', faces, 3), loadId: 1, numTensors: 42 });
+    const st = useStore.getState();
+    expect(st).toMatchObject({ switching: null, model: { source: 'faces' }, status: 'idle', live: null, numTensors: 42 });
+    expect(st.settings.guidance).toBe(3); // the new model's recommendation
+    expect(st.draw.width).toBe(2);
+    expect(statusWord(st)).toBe('pick a face');
+    // switching back to the model it had is a switch like any other
+    useStore.getState().switchModel('test');
+    expect(loads().at(-1)).toEqual({ type: 'load', loadId: 2, model: 'test' });
+  });
+
+  it('a failed load keeps the old model, says why in one line, and the old model still runs', () => {
+    useStore.getState().switchModel('nope');
+    useStore.getState().receive({ type: 'load-error', role: 'sampler', loadId: 1, model: 'nope', message: 'model "nope": HTTP 404', numTensors: 17 });
+    const st = useStore.getState();
+    expect(st).toMatchObject({ switching: null, switchError: 'model "nope": HTTP 404', model: { source: 'test' }, page: { model: 'test' }, phase: 'ready', numTensors: 17 });
+    st.pick(2);
+    expect(sent.at(-1)).toMatchObject({ type: 'generate', condition: { kind: 'class', label: 2 } });
+  });
+
+  it('an answer to a load overtaken by a newer one is dropped', () => {
+    useStore.getState().switchModel('faces');
+    useStore.getState().switchModel('other');
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('faces', faces), loadId: 1 });
+    expect(useStore.getState().model!.source).toBe('test');
+    useStore.getState().receive({ type: 'load-error', role: 'sampler', loadId: 1, model: 'faces', message: 'late', numTensors: 0 });
+    expect(useStore.getState().switchError).toBeNull();
+    expect(useStore.getState().switching).toBe('other');
+  });
+
+  it('a class the new model does not have is dropped; a face of the right size is kept', () => {
+    useStore.getState().pick(9);
+    const three = makeConfig({ height: 2, width: 3, levels: 4, hidden: 4, layers: 1, headHidden: 4, conditioning: { type: 'class', classes: 3 } });
+    useStore.getState().switchModel('three');
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('three', three), loadId: 1 });
+    expect(useStore.getState().settings.label).toBeNull();
+    useStore.getState().switchModel('faces');
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('faces', faces), loadId: 2 });
+    useStore.getState().setConditionVector(Float32Array.from([1, 2, 3]));
+    useStore.getState().switchModel('faces2');
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('faces2', faces), loadId: 3 });
+    // the same face goes on at once on a model that reads it
+    expect(sent.at(-1)).toMatchObject({ type: 'generate', condition: { kind: 'vector', values: [1, 2, 3] } });
   });
 });

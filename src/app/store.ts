@@ -6,12 +6,14 @@
 import { create } from 'zustand';
 import type { Architecture } from '../model/config';
 import type { BackendReport, FromWorker, ModelInfo, ToWorker, WireCondition } from '../worker/protocol';
+import type { FromReceptive, ToReceptive } from '../worker/receptiveProtocol';
+import { DEFAULT_MODEL } from '../worker/loadModel';
 import type { ModelConfig } from '../model/config';
 import { posterior } from '../model/classify';
 import { UndoStack, paintSegment } from './brush';
 import { frameDigit } from './picture';
 import { receptiveConfig } from './receptive';
-import { SPEEDS, randomSeed, writeUrl, type PageOptions, type Settings } from './url';
+import { SPEEDS, randomSeed, writeModelUrl, writeUrl, type PageOptions, type Settings } from './url';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
 
@@ -113,10 +115,16 @@ export interface AppState {
   lastKind: RunKind;
   /** the face panel's embedding, for a vector-conditioned model; null before one is chosen */
   conditionVector: Float32Array | null;
+  /** the model being loaded in place of `model` (switchModel), or null */
+  switching: string | null;
+  /** why the last switch failed (the old model stays), one line; null otherwise */
+  switchError: string | null;
 
   pick(label: number): void;
   /** conditions a vector model on this embedding and starts a new sample run (as pick does for a class) */
   setConditionVector(v: Float32Array): void;
+  /** loads another model (a name under /models/ or a random preset) without reloading the page */
+  switchModel(name: string): void;
   /** completes the drawing's first keepRows rows for the picked class (or the best guess) */
   complete(): void;
   beginStroke(): void;
@@ -137,12 +145,12 @@ export interface AppState {
   regenerate(): void;
   setFocus(index: number): void;
   setReceptive(patch: Partial<Pick<ReceptiveState, 'arch' | 'layers' | 'target'>>): void;
-  receive(msg: FromWorker): void;
+  receive(msg: FromWorker | FromReceptive): void;
 }
 
 interface Channels {
   sampler(msg: ToWorker): void;
-  receptive(msg: ToWorker): void;
+  receptive(msg: ToReceptive): void;
   scorer(msg: ToWorker): void;
 }
 
@@ -150,6 +158,8 @@ let channels: Channels = { sampler: () => undefined, receptive: () => undefined,
 /** whether the scoring worker has its model (requests made before then wait for it) */
 let scorerReady = false;
 let scoreReqId = 0;
+/** the newest model switch asked of the workers (0: the model they were started with) */
+let loadId = 0;
 /** the drawing version each score request was made for */
 const scoreAsked = new Map<number, number>();
 /** pictures before each change of the pad, for undo */
@@ -205,6 +215,7 @@ const rfAsked = new Map<number, { arch: Architecture; layers: number }>();
 export function connect(c: Channels): void {
   channels = c;
   scorerReady = false;
+  loadId = 0;
 }
 
 export const useStore = create<AppState>()((set, get) => {
@@ -213,8 +224,8 @@ export const useStore = create<AppState>()((set, get) => {
    * completion keeps the drawing's first keepRows rows (given, not drawn) and samples the rest.
    */
   function generate(kind: RunKind = get().lastKind): void {
-    const { settings, model, phase, draw, conditionVector } = get();
-    if (phase !== 'ready' || !model) return;
+    const { settings, model, phase, draw, conditionVector, switching } = get();
+    if (phase !== 'ready' || !model || switching !== null) return;
     const condition = runCondition(model.config, settings.label, conditionVector);
     if (!condition) return;
     const { height, width, channels: ch, levels } = model.config;
@@ -320,6 +331,8 @@ export const useStore = create<AppState>()((set, get) => {
     draw: emptyDraw(28, 28),
     lastKind: 'sample',
     conditionVector: null,
+    switching: null,
+    switchError: null,
 
     pick(label) {
       changeSettings({ label });
@@ -334,6 +347,18 @@ export const useStore = create<AppState>()((set, get) => {
       }
       set({ conditionVector: Float32Array.from(v) });
       generate('sample');
+    },
+    switchModel(name) {
+      const { page, model, switching, status, runId } = get();
+      const now = switching ?? page.model ?? model?.source ?? DEFAULT_MODEL;
+      if (name === now) return;
+      // the run in progress stops now; the worker frees the old weights once the new ones are in
+      if (status === 'running' || status === 'paused') channels.sampler({ type: 'stop', runId });
+      loadId++;
+      set({ page: { ...page, model: name }, switching: name, switchError: null });
+      writeModelUrl(name);
+      channels.sampler({ type: 'load', loadId, model: name });
+      if (scorerReady) channels.scorer({ type: 'load', loadId, model: name });
     },
     complete() {
       const { settings, draw, phase } = get();
@@ -423,19 +448,28 @@ export const useStore = create<AppState>()((set, get) => {
     receive(msg) {
       const s = get();
       switch (msg.type) {
+        case 'receptive-ready':
+          set({ rf: { ...s.rf, backend: msg.backend } });
+          requestReceptive();
+          return;
+        case 'receptive-init-error':
+          set({ rf: { ...s.rf, error: `no receptive fields: ${msg.message}` } });
+          return;
         case 'ready':
+          // an answer to a load the page has since replaced by another
+          if ((msg.loadId ?? 0) !== loadId) return;
           if (msg.role === 'scorer') {
             scorerReady = true;
             requestScore();
             return;
           }
-          if (msg.role === 'receptive') {
-            set({ rf: { ...s.rf, backend: msg.backend } });
-            requestReceptive();
-            return;
-          }
           {
             const config = msg.model!.config;
+            const c = config.conditioning;
+            scoreAsked.clear(); // answers about the old model's drawing
+            // a class or a face the new model cannot read is dropped
+            const label = s.settings.label;
+            const keepVector = c.type === 'vector' && s.conditionVector?.length === c.dim;
             const rf: ReceptiveState = {
               ...s.rf,
               layers: Math.min(config.layers, 12),
@@ -443,10 +477,31 @@ export const useStore = create<AppState>()((set, get) => {
             };
             undo.clear();
             const draw = emptyDraw(config.height, config.width);
-            set({ phase: 'ready', backend: msg.backend, model: msg.model!, rf, draw });
-            // the guidance and temperature a link did not set are the model's own recommendation
+            set({
+              phase: 'ready',
+              initError: null,
+              backend: msg.backend,
+              model: msg.model!,
+              rf,
+              draw,
+              switching: null,
+              switchError: null,
+              conditionVector: keepVector ? s.conditionVector : null,
+              live: null,
+              status: 'idle',
+              runMessage: null,
+              lastKind: 'sample',
+              focus: 0,
+              liveTick: s.liveTick + 1,
+              ...(msg.numTensors !== undefined ? { numTensors: msg.numTensors } : {}),
+            });
+            if (c.type === 'class' && label !== null && label >= c.classes) set({ settings: { ...get().settings, label: null } });
+            // the guidance and temperature a link did not set are the model's own recommendation;
+            // a switch to another model takes that model's (one model's settings mean little to another)
             const { guidance, temperature } = get().settings;
-            if (guidance === null || temperature === null) {
+            if ((msg.loadId ?? 0) > 0) {
+              changeSettings({ guidance: msg.model!.recommendedGuidance, temperature: msg.model!.recommendedTemperature });
+            } else if (guidance === null || temperature === null) {
               changeSettings({
                 guidance: guidance ?? msg.model!.recommendedGuidance,
                 temperature: temperature ?? msg.model!.recommendedTemperature,
@@ -456,6 +511,21 @@ export const useStore = create<AppState>()((set, get) => {
             // runs when the page has a condition for this model (an unconditional one always has)
             generate('sample');
           }
+          return;
+        case 'load-error':
+          if (msg.loadId !== loadId) return;
+          if (msg.role === 'scorer') {
+            set({ draw: { ...s.draw, scoreError: `no scores: ${msg.message}` } });
+            return;
+          }
+          if (!s.model) {
+            // nothing loaded before either: the page has no model to fall back on
+            set({ phase: 'init-error', initError: msg.message, switching: null, status: 'error' });
+            return;
+          }
+          // the old model is still loaded and usable
+          set({ switching: null, switchError: msg.message, page: { ...s.page, model: s.model.source }, numTensors: msg.numTensors });
+          writeModelUrl(s.model.source);
           return;
         case 'init-error':
           if (msg.role === 'scorer') {

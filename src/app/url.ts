@@ -9,7 +9,7 @@ export const SPEEDS = [0, 2, 10, 40, 150] as const;
 export const SPEED_NAMES = ['max', 'fast', 'brisk', 'slow', 'pixel by pixel'] as const;
 
 export interface Settings {
-  /** class being generated; null before the first pick */
+  /** class being generated; null before the first pick (checked against the model's classes once it is loaded) */
   label: number | null;
   count: GridSize;
   seed: number;
@@ -21,7 +21,7 @@ export interface Settings {
   speed: number;
 }
 
-/** Options fixed for the page's lifetime (changing them reloads the worker). */
+/** Options of the page's workers: the backend is fixed for the page's lifetime; the model changes with switchModel. */
 export interface PageOptions {
   model?: string;
   backend?: BackendName;
@@ -48,7 +48,7 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
   const backend = q.get('backend');
   return {
     settings: {
-      label: int(q.get('class'), 0, 9) ?? null,
+      label: int(q.get('class'), 0, 9999) ?? null,
       count: (GRID_SIZES as readonly number[]).includes(count ?? -1) ? (count as GridSize) : 4,
       seed: int(q.get('seed'), 0, 2 ** 31 - 1) ?? randomSeed(),
       temperature: q.has('temp') && q.get('temp') !== '' && Number.isFinite(t) && t >= 0.05 && t <= 2 ? t : null,
@@ -60,6 +60,14 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
       backend: (BACKEND_ORDER as readonly string[]).includes(backend ?? '') ? (backend as BackendName) : undefined,
     },
   };
+}
+
+/** Writes the model's name into the address bar (a link opens the same model). */
+export function writeModelUrl(model: string): void {
+  if (typeof history === 'undefined') return; // not in a browser (unit tests)
+  const q = new URLSearchParams(location.search);
+  q.set('model', model);
+  history.replaceState(null, '', `${location.pathname}?${q.toString()}${location.hash}`);
 }
 
 /** Writes the settings into the address bar without adding history entries. */

@@ -6,12 +6,13 @@ import type { ModelConfig } from '../model/config';
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 /**
- * What a worker does: 'sampler' streams pixels on the fastest backend; 'receptive'
- * measures receptive fields and 'scorer' scores drawings, both on a CPU backend, so they
- * never wait for, nor slow, a generation on the GPU (and a software WebGPU adapter, such
- * as SwiftShader, runs one batched forward pass far slower than wasm does).
+ * What a worker of sampler.worker.ts does: 'sampler' streams pixels on the fastest
+ * backend; 'scorer' scores drawings on a CPU backend, so it never waits for, nor slows, a
+ * generation on the GPU (and a software WebGPU adapter, such as SwiftShader, runs one
+ * batched forward pass far slower than wasm does). Receptive fields have their own worker
+ * (receptive.worker.ts, receptiveProtocol.ts).
  */
-export type WorkerRole = 'sampler' | 'receptive' | 'scorer';
+export type WorkerRole = 'sampler' | 'scorer';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 export interface BackendReport {
@@ -71,20 +72,32 @@ export type ToWorker =
       role: WorkerRole;
       /** backend to try first (the rest follow in BACKEND_ORDER) */
       backend?: BackendName;
-      /** model to load (roles 'sampler' and 'scorer'); see loadModel */
+      /** model to load; see loadModel */
       model?: string;
       /** absolute URL of the folder holding tfjs's .wasm files */
       wasmBase: string;
       /** absolute URL of the models folder */
       modelsBase: string;
     }
+  | LoadRequest
   | GenerateRequest
   | { type: 'pause'; runId: number }
   | { type: 'resume'; runId: number }
   | { type: 'stop'; runId: number }
   | { type: 'speed'; runId: number; delayMs: number }
-  | { type: 'receptive'; reqId: number; config: ModelConfig; row: number; col: number }
   | ScoreRequest;
+
+/**
+ * Replaces the worker's model without reloading the page: the run in progress stops, and
+ * the old weights are disposed only once the new ones have loaded, so a failed load
+ * ('load-error') leaves the old model as it was. Answered by 'ready' with the same loadId.
+ */
+export interface LoadRequest {
+  type: 'load';
+  /** increases with every load the page asks for; a load overtaken by a newer one is skipped */
+  loadId: number;
+  model: string;
+}
 
 /**
  * Scores a picture: log p of each of its sub-pixels, under every class of a class model
@@ -115,8 +128,18 @@ export interface PixelBatch {
 }
 
 export type FromWorker =
-  | { type: 'ready'; role: WorkerRole; backend: BackendReport; model?: ModelInfo }
+  | {
+      type: 'ready';
+      role: WorkerRole;
+      backend: BackendReport;
+      model?: ModelInfo;
+      /** the load this answers (0: the model of 'init') */
+      loadId?: number;
+      /** live tensors in the worker with the model loaded (flat across switches when nothing leaks) */
+      numTensors?: number;
+    }
   | { type: 'init-error'; message: string; backend?: BackendReport; role?: WorkerRole }
+  | { type: 'load-error'; role: WorkerRole; loadId: number; model: string; message: string; numTensors: number }
   | { type: 'started'; runId: number }
   | PixelBatch
   | { type: 'paused'; runId: number }
@@ -124,18 +147,6 @@ export type FromWorker =
   | { type: 'done'; runId: number; elapsedMs: number; numTensors: number }
   | { type: 'stopped'; runId: number; numTensors: number }
   | { type: 'error'; runId: number; message: string; numTensors: number }
-  | {
-      type: 'receptive';
-      reqId: number;
-      /** [H * W] influence of each input pixel on the logits at (row, col) */
-      field: Float32Array;
-      row: number;
-      col: number;
-      ms: number;
-      /** live tensors in this worker afterwards (flat when nothing leaks) */
-      numTensors: number;
-    }
-  | { type: 'receptive-error'; reqId: number; message: string }
   | ScoreResult
   | { type: 'score-error'; reqId: number; message: string };
 
@@ -154,7 +165,6 @@ export interface ScoreResult {
 /** Posts a message with its large buffers transferred instead of copied. */
 export function transferablesOf(msg: FromWorker): Transferable[] {
   if (msg.type === 'pixels') return [msg.values.buffer, msg.probs.buffer] as Transferable[];
-  if (msg.type === 'receptive') return [msg.field.buffer as Transferable];
   if (msg.type === 'score') return [msg.logp.buffer as Transferable];
   return [];
 }

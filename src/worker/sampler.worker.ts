@@ -1,17 +1,19 @@
 /// <reference lib="webworker" />
 // tfjs, the model and the sampler live here, off the page's main thread. One worker has
-// one of three roles: 'sampler' (loads a model, streams pixels of one run at a time),
-// 'receptive' (measures receptive fields on a CPU backend) or 'scorer' (loads the same
-// model on a CPU backend and scores drawings), so neither of the last two ever waits
-// for, nor slows, a generation on the GPU.
+// one of two roles: 'sampler' (loads a model, streams pixels of one run at a time) or
+// 'scorer' (loads the same model on a CPU backend and scores drawings, so it never waits
+// for, nor slows, a generation on the GPU). The scorer shares this file because both
+// roles hold a model and must load, swap and dispose it the same way when the page
+// switches models (see 'load' below); a separate entry would duplicate that code for a
+// score() of thirty lines. Receptive fields have their own worker (receptive.worker.ts).
 import * as tf from '@tensorflow/tfjs';
-import { receptiveField, disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
+import { disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
 import { classSubpixelLogProbs } from '../model/classify';
 import { samplePixels } from '../sampler';
 import { selectBackend } from './backend';
 import { loadModel, DEFAULT_MODEL } from './loadModel';
 import { samplerCondition } from './condition';
-import { transferablesOf, type FromWorker, type GenerateRequest, type ScoreRequest, type ToWorker } from './protocol';
+import { transferablesOf, type BackendReport, type FromWorker, type GenerateRequest, type LoadRequest, type ScoreRequest, type ToWorker, type WorkerRole } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -163,36 +165,6 @@ async function generate(req: GenerateRequest): Promise<void> {
   }
 }
 
-// ---- receptive fields --------------------------------------------------------------
-
-// Hovering sends many requests; only the newest waiting one is worth computing.
-let rfQueued: Extract<ToWorker, { type: 'receptive' }> | undefined;
-let rfBusy = false;
-
-async function drainReceptive(): Promise<void> {
-  if (rfBusy) return;
-  rfBusy = true;
-  try {
-    while (rfQueued) {
-      const req = rfQueued;
-      rfQueued = undefined;
-      try {
-        const t0 = performance.now();
-        const rows = receptiveField(req.config, req.row, req.col);
-        const field = new Float32Array(rows.flat());
-        const ms = performance.now() - t0;
-        post({ type: 'receptive', reqId: req.reqId, field, row: req.row, col: req.col, ms, numTensors: tf.memory().numTensors });
-      } catch (e) {
-        post({ type: 'receptive-error', reqId: req.reqId, message: errorText(e) });
-      }
-      // let newer requests arrive before picking the next one
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  } finally {
-    rfBusy = false;
-  }
-}
-
 // ---- scoring a drawing ---------------------------------------------------------------
 
 // A stroke ends, a picture loads, a class is picked: only the newest waiting picture counts.
@@ -246,33 +218,83 @@ async function drainScore(): Promise<void> {
   }
 }
 
+// ---- switching models ----------------------------------------------------------------
+
+let role: WorkerRole = 'sampler';
+let backendReport: BackendReport | undefined;
+let modelsBase = '';
+/** the newest load the page asked for; older ones still waiting are skipped */
+let latestLoad = 0;
+/** loads run one after another: each waits for the one before */
+let loads: Promise<void> = Promise.resolve();
+
+/**
+ * Loads another model in place of this one. The run in progress stops; the old weights
+ * are disposed only once the new ones have loaded (and any run started meanwhile on the
+ * old ones has stopped), so a failed load leaves the old model usable.
+ */
+async function load(req: LoadRequest): Promise<void> {
+  if (req.loadId !== latestLoad) return; // overtaken by a newer switch
+  latest = -1; // generate requests still waiting never start on the old model
+  await stopCurrent();
+  let loaded: Awaited<ReturnType<typeof loadModel>>;
+  try {
+    loaded = await loadModel(req.model, modelsBase);
+  } catch (e) {
+    post({ type: 'load-error', role, loadId: req.loadId, model: req.model, message: errorText(e), numTensors: tf.memory().numTensors });
+    return;
+  }
+  if (req.loadId !== latestLoad) {
+    disposeParams(loaded.model.params); // a newer switch is waiting behind this one
+    return;
+  }
+  latest = -1;
+  // nothing may run on the old weights when they go (the loop ends with no await before the swap)
+  while (current) await stopCurrent();
+  const old = model;
+  model = loaded.model;
+  if (old) disposeParams(old.params);
+  post({ type: 'ready', role, backend: backendReport!, model: loaded.info, loadId: req.loadId, numTensors: tf.memory().numTensors });
+}
+
 // ---- messages ----------------------------------------------------------------------
 
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
   switch (msg.type) {
     case 'init': {
-      let backend;
-      try {
-        if (msg.role === 'receptive') {
-          // receptiveField reads its result synchronously: CPU backends only
-          backend = await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu']);
-          post({ type: 'ready', role: 'receptive', backend });
-          return;
+      let backend: BackendReport | undefined;
+      role = msg.role;
+      modelsBase = msg.modelsBase;
+      const init = async () => {
+        try {
+          backend =
+            msg.role === 'scorer'
+              ? await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'])
+              : await selectBackend(msg.wasmBase, msg.backend);
+          backendReport = backend;
+          const loaded = await loadModel(msg.model ?? DEFAULT_MODEL, msg.modelsBase);
+          if (latestLoad !== 0) {
+            disposeParams(loaded.model.params); // the page switched models before this one arrived
+            return;
+          }
+          model = loaded.model;
+          post({ type: 'ready', role: msg.role, backend, model: loaded.info, loadId: 0, numTensors: tf.memory().numTensors });
+        } catch (e) {
+          post({ type: 'init-error', message: errorText(e), backend, role: msg.role });
         }
-        backend =
-          msg.role === 'scorer'
-            ? await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'])
-            : await selectBackend(msg.wasmBase, msg.backend);
-        if (model) disposeParams(model.params);
-        const loaded = await loadModel(msg.model ?? DEFAULT_MODEL, msg.modelsBase);
-        model = loaded.model;
-        post({ type: 'ready', role: msg.role, backend, model: loaded.info });
-      } catch (e) {
-        post({ type: 'init-error', message: errorText(e), backend, role: msg.role });
-      }
+      };
+      loads = loads.then(init);
       return;
     }
+    case 'load':
+      latestLoad = msg.loadId;
+      loads = loads.then(async () => {
+        // a worker whose backend failed at init cannot load anything
+        if (!backendReport) post({ type: 'load-error', role, loadId: msg.loadId, model: msg.model, message: 'no tfjs backend started in this worker', numTensors: 0 });
+        else await load(msg);
+      });
+      return;
     case 'generate':
       latest = msg.runId;
       generate(msg).catch((e) => post({ type: 'error', runId: msg.runId, message: errorText(e), numTensors: tf.memory().numTensors }));
@@ -299,10 +321,6 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
         current.delayMs = msg.delayMs;
         current.wake?.();
       }
-      return;
-    case 'receptive':
-      rfQueued = msg;
-      void drainReceptive();
       return;
     case 'score':
       scoreQueued = msg;
