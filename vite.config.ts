@@ -1,6 +1,6 @@
-// The app is a static site: the page, one worker bundle (tfjs + model + sampler), the
-// shipped weights under /models/ and tfjs's .wasm binaries under /tfjs-wasm/. Nothing is
-// fetched from another host at run time.
+// The app is a static site: the page, its worker bundles (tfjs + model + sampler; face-api),
+// the shipped weights under /models/, face-api's weights under /face-api/ and tfjs's .wasm
+// binaries under /tfjs-wasm/. Nothing is fetched from another host at run time.
 import { defineConfig, type Plugin, type Connect } from 'vite';
 import react from '@vitejs/plugin-react';
 import fs from 'node:fs';
@@ -13,6 +13,15 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = path.join(root, 'models');
 const wasmDir = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 const wasmFiles = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+// The face panel's photo path: face-api's SSD face detector and its face-recognition net
+// (the descriptor the faces data set was built with), from the npm package itself.
+const faceapiDir = path.join(root, 'node_modules/@vladmandic/face-api/model');
+const faceapiFiles = ['ssd_mobilenetv1_model', 'face_recognition_model'].flatMap((m) => [`${m}-weights_manifest.json`, `${m}.bin`]);
+
+/** /face-api/index.json: each weights file's size, so the page's progress bar knows the total before the first byte. */
+function faceapiIndex(dir: string): string {
+  return JSON.stringify({ files: Object.fromEntries(faceapiFiles.map((f) => [f, fs.statSync(path.join(dir, f)).size])) });
+}
 
 const mimeTypes: Record<string, string> = {
   '.json': 'application/json',
@@ -20,12 +29,12 @@ const mimeTypes: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** model.json and its .bin shards of every model folder (not training logs or checkpoints). */
+/** model.json, its .bin shards and the face panel's examples.json of every model folder (not training logs or checkpoints). */
 function modelFiles(dir: string): string[] {
   const out: string[] = [];
   for (const name of modelNames(dir)) {
     for (const f of fs.readdirSync(path.join(dir, name))) {
-      if (f === 'model.json' || f.endsWith('.bin')) out.push(`${name}/${f}`);
+      if (f === 'model.json' || f === 'examples.json' || f.endsWith('.bin')) out.push(`${name}/${f}`);
     }
   }
   return out;
@@ -48,11 +57,12 @@ function notFound(res: ServerResponse, url: string): void {
 }
 
 /**
- * Serves /models/** from a folder and /tfjs-wasm/*.wasm from tfjs-backend-wasm, with a
+ * Serves /models/** from a folder, /face-api/* (the two nets' files only) from another and
+ * /tfjs-wasm/*.wasm from tfjs-backend-wasm, with a
  * real 404 for missing files (the SPA fallback would otherwise answer index.html and the
  * app would try to parse HTML as a model).
  */
-function staticMiddleware(modelsRoot: string): Connect.NextHandleFunction {
+function staticMiddleware(modelsRoot: string, faceapiRoot: string): Connect.NextHandleFunction {
   return (req, res, next) => {
     const url = decodeURIComponent((req.url ?? '').split('?')[0]);
     let file: string | undefined;
@@ -63,12 +73,27 @@ function staticMiddleware(modelsRoot: string): Connect.NextHandleFunction {
     }
     if (url.startsWith('/models/')) {
       // only what a model folder is made of: never training logs or checkpoints
-      if (!/\/(model\.json|[^/]+\.bin)$/.test(url)) return notFound(res, url);
+      if (!/\/(model\.json|examples\.json|[^/]+\.bin)$/.test(url)) return notFound(res, url);
       file = path.join(modelsRoot, url.slice('/models/'.length));
     }
     else if (url.startsWith('/tfjs-wasm/')) file = path.join(wasmDir, url.slice('/tfjs-wasm/'.length));
+    else if (url === '/face-api/index.json') {
+      let index: string;
+      try {
+        index = faceapiIndex(faceapiRoot);
+      } catch {
+        return notFound(res, url);
+      }
+      res.setHeader('Content-Type', 'application/json');
+      res.end(index);
+      return;
+    }
+    else if (url.startsWith('/face-api/')) {
+      if (!faceapiFiles.includes(url.slice('/face-api/'.length))) return notFound(res, url);
+      file = path.join(faceapiRoot, url.slice('/face-api/'.length));
+    }
     else return next();
-    const base = url.startsWith('/models/') ? modelsRoot : wasmDir;
+    const base = url.startsWith('/models/') ? modelsRoot : url.startsWith('/face-api/') ? faceapiRoot : wasmDir;
     if (!path.resolve(file).startsWith(path.resolve(base) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       return notFound(res, url);
     }
@@ -85,10 +110,10 @@ function modelsAndWasm(): Plugin {
       outDir = path.resolve(config.root, config.build.outDir);
     },
     configureServer(server) {
-      server.middlewares.use(staticMiddleware(modelsDir));
+      server.middlewares.use(staticMiddleware(modelsDir, faceapiDir));
     },
     configurePreviewServer(server) {
-      server.middlewares.use(staticMiddleware(path.join(outDir, 'models')));
+      server.middlewares.use(staticMiddleware(path.join(outDir, 'models'), path.join(outDir, 'face-api')));
     },
     // Copied into dist at build time only: the repository keeps one copy of each model.
     generateBundle() {
@@ -100,6 +125,10 @@ function modelsAndWasm(): Plugin {
         fileName: 'models/index.json',
         source: JSON.stringify({ models: modelNames(modelsDir) }),
       });
+      for (const f of faceapiFiles) {
+        this.emitFile({ type: 'asset', fileName: `face-api/${f}`, source: fs.readFileSync(path.join(faceapiDir, f)) });
+      }
+      this.emitFile({ type: 'asset', fileName: 'face-api/index.json', source: faceapiIndex(faceapiDir) });
       for (const f of wasmFiles) {
         this.emitFile({ type: 'asset', fileName: `tfjs-wasm/${f}`, source: fs.readFileSync(path.join(wasmDir, f)) });
       }
