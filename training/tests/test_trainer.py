@@ -157,6 +157,31 @@ class Log(unittest.TestCase):
         self.assertEqual(e.returncode, 0, e.stderr[-1000:])
         self.assertGreater(json.loads(e.stdout.strip().splitlines()[-1])["bitsPerDim"], 0)
 
+    def test_evaluate_scores_a_checkpoint_as_its_float32_folder_and_names_a_bad_one(self):
+        tmp = tempfile.mkdtemp()
+        for dtype in ("float32", "float16"):
+            r = run_trainer([*BASE, "--steps", "2", "--dtype", dtype, "--out", f"{tmp}/{dtype}", "--state", f"{tmp}/{dtype}.train"])
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+
+        def bpd(*args):
+            e = subprocess.run([sys.executable, "-m", "training.evaluate", *args, "--split", "val", "--limit", "8", "--batch", "8"],
+                               cwd=ROOT, capture_output=True, text=True)
+            self.assertEqual(e.returncode, 0, e.stderr[-1000:])
+            return json.loads(e.stdout.strip().splitlines()[-1])["bitsPerDim"]
+
+        ck = bpd("--checkpoint", f"{tmp}/float32.train/checkpoint.pt")
+        self.assertAlmostEqual(ck, bpd("--model", f"{tmp}/float32"), places=9)  # same weights, same figure
+        half = bpd("--model", f"{tmp}/float16")
+        self.assertNotEqual(half, ck)  # float16 storage rounds the weights...
+        self.assertLess(abs(half - ck), 0.01)  # ...by little
+        with open(f"{tmp}/junk.pt", "w") as f:
+            f.write("not a checkpoint")
+        for path in (f"{tmp}/missing.pt", f"{tmp}/junk.pt"):
+            e = subprocess.run([sys.executable, "-m", "training.evaluate", "--checkpoint", path], cwd=ROOT, capture_output=True, text=True)
+            self.assertEqual(e.returncode, 1)
+            self.assertEqual(len(e.stderr.strip().splitlines()), 1, e.stderr)
+            self.assertIn(path, e.stderr)
+
 
 def fake_faces(folder, size=8, dim=6, per_split=12):
     """A folder in build-faces' layout (train/val/test, each images/descriptors/identities .npy)."""
