@@ -24,7 +24,7 @@ export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
       headHidden: 16,
       conditioning: { type: 'class', classes: 10 },
     }),
-  // models/faces's shape (its model.json config), conditioned on a 128-d face embedding
+  // models/faces's shape (its model.json config), conditioned on a 128-d face embedding through a spatial map
   'random-faces': () =>
     makeConfig({
       height: 32,
@@ -37,7 +37,9 @@ export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
       kernel: 3,
       headHidden: 96,
       dilations: [1, 1, 1, 1, 1, 1, 1, 2, 4, 8],
-      conditioning: { type: 'vector', dim: 128, nullable: true },
+      // the location-dependent form s = m(h): it beat V^T h at the same budget (models/faces card)
+      spatialChannels: 8,
+      conditioning: { type: 'vector', dim: 128, nullable: true, spatial: true },
     }),
   // the same conditioning and colour at 8x8, for e2e runs to "done" on software WebGPU
   'random-faces-tiny': () =>
