@@ -1,10 +1,11 @@
 // Where the face panel crops a photo, so the crop is framed as the data set's cartoons
 // are: facesjs's head drawn in the `10 90 380 380` square of its 400x600 box (hair to
-// chin, src/faces/render.ts). Measured on the 32x32 renders of data/faces: the face, cheek
-// to cheek, spans ~0.69 of the picture's width, centred, and the chin sits ~0.03 above
-// its bottom edge. A face detector's box runs about cheek to cheek and brow to chin, so
-// the crop is the square FACE_SHARE times wider than the box, centred on it, with the
-// chin margin below the box. Pure geometry, no DOM.
+// chin, src/faces/render.ts; on the 32x32 renders of data/faces the face spans ~0.69 of
+// the width, centred, with the chin ~0.03 above the bottom edge). face-api's SSD box is
+// tighter than that face outline: on the package's six demo photos, a square 1/0.69 of the
+// box's width cut off the hair and filled the frame with the face; 1/0.55 of it, with the
+// box's bottom 0.04 of the side above the crop's edge, shows the whole head, hair to chin,
+// as the cartoons do (a contact sheet of the candidates was looked at). Pure geometry.
 
 export interface Box {
   x: number;
@@ -15,10 +16,10 @@ export interface Box {
 
 /** the data set's background (src/faces/render.ts BACKGROUND, which needs Node): where a crop runs past the photo */
 export const CROP_BACKGROUND = '#c8c8c8';
-/** share of the crop's width the detected face takes (the cartoons' face width) */
-export const FACE_SHARE = 0.69;
-/** gap between the box's bottom (the chin) and the crop's bottom, as a share of the crop */
-export const CHIN_MARGIN = 0.03;
+/** share of the crop's width the detector's box takes */
+export const FACE_SHARE = 0.55;
+/** gap between the box's bottom (about the chin) and the crop's bottom, as a share of the crop */
+export const CHIN_MARGIN = 0.04;
 
 /** The square (in image pixels, possibly reaching past the image's edges) framing a detected face as the data set frames its faces. */
 export function cropSquare(face: Box): { x: number; y: number; side: number } {
