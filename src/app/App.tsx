@@ -11,6 +11,7 @@ import { Controls } from './components/Controls';
 import { ProbChart } from './components/ProbChart';
 import { ReceptivePanel } from './components/ReceptivePanel';
 import { DrawPanel } from './components/DrawPanel';
+import { FacePanel } from './components/FacePanel';
 
 function InitError() {
   const message = useStore((s) => s.initError);
@@ -54,6 +55,7 @@ export function App() {
         <main className="layout">
           <section className="card stage" aria-label="samples">
             <ClassPicker />
+            <FacePanel />
             <SampleCanvas />
             <Progress />
           </section>

@@ -1,0 +1,119 @@
+// The face panel in a real browser (Chromium, WebGPU on SwiftShader): a vector-conditioned
+// model with random weights of the faces model's conditioning ('random-faces-tiny', 8x8x3,
+// so portraits run to "done" in seconds on software WebGPU; its example faces are
+// models/faces's), conditioned four ways: an example face, that example's embedding
+// downloaded and uploaded back, a photo (face-api's own demo pictures from node_modules,
+// nothing committed), and malformed files, which leave the condition and portraits as they
+// were. Screenshots in e2e/artifacts/faces-*.png.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { encodePng } from '../src/io/png';
+import { parseFaceExamples } from '../src/faces/examples';
+import { backendOf, buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, waitForStatus, type Server } from './harness';
+
+const testid = (id: string) => `[data-testid="${id}"]`;
+const URL_FLAGS = 'model=random-faces-tiny&n=4&speed=0&guidance=0&seed=3';
+const DEMO = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
+
+const examples = (() => {
+  const r = parseFaceExamples(JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/faces/examples.json'), 'utf8')), 32, 128);
+  if (!r.ok) throw new Error(r.error);
+  return r.value.examples;
+})();
+
+let dir: string;
+let server: Server;
+let browser: Browser;
+let page: Page;
+let errors: string[];
+
+beforeAll(async () => {
+  dir = await buildApp();
+  server = await serve(dir);
+  browser = await launch({ webgpu: true });
+  ({ page, errors } = await open(browser, `${server.url}/?${URL_FLAGS}`));
+  expect(await backendOf(page), errors.join('\n')).toBe('webgpu');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const text = async (id: string) => (await page.locator(testid(id)).first().textContent())?.trim() ?? '';
+const distances = async () => (await page.locator(testid('face-distance')).allTextContents()).map((t) => Number(t.replace(/^#\d+\s*/, '')));
+
+async function waitForDistances(count: number): Promise<number[]> {
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="face-distance"]').length === n, count, { timeout: 120_000 });
+  return distances();
+}
+
+describe('face panel', () => {
+  it('shows the example faces bundled with models/faces; a click draws portraits to done, each with its distance', async () => {
+    await page.waitForSelector(testid('face-example'));
+    expect(await page.locator(testid('face-example')).count()).toBe(examples.length);
+    await page.locator(testid('face-example')).nth(0).click();
+    await waitForStatus(page, 'done', 120_000);
+    expect(await text('face-condition-label')).toBe(`example: person ${examples[0].identity}`);
+    const d = await waitForDistances(4);
+    expect(d.every((x) => Number.isFinite(x) && x > 0), d.join(',')).toBe(true);
+    await screenshot(page, 'faces-01-example');
+  });
+
+  it("downloads the condition as JSON; uploading it conditions on the same 128 numbers and draws to done", async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(testid('condition-download'))]);
+    const file = await download.path();
+    const values = JSON.parse(fs.readFileSync(file, 'utf8')) as number[];
+    expect(values).toHaveLength(128);
+    expect(Float32Array.from(values)).toEqual(examples[0].descriptor);
+    await page.setInputFiles(testid('embedding-file'), { name: 'face-condition.json', mimeType: 'application/json', buffer: fs.readFileSync(file) });
+    await page.waitForFunction(() => document.querySelector('[data-testid="face-condition-label"]')?.textContent === 'embedding: face-condition.json');
+    await waitForStatus(page, 'done', 120_000);
+    await waitForDistances(4);
+    await screenshot(page, 'faces-02-json');
+  });
+
+  it('finds the face in a photo, shows the crop, draws to done; tensors stay flat over repeated photos', async () => {
+    const photo = { name: 'sample2.jpg', mimeType: 'image/jpeg', buffer: fs.readFileSync(path.join(DEMO, 'sample2.jpg')) };
+    await page.setInputFiles(testid('photo-file'), photo);
+    await page.waitForSelector(testid('face-crop'), { timeout: 120_000 });
+    expect(await text('face-condition-label')).toBe('photo: sample2.jpg');
+    await waitForStatus(page, 'done', 120_000);
+    await waitForDistances(4);
+    await screenshot(page, 'faces-03-photo');
+    const tensors: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.setInputFiles(testid('photo-file'), { ...photo, name: `again${i}.jpg` });
+      await page.waitForFunction((n) => document.querySelector('[data-testid="face-condition-label"]')?.textContent === `photo: ${n}`, `again${i}.jpg`, { timeout: 60_000 });
+      tensors.push(Number((await text('face-tensors')).match(/(\d+) tensors/)![1]));
+    }
+    expect(new Set(tensors).size, tensors.join(',')).toBe(1);
+    await waitForStatus(page, 'done', 120_000);
+  });
+
+  it('a malformed file, an undecodable image and a photo without a face each give one line; the condition and portraits stay', async () => {
+    await waitForDistances(4);
+    const before = { label: await text('face-condition-label'), canvas: await canvasStats(page), status: await text('status') };
+    const cases: [string, { name: string; mimeType: string; buffer: Buffer }, RegExp][] = [
+      ['embedding-file', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('[1, 2, 3') }, /^bad\.json: not JSON/],
+      ['embedding-file', { name: 'short.json', mimeType: 'application/json', buffer: Buffer.from('[1, 2, 3]') }, /^short\.json: wrong length/],
+      ['photo-file', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a jpeg at all') }, /^broken\.jpg: the browser cannot decode this image$/],
+      ['photo-file', { name: 'grey.png', mimeType: 'image/png', buffer: Buffer.from(encodePng(new Uint8Array(64 * 64 * 3).fill(128), 64, 64, 3)) }, /^grey\.png: no face found in the photo$/],
+    ];
+    for (const [input, file, message] of cases) {
+      await page.setInputFiles(testid(input), file);
+      await page.waitForFunction((n) => document.querySelector('[data-testid="condition-error"]')?.textContent?.startsWith(n), file.name, { timeout: 60_000 });
+      const line = await text('condition-error');
+      expect(line).toMatch(message);
+      expect(line).not.toMatch(/\n/);
+      expect(await text('face-condition-label')).toBe(before.label);
+      expect(await text('status')).toBe(before.status);
+      expect((await canvasStats(page)).hash).toBe(before.canvas.hash);
+    }
+    expect(await page.locator(testid('face-distance')).count()).toBe(4);
+    await screenshot(page, 'faces-04-malformed');
+  });
+});
