@@ -1,30 +1,32 @@
-// Ten digit buttons: ordinary <button>s, so Tab and Enter/Space reach them; the digit
-// keys pick a class from anywhere on the page except text fields.
+// One button per class of the loaded model (conditioning.classes): ordinary <button>s, so
+// Tab and Enter/Space reach them; for up to ten classes the digit keys pick one from
+// anywhere on the page except text fields. A model without classes shows none.
 import { useEffect } from 'react';
 import { useStore } from '../store';
-
-const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 export function ClassPicker() {
   const label = useStore((s) => s.settings.label);
   const pick = useStore((s) => s.pick);
-  const ready = useStore((s) => s.phase === 'ready');
-  const conditional = useStore((s) => s.model?.config.conditioning.type === 'class');
+  const ready = useStore((s) => s.phase === 'ready' && s.switching === null);
+  const classes = useStore((s) => (s.model?.config.conditioning.type === 'class' ? s.model.config.conditioning.classes : 0));
 
   useEffect(() => {
+    if (classes === 0 || classes > 10) return;
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement | null;
-      if (e.ctrlKey || e.metaKey || e.altKey || !/^[0-9]$/.test(e.key)) return;
-      if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.isContentEditable)) return;
-      if (useStore.getState().phase === 'ready') useStore.getState().pick(Number(e.key));
+      if (e.ctrlKey || e.metaKey || e.altKey || !/^[0-9]$/.test(e.key) || Number(e.key) >= classes) return;
+      if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable)) return;
+      const s = useStore.getState();
+      if (s.phase === 'ready' && s.switching === null) s.pick(Number(e.key));
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, []);
+  }, [classes]);
 
+  if (classes === 0) return null;
   return (
-    <div className="classes" role="group" aria-label="digit to draw">
-      {DIGITS.map((d) => (
+    <div className="classes" role="group" aria-label="class to draw">
+      {Array.from({ length: classes }, (_, d) => (
         <button
           key={d}
           type="button"
@@ -33,7 +35,7 @@ export function ClassPicker() {
           aria-pressed={label === d}
           disabled={!ready}
           onClick={() => pick(d)}
-          title={conditional === false ? 'this model is unconditional: every button samples any digit' : `draw a ${d}`}
+          title={`draw a ${d}`}
         >
           {d}
         </button>

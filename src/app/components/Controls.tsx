@@ -1,7 +1,7 @@
 // Settings and run controls. A change of grid, temperature or seed restarts the picture
 // (the store stops the old run first); speed applies to the running generation.
 import { useEffect, useRef, useState } from 'react';
-import { useStore } from '../store';
+import { runCondition, useStore } from '../store';
 import { GRID_SIZES, MAX_GUIDANCE, SPEEDS, SPEED_NAMES, randomSeed } from '../url';
 import { gridPng } from '../paint';
 
@@ -18,11 +18,12 @@ function useDebounced<T>(value: T, ms: number, apply: (v: T) => void): void {
 async function downloadPng(): Promise<void> {
   const { live, settings } = useStore.getState();
   if (!live) return;
+  const what = live.condition.kind === 'class' ? `digit${live.condition.label}` : live.condition.kind === 'vector' ? 'face' : 'sample';
   const scale = Math.max(1, Math.floor(448 / (Math.ceil(Math.sqrt(live.count)) * live.width)));
   const blob = await gridPng(live, scale, live.count > 1 ? scale : 0);
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = `pixelcnn-digit${settings.label ?? ''}-seed${settings.seed}-t${settings.temperature ?? 1}.png`;
+  a.download = `pixelcnn-${what}-seed${settings.seed}-t${settings.temperature ?? 1}.png`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
@@ -32,6 +33,7 @@ export function Controls() {
   const status = useStore((s) => s.status);
   const ready = useStore((s) => s.phase === 'ready');
   const hasRun = useStore((s) => s.live !== null);
+  const canRun = useStore((s) => s.model !== null && runCondition(s.model.config, s.settings.label, s.conditionVector) !== null && s.switching === null);
   const { update, setSpeed, pause, resume, stop, regenerate } = useStore.getState();
 
   const conditional = useStore((s) => (s.model ? s.model.config.conditioning.type !== 'none' : true));
@@ -174,7 +176,7 @@ export function Controls() {
         <button type="button" data-testid="stop" onClick={stop} disabled={!active}>
           ■ Stop
         </button>
-        <button type="button" data-testid="regenerate" onClick={regenerate} disabled={!ready || settings.label === null}>
+        <button type="button" data-testid="regenerate" onClick={regenerate} disabled={!ready || !canRun}>
           ↻ New seed
         </button>
         <button type="button" data-testid="download" onClick={() => void downloadPng()} disabled={!hasRun}>

@@ -199,9 +199,30 @@ function GuessBars() {
   );
 }
 
+/**
+ * Why the pad does not fit the loaded model, or null when it does: the pad draws one grey
+ * channel, and its tools (complete for a class, guess p(class | drawing)) need classes.
+ */
+export function padUnfit(config: { channels: number; conditioning: { type: string } } | undefined): string | null {
+  if (!config) return null; // still loading: the pad is there as before
+  if (config.channels !== 1) return 'This model paints in colour; the drawing pad draws grey digits for a class model such as digits (mnist).';
+  if (config.conditioning.type !== 'class') return 'This model has no classes to complete or guess; the drawing pad is for a class model such as digits (mnist).';
+  return null;
+}
+
 export function DrawPanel() {
   const note = useStore((s) => s.draw.pictureNote);
   const error = useStore((s) => s.draw.pictureError);
+  const unfit = useStore((s) => padUnfit(s.model?.config));
+  if (unfit) {
+    return (
+      <section className="card draw" aria-label="draw it yourself">
+        <p className="muted" data-testid="draw-unavailable">
+          {unfit}
+        </p>
+      </section>
+    );
+  }
   return (
     <section className="card draw" aria-label="draw it yourself">
       <div className="card-head">

@@ -1,5 +1,6 @@
 // Title, the backend tfjs runs on (and why faster ones were skipped) and the model loaded.
 import { useStore } from '../store';
+import { ModelPicker } from './ModelPicker';
 
 /** This page's URL with another backend asked for first. */
 function withBackend(name: string): string {
@@ -18,9 +19,10 @@ export function Header() {
     <header className="header">
       <div className="title">
         <h1>Gated PixelCNN</h1>
-        <p>A neural network that draws digits one pixel at a time, each pixel sampled from what it predicts given the pixels above and to the left.</p>
+        <p>A neural network that draws images one pixel at a time, each pixel sampled from what it predicts given the pixels above and to the left.</p>
       </div>
       <div className="badges">
+        <ModelPicker />
         <div className="badge" title={[backend?.device, ...(backend?.skipped.map((s) => `${s.name} skipped: ${s.reason}`) ?? [])].filter(Boolean).join('\n')}>
           <span className="badge-key">backend</span>
           <span data-testid="backend" className="badge-value">

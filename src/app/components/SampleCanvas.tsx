@@ -4,6 +4,17 @@ import { useEffect, useRef } from 'react';
 import { useStore, type Live } from '../store';
 import { clearImage, gridLayout, paintRange, type GridLayout } from '../paint';
 
+/** The cursor's colour for the sub-pixel decided next: grey for a grey model, R, G or B for a colour one. */
+export function cursorColour(channels: number, channel: number): { fill: string; line: string } {
+  if (channels !== 3) return { fill: 'rgba(56, 189, 248, 0.55)', line: '#38bdf8' };
+  const rgb = [
+    [248, 113, 113],
+    [74, 222, 128],
+    [96, 165, 250],
+  ][channel];
+  return { fill: `rgba(${rgb.join(', ')}, 0.45)`, line: `rgb(${rgb.join(', ')})` };
+}
+
 /** CSS pixels the grid may take. */
 const TARGET_CSS = 520;
 
@@ -48,6 +59,7 @@ export function SampleCanvas() {
   const focus = useStore((s) => s.focus);
   const setFocus = useStore((s) => s.setFocus);
   const hasRun = useStore((s) => s.live !== null);
+  const conditioning = useStore((s) => s.model?.config.conditioning);
 
   useEffect(() => {
     const canvas = ref.current!;
@@ -75,6 +87,7 @@ export function SampleCanvas() {
       const tileH = live.height * s.scale;
       const active = (status === 'running' || status === 'paused') && live.done < live.total;
       const pixel = Math.floor(live.done / live.channels);
+      const cursor = cursorColour(live.channels, live.done % live.channels);
       const line = Math.max(2, Math.round(s.scale / 5));
       for (let i = 0; i < live.count; i++) {
         const tx = i % s.layout.cols;
@@ -86,9 +99,9 @@ export function SampleCanvas() {
           // the pixel being decided next, in every tile
           const px = dx + (pixel % live.width) * s.scale;
           const py = dy + Math.floor(pixel / live.width) * s.scale;
-          ctx.fillStyle = 'rgba(56, 189, 248, 0.55)';
+          ctx.fillStyle = cursor.fill;
           ctx.fillRect(px, py, s.scale, s.scale);
-          ctx.strokeStyle = '#38bdf8';
+          ctx.strokeStyle = cursor.line;
           ctx.lineWidth = line;
           ctx.strokeRect(px - line / 2, py - line / 2, s.scale + line, s.scale + line);
         }
@@ -153,8 +166,16 @@ export function SampleCanvas() {
       />
       {!hasRun && (
         <div className="canvas-empty">
-          <span className="canvas-empty-big">0–9</span>
-          <span>Pick a digit and watch the network draw it, one pixel at a time.</span>
+          {conditioning?.type === 'vector' ? (
+            <span>Pick a face and watch the network paint a portrait of it, one sub-pixel (R, G, B) at a time.</span>
+          ) : conditioning?.type === 'class' ? (
+            <>
+              <span className="canvas-empty-big">0–{conditioning.classes - 1}</span>
+              <span>Pick a class and watch the network draw it, one pixel at a time.</span>
+            </>
+          ) : (
+            <span>{conditioning ? 'This model is unconditional: it draws as soon as it is loaded.' : 'Loading the model…'}</span>
+          )}
         </div>
       )}
     </div>

@@ -1,0 +1,81 @@
+// The face panel's store without a browser: which examples file a model gets, and that a
+// pick or a good upload conditions the sampler while a bad upload only sets the error
+// line (the condition, and the run, stay as they were).
+import { beforeEach, describe, expect, it } from 'vitest';
+import { makeConfig } from '../model/config';
+import type { ToWorker } from '../worker/protocol';
+import { connect, useStore } from './store';
+import { examplesUrl, useFaceStore } from './faceStore';
+import { downloadConditionJson } from './embeddingFile';
+
+const D = 128;
+const config = makeConfig({ height: 2, width: 2, channels: 3, levels: 4, hidden: 6, layers: 1, headHidden: 6, conditioning: { type: 'vector', dim: D, nullable: true } });
+let sent: ToWorker[] = [];
+const initial = useStore.getState();
+const initialFace = useFaceStore.getState();
+const vec = (k: number) => Float32Array.from({ length: D }, (_, i) => (i === k ? 1 : i / 1000));
+const generated = () => sent.filter((m): m is Extract<ToWorker, { type: 'generate' }> => m.type === 'generate');
+const file = (name: string, body: string | Uint8Array<ArrayBuffer>) => new File([body], name);
+
+beforeEach(() => {
+  useStore.setState(initial, true);
+  useFaceStore.setState(initialFace, true);
+  sent = [];
+  connect({ sampler: (m) => sent.push(m), receptive: () => undefined, scorer: () => undefined } as Parameters<typeof connect>[0]);
+  useStore.getState().receive({
+    type: 'ready',
+    role: 'sampler',
+    backend: { name: 'cpu', skipped: [] },
+    model: { source: 'random-faces', random: true, note: '', config, paramCount: 1, recommendedGuidance: 0, recommendedTemperature: 1 },
+  } as Parameters<ReturnType<typeof useStore.getState>['receive']>[0]);
+});
+
+describe('examplesUrl', () => {
+  it("is the model folder's examples.json; a random preset borrows models/faces's", () => {
+    const base = 'http://127.0.0.1:5173/models/';
+    expect(examplesUrl('faces', base)).toBe('http://127.0.0.1:5173/models/faces/examples.json');
+    expect(examplesUrl('random-faces', base)).toBe('http://127.0.0.1:5173/models/faces/examples.json');
+    expect(examplesUrl('random-faces-tiny', base)).toBe('http://127.0.0.1:5173/models/faces/examples.json');
+    expect(examplesUrl('/elsewhere/mine/', base)).toBe('http://127.0.0.1:5173/elsewhere/mine/examples.json');
+  });
+});
+
+describe('face store', () => {
+  it('an example conditions the sampler on its descriptor', () => {
+    useFaceStore.setState({ examples: [{ identity: 19, variant: 0, png: 'data:image/png;base64,', descriptor: vec(3) }] });
+    useFaceStore.getState().pickExample(0);
+    expect(useFaceStore.getState().condition).toMatchObject({ source: 'example', label: 'example: person 19' });
+    expect(generated().at(-1)!.condition).toEqual({ kind: 'vector', values: Array.from(vec(3)) });
+    useFaceStore.getState().pickExample(5); // no such example: nothing happens
+    expect(generated()).toHaveLength(1);
+  });
+
+  it("a good upload conditions on its numbers; a bad one is one line and changes nothing", async () => {
+    await useFaceStore.getState().uploadEmbedding(file('mine.json', downloadConditionJson(vec(7))));
+    expect(useFaceStore.getState().condition).toMatchObject({ source: 'upload', label: 'embedding: mine.json', picture: null });
+    expect(generated()).toHaveLength(1);
+    expect(generated()[0].condition).toEqual({ kind: 'vector', values: Array.from(vec(7)) });
+    const before = useFaceStore.getState().condition;
+    for (const [name, body, line] of [
+      ['nan.json', `[${Array(D).fill('NaN').join(',')}]`, /^nan\.json: not finite: element 0 is NaN$/],
+      ['short.json', '[1, 2]', /^short\.json: wrong length/],
+      ['x.npy', new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]) as Uint8Array<ArrayBuffer>, /^x\.npy: broken \.npy header/],
+    ] as const) {
+      await useFaceStore.getState().uploadEmbedding(file(name, body));
+      const s = useFaceStore.getState();
+      expect(s.error).toMatch(line);
+      expect(s.condition).toBe(before);
+    }
+    expect(generated()).toHaveLength(1);
+    // the next good file clears the line
+    await useFaceStore.getState().uploadEmbedding(file('again.json', downloadConditionJson(vec(1))));
+    expect(useFaceStore.getState().error).toBeNull();
+    expect(generated()).toHaveLength(2);
+  });
+
+  it('a file over 16 MB is refused by its size without being read whole', async () => {
+    await useFaceStore.getState().uploadEmbedding(file('huge.json', new Uint8Array(17 * 1024 * 1024)));
+    expect(useFaceStore.getState().error).toMatch(/^huge\.json: file is over 1 MB/);
+    expect(generated()).toHaveLength(0);
+  });
+});
