@@ -104,7 +104,7 @@ describe('the model picker', () => {
     await page.close();
   });
 
-  it('a failed switch keeps the old model, says why in one line, and the old model still draws', async () => {
+  it('a failed switch keeps the old model, says why in one line, and the old model still draws', { timeout: 300_000 }, async () => {
     // the faces model's first shard goes missing on the server
     const facesDir = path.join(dir, 'models/faces');
     const shard = fs.readdirSync(facesDir).filter((f) => f.endsWith('.bin')).sort()[0];
@@ -116,12 +116,15 @@ describe('the model picker', () => {
       await page.selectOption(testid('model-picker'), 'faces');
       await page.waitForSelector(testid('model-error'), { timeout: 60_000 });
       const message = await text(page, 'model-error');
-      expect(message).toMatch(/^model "faces": .*HTTP 404/);
+      expect(message).toMatch(/^model "faces": .*HTTP 404.* \(still drawing with random-tiny\)$/);
       expect(message).not.toContain('\n');
       expect(await text(page, 'model')).toBe('random-tiny (random)');
       expect(await page.locator(testid('model-picker')).inputValue()).toBe('random-tiny');
       expect(page.url()).toContain('model=random-tiny');
       await screenshot(page, 'models-02-failed-switch');
+      // the scorer kept the old model too: drawings are still scored, no error under the pad
+      expect(await page.locator(testid('draw-unavailable')).count()).toBe(0);
+      expect(await page.locator('.draw').textContent()).not.toContain('no scores');
       // the old weights were not disposed: the old model draws to the end
       await page.click(testid('class-5'));
       await waitForStatus(page, 'done', 90_000);

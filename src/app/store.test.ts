@@ -333,6 +333,19 @@ describe('switching models', () => {
     expect(sent.at(-1)).toMatchObject({ type: 'generate', condition: { kind: 'class', label: 2 } });
   });
 
+  it('the scorer is not asked during a switch; when both workers fail it scores the old model again', () => {
+    useStore.getState().switchModel('nope');
+    const scores = () => sent.filter((m) => m.type === 'score').length;
+    useStore.getState().loadDrawing(Uint8Array.from([0, 255, 0, 0, 0, 0]), null);
+    expect(scores()).toBe(0);
+    useStore.getState().receive({ type: 'load-error', role: 'scorer', loadId: 1, model: 'nope', message: 'model "nope": HTTP 404', numTensors: 0 });
+    expect(useStore.getState().draw.scoreError).toBe('no scores: model "nope": HTTP 404');
+    useStore.getState().receive({ type: 'load-error', role: 'sampler', loadId: 1, model: 'nope', message: 'model "nope": HTTP 404', numTensors: 0 });
+    expect(useStore.getState().draw.scoreError).toBeNull();
+    // the drawing made during the switch is scored now
+    expect(scores()).toBe(1);
+  });
+
   it('an answer to a load overtaken by a newer one is dropped', () => {
     useStore.getState().switchModel('faces');
     useStore.getState().switchModel('other');

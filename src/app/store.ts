@@ -160,6 +160,14 @@ let scorerReady = false;
 let scoreReqId = 0;
 /** the newest model switch asked of the workers (0: the model they were started with) */
 let loadId = 0;
+/** the last switch the sampler and the scorer each failed (both then still hold the old model) */
+let samplerFailed = -1;
+let scorerFailed = -1;
+
+/** The switch a worker started now should answer to (its init carries it). */
+export function currentLoadId(): number {
+  return loadId;
+}
 /** the drawing version each score request was made for */
 const scoreAsked = new Map<number, number>();
 /** pictures before each change of the pad, for undo */
@@ -216,6 +224,7 @@ export function connect(c: Channels): void {
   channels = c;
   scorerReady = false;
   loadId = 0;
+  samplerFailed = scorerFailed = -1;
 }
 
 export const useStore = create<AppState>()((set, get) => {
@@ -358,7 +367,9 @@ export const useStore = create<AppState>()((set, get) => {
       set({ page: { ...page, model: name }, switching: name, switchError: null });
       writeModelUrl(name);
       channels.sampler({ type: 'load', loadId, model: name });
-      if (scorerReady) channels.scorer({ type: 'load', loadId, model: name });
+      // drawings are scored again once the scorer has the new model too
+      scorerReady = false;
+      channels.scorer({ type: 'load', loadId, model: name });
     },
     complete() {
       const { settings, draw, phase } = get();
@@ -515,8 +526,19 @@ export const useStore = create<AppState>()((set, get) => {
         case 'load-error':
           if (msg.loadId !== loadId) return;
           if (msg.role === 'scorer') {
-            set({ draw: { ...s.draw, scoreError: `no scores: ${msg.message}` } });
+            scorerFailed = msg.loadId;
+            // both failed: both still hold the old model, which the page still shows
+            if (samplerFailed === msg.loadId) {
+              scorerReady = true;
+              requestScore();
+            } else set({ draw: { ...s.draw, scoreError: `no scores: ${msg.message}` } });
             return;
+          }
+          samplerFailed = msg.loadId;
+          if (scorerFailed === msg.loadId) {
+            scorerReady = true;
+            set({ draw: { ...s.draw, scoreError: null } });
+            requestScore();
           }
           if (!s.model) {
             // nothing loaded before either: the page has no model to fall back on

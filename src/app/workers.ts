@@ -4,7 +4,7 @@
 // see sampler.worker.ts) and the receptive-field worker.
 import type { FromWorker, ToWorker } from '../worker/protocol';
 import type { FromReceptive, ToReceptive } from '../worker/receptiveProtocol';
-import { connect, useStore } from './store';
+import { connect, currentLoadId, useStore } from './store';
 import type { PageOptions } from './url';
 
 function spawnSampler(name: string): Worker {
@@ -33,7 +33,7 @@ export function startWorkers(page: PageOptions): () => void {
     scorer.onerror = (ev) => useStore.getState().receive({ type: 'init-error', role: 'scorer', message: `scoring worker failed to start: ${ev.message || 'script error'}` });
     // the model the page shows now (it may have been switched since the page opened)
     const model = useStore.getState().page.model ?? page.model;
-    scorer.postMessage({ type: 'init', role: 'scorer', backend: page.backend, model, wasmBase, modelsBase } satisfies ToWorker);
+    scorer.postMessage({ type: 'init', role: 'scorer', backend: page.backend, model, loadId: currentLoadId(), wasmBase, modelsBase } satisfies ToWorker);
   };
   sampler.onmessage = (ev: MessageEvent<FromWorker>) => {
     receive(ev);

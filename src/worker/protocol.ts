@@ -74,6 +74,8 @@ export type ToWorker =
       backend?: BackendName;
       /** model to load; see loadModel */
       model?: string;
+      /** the page's newest switch when this worker was started (its 'ready' answers it); 0 when none */
+      loadId?: number;
       /** absolute URL of the folder holding tfjs's .wasm files */
       wasmBase: string;
       /** absolute URL of the models folder */

@@ -266,6 +266,8 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
       let backend: BackendReport | undefined;
       role = msg.role;
       modelsBase = msg.modelsBase;
+      const initLoad = msg.loadId ?? 0;
+      latestLoad = initLoad;
       const init = async () => {
         try {
           backend =
@@ -274,12 +276,12 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
               : await selectBackend(msg.wasmBase, msg.backend);
           backendReport = backend;
           const loaded = await loadModel(msg.model ?? DEFAULT_MODEL, msg.modelsBase);
-          if (latestLoad !== 0) {
+          if (latestLoad !== initLoad) {
             disposeParams(loaded.model.params); // the page switched models before this one arrived
             return;
           }
           model = loaded.model;
-          post({ type: 'ready', role: msg.role, backend, model: loaded.info, loadId: 0, numTensors: tf.memory().numTensors });
+          post({ type: 'ready', role: msg.role, backend, model: loaded.info, loadId: initLoad, numTensors: tf.memory().numTensors });
         } catch (e) {
           post({ type: 'init-error', message: errorText(e), backend, role: msg.role });
         }

@@ -1,6 +1,6 @@
 // Title, the backend tfjs runs on (and why faster ones were skipped) and the model loaded.
 import { useStore } from '../store';
-import { ModelPicker } from './ModelPicker';
+import { ModelPicker, ModelSwitchError } from './ModelPicker';
 
 /** This page's URL with another backend asked for first. */
 function withBackend(name: string): string {
@@ -53,6 +53,7 @@ export function Header() {
           ))}
         </ul>
       )}
+      <ModelSwitchError />
       {backend?.software && (
         <p className="model-note warn" data-testid="software-hint">
           WebGPU runs on a software adapter here ({backend.device}); on such a machine wasm can be faster:{' '}

@@ -14,7 +14,6 @@ export function ModelPicker() {
   const page = useStore((s) => s.page.model);
   const loaded = useStore((s) => s.model?.source);
   const switching = useStore((s) => s.switching);
-  const error = useStore((s) => s.switchError);
   const starting = useStore((s) => s.phase === 'starting');
   const current = switching ?? page ?? loaded ?? DEFAULT_MODEL;
   const known = [...SHIPPED_MODELS.map((m) => m.name), ...Object.keys(RANDOM_PRESETS)];
@@ -54,11 +53,19 @@ export function ModelPicker() {
           loading {switching}…
         </span>
       )}
-      {error && (
-        <span className="error-text" data-testid="model-error" role="alert">
-          {error}
-        </span>
-      )}
     </div>
+  );
+}
+
+/** Why the last switch failed, one line under the header (the old model stays loaded). */
+export function ModelSwitchError() {
+  const error = useStore((s) => s.switchError);
+  const model = useStore((s) => s.model?.source);
+  if (!error) return null;
+  return (
+    <p className="model-note error-text" data-testid="model-error" role="alert">
+      {error}
+      {model ? ` (still drawing with ${model})` : ''}
+    </p>
   );
 }
