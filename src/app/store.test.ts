@@ -365,9 +365,16 @@ describe('switching models', () => {
     useStore.getState().switchModel('faces');
     useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('faces', faces), loadId: 2 });
     useStore.getState().setConditionVector(Float32Array.from([1, 2, 3]));
+    // through a digits model and back: the same face goes on at once on a model that reads it
+    useStore.getState().switchModel('test');
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('test', config), loadId: 3 });
     useStore.getState().switchModel('faces2');
-    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('faces2', faces), loadId: 3 });
-    // the same face goes on at once on a model that reads it
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('faces2', faces), loadId: 4 });
     expect(sent.at(-1)).toMatchObject({ type: 'generate', condition: { kind: 'vector', values: [1, 2, 3] } });
+    // a face model of another size drops it
+    const wide = makeConfig({ ...faces, conditioning: { type: 'vector', dim: 5 } });
+    useStore.getState().switchModel('wide');
+    useStore.getState().receive({ type: 'ready', role: 'sampler', backend: { name: 'cpu', skipped: [] }, model: info('wide', wide), loadId: 5 });
+    expect(useStore.getState().conditionVector).toBeNull();
   });
 });

@@ -480,7 +480,8 @@ export const useStore = create<AppState>()((set, get) => {
             scoreAsked.clear(); // answers about the old model's drawing
             // a class or a face the new model cannot read is dropped
             const label = s.settings.label;
-            const keepVector = c.type === 'vector' && s.conditionVector?.length === c.dim;
+            // (a face waits through a digits model for the next face model that reads it)
+            const keepVector = c.type !== 'vector' || s.conditionVector?.length === c.dim;
             const rf: ReceptiveState = {
               ...s.rf,
               layers: Math.min(config.layers, 12),
