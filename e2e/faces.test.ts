@@ -62,7 +62,7 @@ describe('face panel', () => {
     const d = await waitForDistances(4);
     expect(d.every((x) => Number.isFinite(x) && x > 0), d.join(',')).toBe(true);
     await screenshot(page, 'faces-01-example');
-  });
+  }, 300_000);
 
   it("downloads the condition as JSON; uploading it conditions on the same 128 numbers and draws to done", async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click(testid('condition-download'))]);
@@ -75,7 +75,7 @@ describe('face panel', () => {
     await waitForStatus(page, 'done', 120_000);
     await waitForDistances(4);
     await screenshot(page, 'faces-02-json');
-  });
+  }, 300_000);
 
   it('reads a .npy dropped on the panel', async () => {
     const v = Float32Array.from(examples[1].descriptor);
@@ -89,7 +89,7 @@ describe('face panel', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="face-condition-label"]')?.textContent === 'embedding: dropped.npy');
     await waitForStatus(page, 'done', 120_000);
     await waitForDistances(4);
-  });
+  }, 300_000);
 
   it('finds the face in a photo, shows the crop, draws to done; tensors stay flat over repeated photos', async () => {
     const photo = { name: 'sample2.jpg', mimeType: 'image/jpeg', buffer: fs.readFileSync(path.join(DEMO, 'sample2.jpg')) };
@@ -125,7 +125,7 @@ describe('face panel', () => {
     expect(new Set(tensors).size, tensors.join(',')).toBe(1);
     expect(detectorFetches).toBe(1); // loaded once, kept
     await waitForStatus(page, 'done', 120_000);
-  });
+  }, 600_000);
 
   it('a malformed file, an undecodable image and a photo without a face each give one line; the condition and portraits stay', async () => {
     await waitForDistances(4);
@@ -148,7 +148,7 @@ describe('face panel', () => {
     }
     expect(await page.locator(testid('face-distance')).count()).toBe(4);
     await screenshot(page, 'faces-04-malformed');
-  });
+  }, 300_000);
 
   it("models/faces's size (random-faces, 32x32x3): its examples come from /models/faces/ and a click starts the portrait", async () => {
     // one 32x32x3 portrait takes over 7 minutes on software WebGPU on the 2-core machine
