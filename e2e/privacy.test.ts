@@ -239,6 +239,31 @@ describe('privacy: the photo never leaves the browser', () => {
     await context.close();
   });
 
+  it("a photo through the face panel (face-api's worker) sends nothing to another origin and no image bytes; that worker is refused another origin too", async () => {
+    const context = await browser.newContext();
+    const seen = record(context);
+    const { page, errors } = await openApp(context, 'model=random-faces-tiny&n=1&speed=0&guidance=0');
+    expect(await backendOf(page), errors.join('\n')).toBe('webgpu');
+    const photo = fs.readFileSync(path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo/sample1.jpg'));
+    await page.locator(testid('photo-file')).setInputFiles({ name: 'me.jpg', mimeType: 'image/jpeg', buffer: photo });
+    await page.waitForSelector(testid('face-crop'), { timeout: 180_000 });
+    await waitForStatus(page, 'done', 120_000);
+    await page.waitForSelector(testid('face-distance'), { timeout: 120_000 });
+    await screenshot(page, 'privacy-02-photo');
+    const bad = seen.map((r) => violation(r, origin)).filter((v) => v !== undefined);
+    expect(bad).toEqual([]);
+    expect(otherHits).toEqual([]);
+    // face-api's weights came from the app itself, through the recorder
+    expect(seen.some((r) => r.url === `${origin}/face-api/ssd_mobilenetv1_model.bin`), seen.map((r) => r.url).join('\n')).toBe(true);
+    expect(errors.filter((e) => /Content.Security.Policy|Refused to/i.test(e))).toEqual([]);
+    const faceWorker = page.workers().find((w) => /faceapi/.test(w.url()));
+    expect(faceWorker, page.workers().map((w) => w.url()).join(', ')).toBeDefined();
+    expect(await faceWorker!.evaluate(tryToLeak, otherUrl)).toEqual([]);
+    await page.waitForTimeout(500);
+    expect(otherHits).toEqual([]);
+    await context.close();
+  }, 480_000);
+
   it('the policy refuses requests to another origin from the page and from every worker', async () => {
     const context = await browser.newContext();
     const seen = record(context);
