@@ -203,4 +203,22 @@ describe('a colour model', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('a face model streams its portrait in colour once a face is picked, and keeps it across a switch', { timeout: 300_000 }, async () => {
+    const { page, errors } = await open(browser, `${server.url}/?model=random-faces-tiny&n=4&speed=3&guidance=0&seed=4`);
+    expect(await backendOf(page), errors.join('\n')).toBe('webgpu');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'pick a face', null, { timeout: 60_000 });
+    await page.locator(testid('face-example')).nth(0).click();
+    await waitForStatus(page, 'running');
+    await page.waitForFunction(() => /^([4-9]|\d\d+) \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 90_000 });
+    expect(await page.locator(testid('probs')).getAttribute('data-channel')).toMatch(/^[RGB]$/);
+    await screenshot(page, 'models-05-face-mid-run');
+    // to digits and back: the face stays chosen and the portrait starts again on it
+    await switchTo(page, 'random-tiny');
+    expect(await text(page, 'status')).toBe('idle');
+    await switchTo(page, 'random-faces-tiny');
+    await waitForStatus(page, 'running');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
