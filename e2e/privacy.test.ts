@@ -237,7 +237,7 @@ describe('privacy: the photo never leaves the browser', () => {
     expect(errors.filter((e) => /Content.Security.Policy|Refused to/i.test(e))).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 300_000);
 
   it("a photo through the face panel (face-api's worker) sends nothing to another origin and no image bytes; that worker is refused another origin too", async () => {
     const context = await browser.newContext();
