@@ -9,6 +9,17 @@
 import type * as TF from '@tensorflow/tfjs';
 
 export const DESCRIPTOR_DIM = 128;
+
+/** [pixels, 3] RGB bytes of [pixels, 4] RGBA (a canvas's or resvg's), alpha dropped: how both the data set and the app's photos reach faceDescriptors. */
+export function rgbaToRgb(rgba: ArrayLike<number>, pixels: number): Uint8Array {
+  const rgb = new Uint8Array(pixels * 3);
+  for (let i = 0; i < pixels; i++) {
+    rgb[i * 3] = rgba[i * 4];
+    rgb[i * 3 + 1] = rgba[i * 4 + 1];
+    rgb[i * 3 + 2] = rgba[i * 4 + 2];
+  }
+  return rgb;
+}
 /** the face-recognition net's input side */
 export const NET_INPUT = 150;
 /** images per forward pass; fixed so that a build's descriptors do not depend on how many images a call gets */

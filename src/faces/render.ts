@@ -3,6 +3,7 @@
 // background.
 import { Resvg } from '@resvg/resvg-js';
 import { faceToSvgString, type FaceConfig } from 'facesjs';
+import { rgbaToRgb } from './descriptor';
 
 export const VIEWBOX = '10 90 380 380';
 export const BACKGROUND = '#c8c8c8';
@@ -18,12 +19,5 @@ export function faceSvg(face: FaceConfig): string {
 export function renderFace(face: FaceConfig, size = SIZE): Uint8Array {
   const img = new Resvg(faceSvg(face), { fitTo: { mode: 'width', value: size }, background: BACKGROUND }).render();
   if (img.width !== size || img.height !== size) throw new Error(`render: expected ${size}x${size}, resvg gave ${img.width}x${img.height}`);
-  const rgba = img.pixels;
-  const rgb = new Uint8Array(size * size * 3);
-  for (let i = 0; i < size * size; i++) {
-    rgb[i * 3] = rgba[i * 4];
-    rgb[i * 3 + 1] = rgba[i * 4 + 1];
-    rgb[i * 3 + 2] = rgba[i * 4 + 2];
-  }
-  return rgb;
+  return rgbaToRgb(img.pixels, size * size);
 }

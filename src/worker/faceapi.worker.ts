@@ -9,7 +9,7 @@
 // with createImageBitmap, so the page never decodes or runs a net.
 import * as tf from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.esm-nobundle.js';
-import { faceDescriptors, type FaceRecognizer } from '../faces/descriptor';
+import { faceDescriptors, rgbaToRgb, type FaceRecognizer } from '../faces/descriptor';
 import { CROP_BACKGROUND, cropSquare, detectorScale, largestFace, visiblePart } from '../app/faceCrop';
 import { selectBackend } from './backend';
 import { CROP_SIZE, PREVIEW_SIZE, type FromFaceWorker, type PhotoFace, type ToFaceWorker } from './faceapiProtocol';
@@ -132,14 +132,7 @@ const recognizer = (): FaceRecognizer => ({ tf, nets: { faceRecognitionNet: face
 
 /** RGB bytes of a canvas. */
 function rgbOf(ctx: OffscreenCanvasRenderingContext2D, size: number): Uint8Array {
-  const rgba = ctx.getImageData(0, 0, size, size).data;
-  const rgb = new Uint8Array(size * size * 3);
-  for (let i = 0; i < size * size; i++) {
-    rgb[i * 3] = rgba[i * 4];
-    rgb[i * 3 + 1] = rgba[i * 4 + 1];
-    rgb[i * 3 + 2] = rgba[i * 4 + 2];
-  }
-  return rgb;
+  return rgbaToRgb(ctx.getImageData(0, 0, size, size).data, size * size);
 }
 
 async function photo(file: Blob, name: string): Promise<PhotoFace> {
