@@ -44,7 +44,9 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const text = async (page: Page, id: string) => (await page.locator(testid(id)).textContent()) ?? '';
+// long, not Playwright's 30 s: with the other e2e files and the Python tests on the two cores, a
+// switch's re-render once took longer than that to show the tensors badge (CI, 2026-12-02)
+const text = async (page: Page, id: string) => (await page.locator(testid(id)).textContent({ timeout: 240_000 })) ?? '';
 
 /** Picks a model and waits until the worker has it (the header names it, the switch is over). */
 async function switchTo(page: Page, name: string): Promise<void> {
