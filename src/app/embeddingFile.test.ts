@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EMBEDDING_ERROR_PREFIX, MAX_EMBEDDING_BYTES, displayName, downloadConditionJson, parseEmbeddingFile, type EmbeddingErrorKind, type EmbeddingParse } from './embeddingFile';
 import { decodeNpy, encodeNpy } from '../io/npy';
+import { mulberry32 as rng } from '../model/params';
 
 const D = 128;
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -11,17 +12,6 @@ function vec(n = D, seed = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (r() - 0.5) * 0.6);
 }
 
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A .npy file with a hand-written header (so dtype, shape and version can be anything). */
 function npy(data: Float32Array | Float64Array | Uint8Array, shape: string, descr?: string, major = 1): Uint8Array {
