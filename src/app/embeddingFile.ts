@@ -4,9 +4,11 @@
 //
 // Accepted: a JSON array of `dim` finite numbers (also [[...]] holding one such array), or
 // a NumPy .npy (format 1-3) of little-endian float32 / float64, shape (dim,) or (1, dim).
-// The .npy header is parsed as src/io/npy.ts parses it, but every failure is mapped to a
-// named error here instead of an exception. Values are checked after the conversion to
+// The .npy header is read by src/io/npy.ts's readNpyHeader; each of its failures becomes
+// a named error here instead of an exception. Values are checked after the conversion to
 // float32: a float64 or a JSON number beyond float32's range would become Infinity.
+
+import { NPY_MAGIC, NpyHeaderError, readNpyHeader, type NpyHeader } from '../io/npy';
 
 /** What went wrong; each kind's message starts with EMBEDDING_ERROR_PREFIX[kind]. */
 export type EmbeddingErrorKind =
@@ -41,7 +43,6 @@ export type EmbeddingParse =
 /** Largest file the parser reads: a 128-d vector is ~3 KB as JSON, 640 bytes as .npy. */
 export const MAX_EMBEDDING_BYTES = 1024 * 1024;
 
-const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 class ParseError extends Error {
   constructor(
@@ -173,43 +174,14 @@ function parseJson(bytes: Uint8Array, dim: number): number[] {
 // ---- .npy ----
 
 function parseNpy(file: Uint8Array, dim: number): Float64Array | Float32Array {
-  if (!startsWith(file, NPY_MAGIC)) fail('npy-header', ': no \\x93NUMPY magic at the start');
-  if (file.length < 10) fail('npy-header', ': truncated before the header length');
-  const major = file[6];
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  let headerLen: number;
-  let start: number;
-  if (major === 1) {
-    headerLen = view.getUint16(8, true);
-    start = 10;
-  } else if (major === 2 || major === 3) {
-    if (file.length < 12) fail('npy-header', ': truncated before the header length');
-    headerLen = view.getUint32(8, true);
-    start = 12;
-  } else {
-    return fail('npy-header', `: unsupported format version ${major}`);
-  }
-  if (file.length < start + headerLen) fail('npy-header', `: truncated (header says ${headerLen} bytes, ${file.length - start} left)`);
-  let header: string;
+  let header: NpyHeader;
   try {
-    // version 1 and 2 headers are latin-1 (ASCII in practice), version 3 UTF-8
-    header = major === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(start, start + headerLen)) : new TextDecoder('latin1').decode(file.subarray(start, start + headerLen));
-  } catch {
-    return fail('npy-header', ': header is not UTF-8 text');
+    header = readNpyHeader(file);
+  } catch (e) {
+    if (e instanceof NpyHeaderError) return fail('npy-header', `: ${e.message}`);
+    throw e;
   }
-  const dict = header.trim();
-  if (!dict.startsWith('{') || !dict.endsWith('}')) fail('npy-header', ': header is not a {...} dictionary');
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(dict)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)\b/.exec(dict)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(dict)?.[1];
-  if (descr === undefined) fail('npy-header', ": no 'descr' entry");
-  if (fortran === undefined) fail('npy-header', ": no 'fortran_order' entry");
-  if (shapeText === undefined) fail('npy-header', ": no 'shape' entry");
-  const parts = shapeText.split(',').map((s) => s.trim());
-  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop(); // (128,)
-  if (parts.length === 1 && parts[0] === '') parts.pop(); // ()
-  if (!parts.every((s) => /^\d+$/.test(s))) fail('npy-header', `: bad shape (${oneLine(shapeText, 30)})`);
-  const shape = parts.map(Number);
+  const { descr, shape, dataStart } = header;
   let itemSize: number;
   if (descr === '<f4') itemSize = 4;
   else if (descr === '<f8') itemSize = 8;
@@ -221,7 +193,6 @@ function parseNpy(file: Uint8Array, dim: number): Float64Array | Float32Array {
   const okShape = (shape.length === 1 && shape[0] === dim) || (shape.length === 2 && shape[0] === 1 && shape[1] === dim);
   if (!okShape) fail('npy-shape', ` ${shown}, expected (${dim},) or (1, ${dim})`);
   // Fortran order is the same byte layout as C order for (dim,) and (1, dim): accepted.
-  const dataStart = start + headerLen;
   const need = dim * itemSize;
   if (file.length - dataStart !== need) {
     fail('npy-data', `: shape ${shown} of ${itemSize === 4 ? 'float32' : 'float64'} needs ${need} data bytes, the file has ${file.length - dataStart}`);

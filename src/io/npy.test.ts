@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeNpy, encodeNpy, parseEmbedding } from './npy';
+import { decodeNpy, encodeNpy, NpyHeaderError, parseEmbedding, readNpyHeader } from './npy';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -36,6 +36,16 @@ describe('.npy files', () => {
     const at = text(i4.subarray(10)).indexOf("'|u1'") + 10;
     i4.set(new TextEncoder().encode("'<i4'"), at);
     expect(() => decodeNpy(i4)).toThrow(/unsupported dtype '<i4'/);
+  });
+
+  it('names what is wrong with a header (the one header reader the app also uses)', () => {
+    const f = encodeNpy(Float32Array.of(1, 2), [2]);
+    expect(() => decodeNpy(f.subarray(0, 40))).toThrow(/^npy: truncated \(header says 118 bytes, 30 left\)$/);
+    const noShape = f.slice();
+    noShape.set(new TextEncoder().encode("'shap'"), text(f).indexOf("'shape'"));
+    expect(() => decodeNpy(noShape)).toThrow(/^npy: no 'shape' entry$/);
+    expect(readNpyHeader(f)).toEqual({ version: 1, descr: '<f4', fortranOrder: false, shape: [2], dataStart: 128 });
+    expect(() => readNpyHeader(new Uint8Array(20))).toThrow(NpyHeaderError);
   });
 });
 

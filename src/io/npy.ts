@@ -5,7 +5,7 @@
 export type NpyDtype = 'uint8' | 'float32' | 'float64';
 
 const DESCR: Record<NpyDtype, string> = { uint8: '|u1', float32: '<f4', float64: '<f8' };
-const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 export interface NpyArray {
   dtype: NpyDtype;
@@ -29,7 +29,7 @@ export function encodeNpy(data: Uint8Array | Float32Array, shape: number[]): Uin
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
   header = header.padEnd(total - 10 - 1, ' ') + '\n';
   const out = new Uint8Array(total + data.byteLength);
-  out.set(MAGIC, 0);
+  out.set(NPY_MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
@@ -40,41 +40,90 @@ export function encodeNpy(data: Uint8Array | Float32Array, shape: number[]): Uin
   return out;
 }
 
-/** Parses a .npy file (versions 1-3, C order, uint8 / little-endian float32 / float64). */
-export function decodeNpy(file: Uint8Array): NpyArray {
-  if (file.length < 10 || MAGIC.some((b, i) => file[i] !== b)) throw new Error('npy: not a .npy file (bad magic)');
-  const major = file[6];
+/** A .npy file's header: what the data after it is. */
+export interface NpyHeader {
+  version: number;
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+  /** byte offset of the first data byte */
+  dataStart: number;
+}
+
+/** Why a .npy header could not be read; `message` is the detail, `magic` says the file is no .npy at all. */
+export class NpyHeaderError extends Error {
+  constructor(
+    message: string,
+    readonly magic = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads a .npy header (format 1-3): magic, version, header length, and the dictionary's
+ * descr / fortran_order / shape. Throws NpyHeaderError naming what is wrong; checks
+ * nothing about the data (decodeNpy and the app's embedding parser each do their own).
+ */
+export function readNpyHeader(file: Uint8Array): NpyHeader {
+  if (file.length < NPY_MAGIC.length || NPY_MAGIC.some((b, i) => file[i] !== b)) throw new NpyHeaderError('no \\x93NUMPY magic at the start', true);
+  if (file.length < 10) throw new NpyHeaderError('truncated before the header length');
+  const version = file[6];
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   let headerLen: number;
   let start: number;
-  if (major === 1) {
+  if (version === 1) {
     headerLen = view.getUint16(8, true);
     start = 10;
-  } else if (major === 2 || major === 3) {
-    if (file.length < 12) throw new Error('npy: truncated header');
+  } else if (version === 2 || version === 3) {
+    if (file.length < 12) throw new NpyHeaderError('truncated before the header length');
     headerLen = view.getUint32(8, true);
     start = 12;
   } else {
-    throw new Error(`npy: unsupported format version ${major}`);
+    throw new NpyHeaderError(`unsupported format version ${version}`);
   }
-  if (file.length < start + headerLen) throw new Error('npy: truncated header');
-  const header = new TextDecoder().decode(file.subarray(start, start + headerLen));
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error('npy: malformed header');
-  if (fortran === 'True') throw new Error('npy: Fortran-order arrays are not supported');
-  const shape = shapeText
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => Number(s));
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`npy: bad shape (${shapeText})`);
+  if (file.length < start + headerLen) throw new NpyHeaderError(`truncated (header says ${headerLen} bytes, ${file.length - start} left)`);
+  let text: string;
+  try {
+    // version 1 and 2 headers are latin-1 (ASCII in practice), version 3 UTF-8
+    const bytes = file.subarray(start, start + headerLen);
+    text = version === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(bytes) : new TextDecoder('latin1').decode(bytes);
+  } catch {
+    throw new NpyHeaderError('header is not UTF-8 text');
+  }
+  const dict = text.trim();
+  if (!dict.startsWith('{') || !dict.endsWith('}')) throw new NpyHeaderError('header is not a {...} dictionary');
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(dict)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)\b/.exec(dict)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(dict)?.[1];
+  if (descr === undefined) throw new NpyHeaderError("no 'descr' entry");
+  if (fortran === undefined) throw new NpyHeaderError("no 'fortran_order' entry");
+  if (shapeText === undefined) throw new NpyHeaderError("no 'shape' entry");
+  const parts = shapeText.split(',').map((s) => s.trim());
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop(); // (128,)
+  if (parts.length === 1 && parts[0] === '') parts.pop(); // ()
+  if (!parts.every((s) => /^\d+$/.test(s))) {
+    const shown = shapeText.replace(/\s+/g, ' ').trim();
+    throw new NpyHeaderError(`bad shape (${shown.length > 30 ? `${shown.slice(0, 29)}…` : shown})`);
+  }
+  return { version, descr, fortranOrder: fortran === 'True', shape: parts.map(Number), dataStart: start + headerLen };
+}
+
+/** Parses a .npy file (versions 1-3, C order, uint8 / little-endian float32 / float64). */
+export function decodeNpy(file: Uint8Array): NpyArray {
+  let header: NpyHeader;
+  try {
+    header = readNpyHeader(file);
+  } catch (e) {
+    if (!(e instanceof NpyHeaderError)) throw e;
+    throw new Error(e.magic ? 'npy: not a .npy file (bad magic)' : `npy: ${e.message}`);
+  }
+  const { descr, shape, dataStart } = header;
+  if (header.fortranOrder) throw new Error('npy: Fortran-order arrays are not supported');
   const dtype = (Object.keys(DESCR) as NpyDtype[]).find((k) => DESCR[k] === descr || (k === 'uint8' && descr === '<u1'));
   if (!dtype) throw new Error(`npy: unsupported dtype '${descr}' (expected uint8, float32 or float64)`);
   const n = size(shape);
   const itemSize = dtype === 'uint8' ? 1 : dtype === 'float32' ? 4 : 8;
-  const dataStart = start + headerLen;
   if (file.length - dataStart !== n * itemSize) {
     throw new Error(`npy: shape (${shape.join(', ')}) needs ${n * itemSize} data bytes, file has ${file.length - dataStart}`);
   }
