@@ -12,7 +12,6 @@ function vec(n = D, seed = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (r() - 0.5) * 0.6);
 }
 
-
 /** A .npy file with a hand-written header (so dtype, shape and version can be anything). */
 function npy(data: Float32Array | Float64Array | Uint8Array, shape: string, descr?: string, major = 1): Uint8Array {
   const d = descr ?? (data instanceof Float64Array ? '<f8' : data instanceof Float32Array ? '<f4' : '|u1');

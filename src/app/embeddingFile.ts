@@ -43,7 +43,6 @@ export type EmbeddingParse =
 /** Largest file the parser reads: a 128-d vector is ~3 KB as JSON, 640 bytes as .npy. */
 export const MAX_EMBEDDING_BYTES = 1024 * 1024;
 
-
 class ParseError extends Error {
   constructor(
     readonly kind: EmbeddingErrorKind,

@@ -20,6 +20,7 @@ export function rgbaToRgb(rgba: ArrayLike<number>, pixels: number): Uint8Array {
   }
   return rgb;
 }
+
 /** the face-recognition net's input side */
 export const NET_INPUT = 150;
 /** images per forward pass; fixed so that a build's descriptors do not depend on how many images a call gets */
