@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .config import ConfigError, cond_base_dim, cond_dim, dims, is_nullable, make_config, param_specs, validate_config
+from .config import ConfigError, cond_base_dim, cond_dim, dims, is_nullable, is_spatial, make_config, param_specs, validate_config
 from .data import DataError, ImageSet, load_data, quantize
 from .model import PixelCNN, bits_per_dim
 from .presets import DEFAULT_ADAM, PRESETS, get_preset
@@ -188,6 +188,43 @@ def add_null_slot(config: dict, weights: dict[str, np.ndarray], dropout: float) 
     return new_config, out
 
 
+def widen_condition_map(config: dict, weights: dict[str, np.ndarray], channels: int, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
+    """The same model with a wider location-dependent condition map s = m(h): q -> channels maps.
+    The new maps' dense columns and 3x3 filters start random (the init's scale), and every matrix
+    that reads s gains zero rows for them, so nothing the model computes changes until training
+    moves those rows; the old maps never read the new ones (their filter rows start at zero)."""
+    c = config["conditioning"]
+    if not is_spatial(c):
+        raise UsageError("--spatial-channels: the model has no location-dependent condition map (needs a spatial vector or class model)")
+    q = config["spatialChannels"]
+    if channels < q:
+        raise UsageError(f"--spatial-channels: the map has {q} channels already; it can only grow (asked {channels})")
+    new_config = json.loads(json.dumps(config))
+    new_config["spatialChannels"] = channels
+    validate_config(new_config)
+    rng = np.random.default_rng(seed)
+    std = {name: s for name, _, s in param_specs(new_config)}
+    D = weights["cond_map/dense"].shape[0]
+    cells = weights["cond_map/dense_bias"].shape[0] // q
+    extra = channels - q
+    out = dict(weights)
+    dense = weights["cond_map/dense"].reshape(D, cells, q)  # columns are (cell, channel), channel fastest
+    fresh = rng.normal(0, std["cond_map/dense"], (D, cells, extra)).astype(np.float32)
+    out["cond_map/dense"] = np.concatenate([dense, fresh], 2).reshape(D, cells * channels)
+    out["cond_map/dense_bias"] = np.concatenate(
+        [weights["cond_map/dense_bias"].reshape(cells, q), np.zeros((cells, extra), np.float32)], 1).reshape(-1)
+    conv = np.zeros((3, 3, channels, channels), np.float32)
+    conv[:, :, :q, :q] = weights["cond_map/conv"]
+    conv[:, :, :, q:] = rng.normal(0, std["cond_map/conv"], (3, 3, channels, extra))
+    out["cond_map/conv"] = conv
+    out["cond_map/conv_bias"] = np.concatenate([weights["cond_map/conv_bias"], np.zeros(extra, np.float32)])
+    for name, shape, _ in param_specs(new_config):
+        w = out[name]
+        if tuple(w.shape) != shape:  # a matrix reading s: [q, 2p] -> [channels, 2p]
+            out[name] = np.concatenate([w, np.zeros((extra,) + w.shape[1:], np.float32)], 0)
+    return new_config, out
+
+
 # ---- the run ----
 
 class OneLineParser(argparse.ArgumentParser):
@@ -209,6 +246,7 @@ def parse_args(argv):
     p.add_argument("--config", help='JSON file: a model config, or {"model": {...}, "train": {...}}')
     p.add_argument("--init", help="start from the weights of this model folder (fine-tuning)")
     p.add_argument("--nullable", action="store_true", help="give the model a null condition (new rows start so nothing else changes)")
+    p.add_argument("--spatial-channels", type=int, help="with --init: widen the condition map s = m(h) to this many channels (new ones start so nothing else changes)")
     p.add_argument("--cond-dropout", type=float, help="probability an image's condition is replaced by the null one (needs a nullable model)")
     p.add_argument("--out", required=True, help="model folder for the weights")
     p.add_argument("--state", help="folder for checkpoint.pt and train.log (default <out>.train)")
@@ -236,7 +274,7 @@ def parse_args(argv):
         v = getattr(a, k)
         if v is not None and not (v > 0 and math.isfinite(v)):
             raise UsageError(f"--{k.replace('_', '-')}: expected a number > 0, got {v}")
-    for k in ("steps", "batch", "val_subset", "train_limit", "val_limit", "threads"):
+    for k in ("steps", "batch", "val_subset", "train_limit", "val_limit", "threads", "spatial_channels"):
         v = getattr(a, k)
         if v is not None and v < 1:
             raise UsageError(f"--{k.replace('_', '-')}: expected an integer >= 1, got {v}")
@@ -294,6 +332,10 @@ def choose_model(a) -> tuple[dict, dict, dict | None]:
             weights = PixelCNN(config, seed=a.seed or 0).named_weights()
             weights = {k: v.detach().numpy() for k, v in weights.items()}
         config, weights = add_null_slot(config, weights, a.cond_dropout if a.cond_dropout is not None else 0.1)
+    if a.spatial_channels is not None:
+        if not a.init:
+            raise UsageError("--spatial-channels: needs --init (a preset or --config sets spatialChannels itself)")
+        config, weights = widen_condition_map(config, weights, a.spatial_channels, a.seed if a.seed is not None else 1)
     if a.batch:
         hyper["batchSize"] = a.batch
     if a.lr:

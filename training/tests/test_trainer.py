@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from training.rng import dropout_mask
-from training.train import add_null_slot, learning_rate
+from training.train import add_null_slot, learning_rate, widen_condition_map
 from training.weights import load_model_folder
 
 from .common import ROOT, TSX, run_trainer
@@ -293,6 +293,31 @@ class Pieces(unittest.TestCase):
         self.assertLess(float((la - lb).abs().max()), 1e-5)
         self.assertGreater(float((lu - lb).abs().max()), 1e-3)
 
+
+    def test_widening_the_condition_map_changes_nothing_until_trained(self):
+        from training.config import init_weights, make_config
+        from training.model import PixelCNN, spatial_map
+
+        config = make_config(height=6, width=5, channels=3, levels=8, hidden=6, layers=2, firstKernel=3, kernel=3, headHidden=6,
+                             conditioning={"type": "vector", "dim": 4, "spatial": True, "nullable": True}, spatialChannels=2)
+        W = {k: v + 0.1 for k, v in init_weights(config, 5).items()}
+        config2, W2 = widen_condition_map(config, W, 5, seed=3)
+        self.assertEqual(config2["spatialChannels"], 5)
+        self.assertEqual(W2["l1/h_cond"].shape, (5, 12))
+        a, b = PixelCNN(config, W), PixelCNN(config2, W2)
+        x = torch.randint(0, 8, (3, 3, 6, 5))
+        h = torch.randn(3, 4)
+        with torch.no_grad():
+            la, lb = a.logits(x, a.condition(embeddings=h)), b.logits(x, b.condition(embeddings=h))
+            # the new maps are not zero: once the rows reading them move, they change the output
+            s = spatial_map(config2, b.named_weights(), b.condition(embeddings=h))
+        self.assertLess(float((la - lb).abs().max()), 1e-5)
+        self.assertGreater(float(s[:, 2:].abs().max()), 1e-3)
+        with self.assertRaisesRegex(Exception, "can only grow"):
+            widen_condition_map(config, W, 1, seed=3)
+        plain = make_config(**{**config, "conditioning": {"type": "vector", "dim": 4}})
+        with self.assertRaisesRegex(Exception, "no location-dependent condition map"):
+            widen_condition_map(plain, init_weights(plain, 5), 5, seed=3)
 
 if __name__ == "__main__":
     unittest.main()
