@@ -38,7 +38,7 @@ export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
       headHidden: 96,
       dilations: [1, 1, 1, 1, 1, 1, 1, 2, 4, 8],
       // the location-dependent form s = m(h): it beat V^T h at the same budget (models/faces card)
-      spatialChannels: 8,
+      spatialChannels: 32,
       conditioning: { type: 'vector', dim: 128, nullable: true, spatial: true },
     }),
   // the same conditioning and colour at 8x8, for e2e runs to "done" on software WebGPU
