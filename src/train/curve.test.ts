@@ -71,6 +71,17 @@ describe('curveSvg', () => {
     expect(attrs(svg, 'lr', 'points')[0].split(' ')).toHaveLength(300);
   });
 
+  it("sizes the legend to its longest line, so long run names stay inside its box", () => {
+    const width = (o: Parameters<typeof curveSvg>[1]) => Number(attrs(curveSvg(c, o), 'legend', 'width')[0]);
+    const name = 'a run whose name is rather long (shipped)';
+    const short = width({ compare: c, labels: ['a', 'b'] });
+    const long = width({ compare: c, labels: [name, 'b'] });
+    expect(short).toBeGreaterThanOrEqual(250);
+    // its first line, "<name>: training loss (mean per 0.1 epoch)", at ~6.6 px a character, plus the key
+    expect(long).toBeGreaterThanOrEqual(36 + 6.6 * `${name}: training loss (mean per 0.1 epoch)`.length);
+    expect(long).toBeGreaterThan(short);
+  });
+
   it('puts lower bits/dim lower on the page and later epochs to the right, the growth line between', () => {
     const cx = attrs(svg, 'val-full', 'cx').map(Number);
     const cy = attrs(svg, 'val-full', 'cy').map(Number);

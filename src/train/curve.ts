@@ -220,23 +220,29 @@ export function curveSvg(c: Curve, opts: CurveOptions = {}): string {
   out.push(poly(c.lr, YL, 'class="lr" stroke="#555" stroke-width="1.2"'));
 
   // legend
-  const lw = opts.compare ? 300 : 250; // a second run's names make the first line longer
-  const lx = left + plotW - lw;
-  const ly = top + 12;
   const [nameA, nameB] = opts.labels ?? ['', 'compared run'];
-  out.push(`<rect x="${lx - 8}" y="${ly - 10}" width="${lw}" height="${opts.compare ? 76 : 58}" fill="#fff" stroke="#ccc"/>`);
-  out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="#7aa6d6" stroke-width="2"/>`);
   const binText = c.binSteps === Math.max(1, Math.round(c.stepsPerEpoch / 10)) ? 'mean per 0.1 epoch' : `mean per ${c.binSteps} updates`;
   // a run's name only when there is another run to tell it from
-  out.push(`<text x="${lx + 28}" y="${ly + 4}">${esc(opts.compare && nameA ? `${nameA}: ` : '')}training loss (${binText})</text>`);
+  const trainText = `${opts.compare && nameA ? `${nameA}: ` : ''}training loss (${binText})`;
+  const compareText = `${nameB}: training loss`;
+  const subsetText = 'validation, subset';
+  const fullText = 'validation, whole split (epoch ends)';
+  // wide enough for its longest line (about 6.6 px a character at 12 px sans-serif), within the plot
+  const longest = Math.max(...[trainText, subsetText, fullText, ...(opts.compare ? [compareText] : [])].map((t) => t.length));
+  const lw = Math.min(plotW, Math.max(250, Math.ceil(36 + 6.6 * longest)));
+  const lx = left + plotW - lw + 8;
+  const ly = top + 12;
+  out.push(`<rect class="legend" x="${lx - 8}" y="${ly - 10}" width="${lw}" height="${opts.compare ? 76 : 58}" fill="#fff" stroke="#ccc"/>`);
+  out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="#7aa6d6" stroke-width="2"/>`);
+  out.push(`<text x="${lx + 28}" y="${ly + 4}">${esc(trainText)}</text>`);
   if (opts.compare) {
     out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly + 54}" y2="${ly + 54}" stroke="#e07b00" stroke-width="2" stroke-dasharray="6 3"/>`);
-    out.push(`<text x="${lx + 28}" y="${ly + 58}">${esc(nameB)}: training loss</text>`);
+    out.push(`<text x="${lx + 28}" y="${ly + 58}">${esc(compareText)}</text>`);
   }
   out.push(`<circle cx="${lx + 10}" cy="${ly + 18}" r="2.2" fill="#999"/>`);
-  out.push(`<text x="${lx + 28}" y="${ly + 22}">validation, subset</text>`);
+  out.push(`<text x="${lx + 28}" y="${ly + 22}">${subsetText}</text>`);
   out.push(`<circle cx="${lx + 10}" cy="${ly + 36}" r="4.5" fill="#fff" stroke="#1b5e20" stroke-width="2"/>`);
-  out.push(`<text x="${lx + 28}" y="${ly + 40}">validation, whole split (epoch ends)</text>`);
+  out.push(`<text x="${lx + 28}" y="${ly + 40}">${fullText}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
