@@ -246,7 +246,7 @@ def parse_args(argv):
     p.add_argument("--config", help='JSON file: a model config, or {"model": {...}, "train": {...}}')
     p.add_argument("--init", help="start from the weights of this model folder (fine-tuning)")
     p.add_argument("--nullable", action="store_true", help="give the model a null condition (new rows start so nothing else changes)")
-    p.add_argument("--spatial-channels", type=int, help="with --init: widen the condition map s = m(h) to this many channels (new ones start so nothing else changes)")
+    p.add_argument("--spatial-channels", type=int, help="with --init: widen the condition map s = m(h) to this many channels (new ones start so nothing else changes; their random start is seeded by --seed, default 1)")
     p.add_argument("--cond-dropout", type=float, help="probability an image's condition is replaced by the null one (needs a nullable model)")
     p.add_argument("--out", required=True, help="model folder for the weights")
     p.add_argument("--state", help="folder for checkpoint.pt and train.log (default <out>.train)")
