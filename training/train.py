@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .config import ConfigError, cond_base_dim, cond_dim, dims, is_nullable, is_spatial, make_config, param_specs, validate_config
+from .config import ConfigError, cond_base_dim, cond_dim, dims, is_nullable, is_spatial, make_config, param_specs, spatial_grid, validate_config
 from .data import DataError, ImageSet, load_data, quantize
 from .model import PixelCNN, bits_per_dim
 from .presets import DEFAULT_ADAM, PRESETS, get_preset
@@ -161,7 +161,23 @@ def load_checkpoint(path: str) -> dict:
     return ck
 
 
-# ---- widening a model for the null condition ----
+# ---- widening a model: new weights that start so nothing it computes changes ----
+
+def _grow_rows(new_config: dict, weights: dict[str, np.ndarray], new_rows) -> dict[str, np.ndarray]:
+    """Every weight whose first axis the new config makes longer gains rows at its end:
+    new_rows(w, n) gives the n rows to append to w."""
+    out = {}
+    for name, shape, _ in param_specs(new_config):
+        w = weights[name]
+        if tuple(w.shape) != shape:
+            w = np.concatenate([w, new_rows(w, shape[0] - w.shape[0]).astype(np.float32)], 0)
+        out[name] = w
+    return out
+
+
+def _zero_rows(w: np.ndarray, n: int) -> np.ndarray:
+    return np.zeros((n,) + w.shape[1:], np.float32)
+
 
 def add_null_slot(config: dict, weights: dict[str, np.ndarray], dropout: float) -> tuple[dict, dict[str, np.ndarray]]:
     """The same model with a null condition: every matrix that reads h gains one row. For a
@@ -178,14 +194,9 @@ def add_null_slot(config: dict, weights: dict[str, np.ndarray], dropout: float) 
     new_config = json.loads(json.dumps(config))
     new_config["conditioning"] = {**c, "nullable": True, "dropout": dropout}
     validate_config(new_config)
-    out = {}
-    for name, shape, _ in param_specs(new_config):
-        w = weights[name]
-        if tuple(w.shape) != shape:  # [D, ...] -> [D + 1, ...]
-            row = w.mean(0, keepdims=True) if c["type"] == "class" else np.zeros((1,) + w.shape[1:], np.float32)
-            w = np.concatenate([w, row.astype(np.float32)], 0)
-        out[name] = w
-    return new_config, out
+    # [D, ...] -> [D + 1, ...]
+    class_mean = lambda w, n: w.mean(0, keepdims=True)  # noqa: E731
+    return new_config, _grow_rows(new_config, weights, class_mean if c["type"] == "class" else _zero_rows)
 
 
 def widen_condition_map(config: dict, weights: dict[str, np.ndarray], channels: int, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
@@ -205,7 +216,8 @@ def widen_condition_map(config: dict, weights: dict[str, np.ndarray], channels: 
     rng = np.random.default_rng(seed)
     std = {name: s for name, _, s in param_specs(new_config)}
     D = weights["cond_map/dense"].shape[0]
-    cells = weights["cond_map/dense_bias"].shape[0] // q
+    gh, gw = spatial_grid(config)
+    cells = gh * gw
     extra = channels - q
     out = dict(weights)
     dense = weights["cond_map/dense"].reshape(D, cells, q)  # columns are (cell, channel), channel fastest
@@ -218,11 +230,8 @@ def widen_condition_map(config: dict, weights: dict[str, np.ndarray], channels: 
     conv[:, :, :, q:] = rng.normal(0, std["cond_map/conv"], (3, 3, channels, extra))
     out["cond_map/conv"] = conv
     out["cond_map/conv_bias"] = np.concatenate([weights["cond_map/conv_bias"], np.zeros(extra, np.float32)])
-    for name, shape, _ in param_specs(new_config):
-        w = out[name]
-        if tuple(w.shape) != shape:  # a matrix reading s: [q, 2p] -> [channels, 2p]
-            out[name] = np.concatenate([w, np.zeros((extra,) + w.shape[1:], np.float32)], 0)
-    return new_config, out
+    # every matrix reading s: [q, 2p] -> [channels, 2p]
+    return new_config, _grow_rows(new_config, out, _zero_rows)
 
 
 # ---- the run ----
@@ -286,6 +295,8 @@ def parse_args(argv):
         raise UsageError("give --epochs E, --minutes M or --steps N")
     if sum(x is not None for x in (a.preset, a.config, a.init)) > 1:
         raise UsageError("give one of --preset, --config or --init")
+    if a.spatial_channels is not None and not a.init:
+        raise UsageError("--spatial-channels: needs --init (a preset or --config sets spatialChannels itself)")
     return a
 
 
@@ -333,8 +344,6 @@ def choose_model(a) -> tuple[dict, dict, dict | None]:
             weights = {k: v.detach().numpy() for k, v in weights.items()}
         config, weights = add_null_slot(config, weights, a.cond_dropout if a.cond_dropout is not None else 0.1)
     if a.spatial_channels is not None:
-        if not a.init:
-            raise UsageError("--spatial-channels: needs --init (a preset or --config sets spatialChannels itself)")
         config, weights = widen_condition_map(config, weights, a.spatial_channels, a.seed if a.seed is not None else 1)
     if a.batch:
         hyper["batchSize"] = a.batch

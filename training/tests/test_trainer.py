@@ -293,7 +293,6 @@ class Pieces(unittest.TestCase):
         self.assertLess(float((la - lb).abs().max()), 1e-5)
         self.assertGreater(float((lu - lb).abs().max()), 1e-3)
 
-
     def test_widening_the_condition_map_changes_nothing_until_trained(self):
         from training.config import init_weights, make_config
         from training.model import PixelCNN, spatial_map
@@ -318,6 +317,7 @@ class Pieces(unittest.TestCase):
         plain = make_config(**{**config, "conditioning": {"type": "vector", "dim": 4}})
         with self.assertRaisesRegex(Exception, "no location-dependent condition map"):
             widen_condition_map(plain, init_weights(plain, 5), 5, seed=3)
+
 
 if __name__ == "__main__":
     unittest.main()
