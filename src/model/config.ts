@@ -29,6 +29,17 @@ export interface NullCondition {
 export type Architecture = 'gated' | 'masked';
 
 /**
+ * The PixelCNN auto-encoder's E (issue 23, paper section 2.4): stride-2 3x3 convolutions
+ * with these channels, then a dense layer to a code of `code` floats in (-1, 1). The code
+ * is the decoder's condition, so conditioning is {type: 'vector', dim: code}.
+ */
+export interface EncoderConfig {
+  type: 'conv';
+  channels: number[];
+  code: number;
+}
+
+/**
  * The per-sub-pixel distribution over the K levels (src/model/output.ts): a K-way softmax
  * (the paper; the default when absent) or a mixture of discretized logistics (PixelCNN++).
  */
@@ -64,6 +75,8 @@ export interface ModelConfig {
   spatialChannels?: number;
   /** distribution of each sub-pixel; absent = softmax */
   output?: OutputDist;
+  /** an auto-encoder's image -> code network (src/model/encoder.ts); absent = none */
+  encoder?: EncoderConfig;
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
@@ -100,6 +113,11 @@ export function isNullable(c: Conditioning): boolean {
 
 export function isSpatial(c: Conditioning): boolean {
   return c.type !== 'none' && c.spatial === true;
+}
+
+/** Whether the model is an auto-encoder: it can turn an image into its own condition. */
+export function hasEncoder(c: ModelConfig): c is ModelConfig & { encoder: EncoderConfig } {
+  return c.encoder !== undefined;
 }
 
 /** Throws a one-line error naming the first bad field. */
@@ -191,6 +209,8 @@ export function validateConfig(c: unknown): asserts c is ModelConfig {
       throw new Error(`config.conditioning.dropout: ${p} needs "nullable": true (dropout replaces the condition by the null one)`);
     }
   }
+  // after conditioning and before output, as training/config.py checks them
+  if (o.encoder !== undefined) validateEncoder(o.encoder, cond);
   const out = o.output as Record<string, unknown> | undefined;
   if (out !== undefined) {
     if (typeof out !== 'object' || out === null) throw new Error('config.output: expected an object');
@@ -202,6 +222,25 @@ export function validateConfig(c: unknown): asserts c is ModelConfig {
     } else if (out.type !== 'softmax') {
       throw new Error(`config.output.type: expected "softmax" or "logistic", got ${JSON.stringify(out.type)}`);
     }
+  }
+}
+
+/** The encoder's fields (messages as training/config.py's, the contract of issue 23). */
+function validateEncoder(e: unknown, cond: Record<string, unknown>): void {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Error('config.encoder: expected an object');
+  const o = e as Record<string, unknown>;
+  if (o.type !== 'conv') throw new Error(`config.encoder.type: expected "conv", got ${JSON.stringify(o.type)}`);
+  const ch = o.channels;
+  const okChannel = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 512;
+  if (!Array.isArray(ch) || ch.length < 1 || ch.length > 4 || !ch.every(okChannel)) {
+    throw new Error(`config.encoder.channels: expected 1 to 4 integers from 1 to 512, got ${JSON.stringify(ch)}`);
+  }
+  const code = o.code;
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 1) {
+    throw new Error(`config.encoder.code: expected an integer >= 1, got ${JSON.stringify(code)}`);
+  }
+  if (cond.type !== 'vector' || cond.dim !== code) {
+    throw new Error(`config.encoder: the code is the decoder's condition, so conditioning must be {"type": "vector", "dim": ${code}}`);
   }
 }
 

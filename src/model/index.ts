@@ -7,3 +7,7 @@ export { normalizeInput, verticalPre, horizontalPre, layerOut, head, maskedPre }
 export { condTensor, spatialMap, condTerms } from './conditioning';
 export { receptiveField } from './receptive';
 export { outputLogits, labelLogProbs, summedNats, outputsPerChannel } from './output';
+// the auto-encoder (issue 23): image -> code, and codes -> the conditions of a morph / variations
+export { encode, encodeImages } from './encoder';
+export { interpolateCodes, repeatEach } from './codes';
+export { encoderGrid } from './params';

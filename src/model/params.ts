@@ -31,6 +31,13 @@ export function spatialGrid(config: ModelConfig): [number, number] {
   return [Math.ceil(config.height / 4), Math.ceil(config.width / 4)];
 }
 
+/** The encoder's last feature map: height and width halved (rounding up) once per stride-2 conv. */
+export function encoderGrid(config: ModelConfig): [number, number] {
+  let [gh, gw] = [config.height, config.width];
+  for (let i = 0; i < (config.encoder?.channels.length ?? 0); i++) [gh, gw] = [Math.ceil(gh / 2), Math.ceil(gw / 2)];
+  return [gh, gw];
+}
+
 export function paramSpecs(config: ModelConfig): ParamSpec[] {
   const p = config.hidden;
   const C = config.channels;
@@ -83,6 +90,19 @@ export function paramSpecs(config: ModelConfig): ParamSpec[] {
   add('head/b1', [config.headHidden], 0);
   add('head/w2', [config.headHidden, C * outputsPerChannel(config)], config.headHidden);
   add('head/b2', [C * outputsPerChannel(config)], 0);
+  // the auto-encoder's E after the head, so every decoder's tensor order stays as it was
+  const enc = config.encoder;
+  if (enc) {
+    let cin = C;
+    enc.channels.forEach((c, i) => {
+      add(`enc/conv${i}`, [3, 3, cin, c], 9 * cin);
+      add(`enc/conv${i}_bias`, [c], 0);
+      cin = c;
+    });
+    const [gh, gw] = encoderGrid(config);
+    add('enc/dense', [gh * gw * cin, enc.code], gh * gw * cin);
+    add('enc/dense_bias', [enc.code], 0);
+  }
   return specs;
 }
 
