@@ -320,3 +320,73 @@ describe('saveModel / loadModel on disk', () => {
     await expectOneLineError(loadModel(dir), /m2\/model\.json: not valid JSON/);
   });
 });
+
+describe("an auto-encoder's folder: the encoder's tensors as strictly checked as the decoder's", () => {
+  const aeConfig = makeConfig({
+    ...config,
+    conditioning: { type: 'vector', dim: 3, nullable: true },
+    encoder: { type: 'conv', channels: [2, 3], code: 3 },
+  });
+  let ae: PixelCNN;
+  let art: Awaited<ReturnType<typeof serializeModel>>;
+  beforeAll(async () => {
+    ae = { config: aeConfig, params: initParams(aeConfig, 4) };
+    art = await serializeModel(ae);
+  });
+  afterAll(() => disposeParams(ae.params));
+  const json = () => structuredClone(art.modelJson) as ModelJson;
+  const entries = (j: ModelJson) => j.weightsManifest[0].weights;
+  const sizeOf = (w: { shape: number[] }) => w.shape.reduce((a, b) => a * b, 1) * 4;
+
+  it('round-trips through a folder, encoder and all', async () => {
+    const dir = path.join(root, 'ae');
+    await saveModel(dir, ae, { dtype: 'float32' });
+    const back = await loadModel(dir);
+    expect(back.config).toEqual(aeConfig);
+    expect(Object.keys(back.params).filter((k) => k.startsWith('enc/'))).toEqual(['enc/conv0', 'enc/conv0_bias', 'enc/conv1', 'enc/conv1_bias', 'enc/dense', 'enc/dense_bias']);
+    expect(values(back)).toEqual(values(ae));
+    disposeParams(back.params);
+  });
+
+  it('a missing encoder tensor', async () => {
+    const j = json();
+    const gone = entries(j).pop()!; // enc/dense_bias, the last: its bytes cut too, so only the name is wrong
+    expect(gone.name).toBe('enc/dense_bias');
+    const shard = art.shards[0];
+    const cut = [{ path: shard.path, data: shard.data.slice(0, shard.data.byteLength - sizeOf(gone)) }];
+    await expectOneLineError(parseModelArtifacts(j, reader(cut)), /^model\.json: tensor 'enc\/dense_bias' is missing from weightsManifest$/);
+  });
+
+  it('an encoder tensor in a folder whose config has no encoder', async () => {
+    const j = json();
+    delete (j.config as Partial<ModelConfig>).encoder;
+    await expectOneLineError(parseModelArtifacts(j, reader(art.shards)), /^model\.json: tensor 'enc\/conv0' is not a parameter of this config$/);
+  });
+
+  it('a wrongly shaped encoder tensor, and a bad encoder config', async () => {
+    const j = json();
+    const dense = entries(j).find((w) => w.name === 'enc/dense')!;
+    dense.shape = [dense.shape[1], dense.shape[0]]; // [2 * 1 * 3, 3]: 5x4 -> 3x2 -> 2x1 under the two convs
+    await expectOneLineError(parseModelArtifacts(j, reader(art.shards)), /^model\.json: tensor 'enc\/dense' has shape \[3,6\], config expects \[6,3\]$/);
+    const k = json();
+    (k.config.encoder as { code: unknown }).code = 0;
+    await expectOneLineError(parseModelArtifacts(k, reader(art.shards)), /^model\.json: config\.encoder\.code: expected an integer >= 1, got 0$/);
+  });
+
+  it('every shipped model folder (made before encoders existed) loads unchanged: its manifest is its config\'s tensors, in order', async () => {
+    const models = path.resolve(__dirname, '../../models');
+    const shipped = [];
+    for (const name of await fs.readdir(models)) {
+      const file = path.join(models, name, 'model.json');
+      const text = await fs.readFile(file, 'utf8').catch(() => null);
+      if (text === null || JSON.parse(text).format !== 'gated-pixelcnn' || JSON.parse(text).config.encoder) continue;
+      shipped.push(name);
+      const listed = (JSON.parse(text) as ModelJson).weightsManifest.flatMap((g) => g.weights.map((w) => ({ name: w.name, shape: w.shape })));
+      const m = await loadModel(path.join(models, name));
+      expect(paramShapes(m.config), name).toEqual(listed);
+      expect(Object.keys(m.params).some((k) => k.startsWith('enc/')), name).toBe(false);
+      disposeParams(m.params);
+    }
+    expect(shipped).toEqual(expect.arrayContaining(['mnist', 'faces']));
+  });
+});
