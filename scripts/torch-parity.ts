@@ -8,13 +8,15 @@
 //   {"kind": "init", "config": {...}, "seed": S, "out": OUT.npy} -> initParams, flat in paramSpecs order
 //   {"kind": "presets", "out": OUT.json} -> every preset of src/train/presets.ts
 //   {"kind": "classifier", "dir": DIR, "images": X.npy (uint8 [B,28,28,1]), "out": OUT.npy} -> logits [B, 10]
+//   {"kind": "encode", "model": DIR, "images": X.npy (uint8 [B,H,W,C]), "out": OUT.npy} -> the auto-encoder's codes [B, d]
+//   {"kind": "validate", "configs": [{...}, ...], "out": OUT.json} -> validateConfig's message per config (null: valid)
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/backend/node.ts';
 import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
 import { loadModel } from '../src/io/weightsNode.ts';
 import { classifierLogits, disposeClassifier, loadClassifier } from '../src/eval/classifier.ts';
-import { condTensor, forward, initParams, makeConfig, paramSpecs, disposeParams, type Condition } from '../src/model/index.ts';
+import { condTensor, encode, forward, initParams, makeConfig, paramSpecs, disposeParams, validateConfig, type Condition } from '../src/model/index.ts';
 import { getPreset, presetNames } from '../src/train/presets.ts';
 
 type Job = Record<string, unknown> & { kind: string; out: string };
@@ -68,6 +70,23 @@ async function main() {
       fs.writeFileSync(job.out, encodeNpy((await logits.data()) as Float32Array, logits.shape));
       logits.dispose();
       disposeClassifier(c);
+    } else if (job.kind === 'encode') {
+      const model = await loadModel(job.model as string);
+      const x = decodeNpy(new Uint8Array(fs.readFileSync(job.images as string)));
+      const codes = tf.tidy(() => encode(model.params, model.config, tf.tensor4d(Float32Array.from(x.data), x.shape as [number, number, number, number])));
+      fs.writeFileSync(job.out, encodeNpy((await codes.data()) as Float32Array, codes.shape));
+      codes.dispose();
+      disposeParams(model.params);
+    } else if (job.kind === 'validate') {
+      const messages = (job.configs as unknown[]).map((c) => {
+        try {
+          validateConfig(c);
+          return null;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      });
+      fs.writeFileSync(job.out, JSON.stringify(messages));
     } else {
       throw new Error(`unknown job kind ${job.kind}`);
     }

@@ -225,19 +225,29 @@ export function validateConfig(c: unknown): asserts c is ModelConfig {
   }
 }
 
+/**
+ * A value as Python's json.dumps writes it (", " and ": " between items; a missing field is
+ * null), so the encoder's messages are training/config.py's to the character.
+ */
+function pyJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pyJson).join(', ')}]`;
+  if (typeof v === 'object' && v !== null) return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${pyJson(x)}`).join(', ')}}`;
+  return JSON.stringify(v ?? null);
+}
+
 /** The encoder's fields (messages as training/config.py's, the contract of issue 23). */
 function validateEncoder(e: unknown, cond: Record<string, unknown>): void {
   if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new Error('config.encoder: expected an object');
   const o = e as Record<string, unknown>;
-  if (o.type !== 'conv') throw new Error(`config.encoder.type: expected "conv", got ${JSON.stringify(o.type)}`);
+  if (o.type !== 'conv') throw new Error(`config.encoder.type: expected "conv", got ${pyJson(o.type)}`);
   const ch = o.channels;
   const okChannel = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 512;
   if (!Array.isArray(ch) || ch.length < 1 || ch.length > 4 || !ch.every(okChannel)) {
-    throw new Error(`config.encoder.channels: expected 1 to 4 integers from 1 to 512, got ${JSON.stringify(ch)}`);
+    throw new Error(`config.encoder.channels: expected 1 to 4 integers from 1 to 512, got ${pyJson(ch)}`);
   }
   const code = o.code;
   if (typeof code !== 'number' || !Number.isInteger(code) || code < 1) {
-    throw new Error(`config.encoder.code: expected an integer >= 1, got ${JSON.stringify(code)}`);
+    throw new Error(`config.encoder.code: expected an integer >= 1, got ${pyJson(code)}`);
   }
   if (cond.type !== 'vector' || cond.dim !== code) {
     throw new Error(`config.encoder: the code is the decoder's condition, so conditioning must be {"type": "vector", "dim": ${code}}`);

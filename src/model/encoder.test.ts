@@ -76,11 +76,12 @@ describe('config.encoder', () => {
     expect(check(null)).toThrow(/^config\.encoder: expected an object$/);
     expect(check([1])).toThrow(/^config\.encoder: expected an object$/);
     expect(check({ type: 'dense', channels: [4], code: 3 })).toThrow(/^config\.encoder\.type: expected "conv", got "dense"$/);
-    expect(check({ channels: [4], code: 3 })).toThrow(/^config\.encoder\.type: expected "conv", got undefined$/);
-    for (const ch of [[], [1, 2, 3, 4, 5], [0], [513], [2.5], ['8'], 8]) {
-      expect(check({ type: 'conv', channels: ch, code: 3 })).toThrow(`config.encoder.channels: expected 1 to 4 integers from 1 to 512, got ${JSON.stringify(ch)}`);
+    expect(check({ channels: [4], code: 3 })).toThrow(/^config\.encoder\.type: expected "conv", got null$/); // a missing field reads as Python's json.dumps(None)
+    // values written as Python's json.dumps writes them, so both languages say the same
+    for (const [ch, shown] of [[[], '[]'], [[1, 2, 3, 4, 5], '[1, 2, 3, 4, 5]'], [[0], '[0]'], [[513], '[513]'], [[2.5], '[2.5]'], [['8'], '["8"]'], [8, '8'], [{ a: [1, 2] }, '{"a": [1, 2]}']] as const) {
+      expect(check({ type: 'conv', channels: ch, code: 3 })).toThrow(`config.encoder.channels: expected 1 to 4 integers from 1 to 512, got ${shown}`);
     }
-    for (const code of [0, 1.5, '3', null]) {
+    for (const code of [0, 1.5, '3', null, true]) {
       expect(check({ type: 'conv', channels: [4], code })).toThrow(`config.encoder.code: expected an integer >= 1, got ${JSON.stringify(code)}`);
     }
     const needs = 'config.encoder: the code is the decoder\'s condition, so conditioning must be {"type": "vector", "dim": 3}';
