@@ -5,6 +5,7 @@ errors naming the field), the same parameter names, shapes and initial values.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -73,6 +74,14 @@ def reach_of(config: dict, l: int) -> int:
 
 def spatial_grid(config: dict) -> tuple[int, int]:
     return math.ceil(config["height"] / 4), math.ceil(config["width"] / 4)
+
+
+def encoder_grid(config: dict) -> tuple[int, int]:
+    """The encoder's last feature map: height and width halved once per stride-2 conv, rounding up."""
+    gh, gw = config["height"], config["width"]
+    for _ in config["encoder"]["channels"]:
+        gh, gw = -(-gh // 2), -(-gw // 2)
+    return gh, gw
 
 
 def outputs_per_channel(config: dict) -> int:
@@ -150,6 +159,8 @@ def validate_config(o) -> None:
                 raise ConfigError("config.conditioning.dropout: needs conditioning.nullable (the null condition to drop to)")
     if is_spatial(c):
         pos_int("spatialChannels")
+    if "encoder" in o:
+        _validate_encoder(o["encoder"], c)
     out = o.get("output")
     if out is not None:
         if not isinstance(out, dict):
@@ -160,6 +171,24 @@ def validate_config(o) -> None:
                 raise ConfigError(f"config.output.mixtures: expected an integer from 1 to 32, got {m!r}")
         elif out.get("type") != "softmax":
             raise ConfigError(f'config.output.type: expected "softmax" or "logistic", got {out.get("type")!r}')
+
+
+def _validate_encoder(e, c: dict) -> None:
+    """The auto-encoder's image -> code network (src/model/config.ts has the same rules and messages)."""
+    if not isinstance(e, dict):
+        raise ConfigError("config.encoder: expected an object")
+    if e.get("type") != "conv":
+        raise ConfigError(f'config.encoder.type: expected "conv", got {json.dumps(e.get("type"))}')
+    ch = e.get("channels")
+    if not isinstance(ch, list) or not 1 <= len(ch) <= 4 or not all(_is_int(v) and 1 <= v <= 512 for v in ch):
+        raise ConfigError(f"config.encoder.channels: expected 1 to 4 integers from 1 to 512, got {json.dumps(ch)}")
+    code = e.get("code")
+    if not _is_int(code) or code < 1:
+        raise ConfigError(f"config.encoder.code: expected an integer >= 1, got {json.dumps(code)}")
+    if c.get("type") != "vector" or c.get("dim") != code:
+        raise ConfigError(
+            f'config.encoder: the code is the decoder\'s condition, so conditioning must be {{"type": "vector", "dim": {code}}}'
+        )
 
 
 def param_specs(config: dict) -> list[tuple[str, tuple[int, ...], float]]:
@@ -211,6 +240,16 @@ def param_specs(config: dict) -> list[tuple[str, tuple[int, ...], float]]:
     add("head/b1", [config["headHidden"]], 0)
     add("head/w2", [config["headHidden"], out], config["headHidden"])
     add("head/b2", [out], 0)
+    enc = config.get("encoder")
+    if enc:
+        cin = config["channels"]
+        for i, c in enumerate(enc["channels"]):
+            add(f"enc/conv{i}", [3, 3, cin, c], 9 * cin)
+            add(f"enc/conv{i}_bias", [c], 0)
+            cin = c
+        gh, gw = encoder_grid(config)
+        add("enc/dense", [gh * gw * cin, enc["code"]], gh * gw * cin)
+        add("enc/dense_bias", [enc["code"]], 0)
     return specs
 
 

@@ -161,6 +161,16 @@ def trunk(config, W, x, cond):
     return h
 
 
+def encoder(config, W, x):
+    """The auto-encoder's E: x [B, C, H, W] in [-1, 1] -> code [B, d] in (-1, 1) (src/model/encoder.ts).
+    Stride-2 3x3 convs with one pixel of zeros on every side, then a dense layer on the NHWC flattening."""
+    a = x
+    for i in range(len(config["encoder"]["channels"])):
+        a = torch.relu(F.conv2d(F.pad(a, (1, 1, 1, 1)), W[f"enc/conv{i}"].permute(3, 2, 0, 1), stride=2) + bias(W[f"enc/conv{i}_bias"]))
+    flat = a.permute(0, 2, 3, 1).reshape(a.shape[0], -1)
+    return torch.tanh(flat @ W["enc/dense"] + W["enc/dense_bias"])
+
+
 # ---- the output distribution (src/model/output.ts) ----
 
 def _mixture(raw, K):
@@ -276,6 +286,17 @@ class PixelCNN(nn.Module):
             raise ValueError("condition: the model has no null condition (conditioning.nullable)")
         return h
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The auto-encoder's code of levels x [B, C, H, W]: [B, d]."""
+        cfg = self.config
+        if not cfg.get("encoder"):
+            raise ValueError("encode: the model has no encoder (config.encoder)")
+        return encoder(cfg, self.named_weights(), x.float() * (2 / (cfg["levels"] - 1)) - 1)
+
+    def code_condition(self, x: torch.Tensor, unconditional=None) -> torch.Tensor:
+        """h for an auto-encoder: each image's own code (the null condition where `unconditional`)."""
+        return self.condition(embeddings=self.encode(x), unconditional=unconditional)
+
     def forward_raw(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         """x: levels [B, C, H, W] (any float/int dtype) -> the head's output [B, C * outputs, H, W]."""
         cfg = self.config
@@ -283,6 +304,8 @@ class PixelCNN(nn.Module):
             raise ValueError(
                 f"input: expected shape [B, {cfg['channels']}, {cfg['height']}, {cfg['width']}], got {list(x.shape)}"
             )
+        if h is None and cfg.get("encoder"):
+            h = self.code_condition(x)
         if cond_dim(cfg["conditioning"]) > 0 and h is None:
             raise ValueError("input: the model is conditional; give h")
         W = self.masked()

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from .autoencoder import ae_config, from_pixelcnn
 from .config import ConfigError, cond_base_dim, cond_dim, dims, is_nullable, is_spatial, make_config, param_specs, spatial_grid, validate_config
 from .data import DataError, ImageSet, load_data, quantize
 from .model import PixelCNN, bits_per_dim
@@ -118,6 +119,8 @@ def to_batch(net: PixelCNN, data: ImageSet, idx: np.ndarray, device, dropped: np
     if c["type"] == "none":
         return x, None
     unc = None if dropped is None or not dropped.any() else torch.from_numpy(dropped)
+    if net.config.get("encoder"):  # an auto-encoder: each image's own code, with gradients into the encoder
+        return x, net.code_condition(x, unconditional=unc)
     if c["type"] == "class":
         return x, net.condition(labels=torch.from_numpy(data.labels[idx]), unconditional=unc)
     return x, net.condition(embeddings=torch.from_numpy(data.embeddings[idx]), unconditional=unc)
@@ -256,6 +259,9 @@ def parse_args(argv):
     p.add_argument("--init", help="start from the weights of this model folder (fine-tuning)")
     p.add_argument("--nullable", action="store_true", help="give the model a null condition (new rows start so nothing else changes)")
     p.add_argument("--spatial-channels", type=int, help="with --init: widen the condition map s = m(h) to this many channels (new ones start so nothing else changes; their random start is seeded by --seed, default 1)")
+    p.add_argument("--autoencoder", type=int, metavar="D", help="with --init: make the model a PixelCNN auto-encoder with a D-d code from a conv encoder (the decoder starts as the init's unconditional model)")
+    p.add_argument("--encoder-channels", default="32,64", help="with --autoencoder: the encoder's stride-2 conv widths (default 32,64)")
+    p.add_argument("--code-map", type=int, metavar="Q", help="with --autoencoder: the code enters through a location-dependent map s = m(h) of Q channels, not V^T h")
     p.add_argument("--cond-dropout", type=float, help="probability an image's condition is replaced by the null one (needs a nullable model)")
     p.add_argument("--out", required=True, help="model folder for the weights")
     p.add_argument("--state", help="folder for checkpoint.pt and train.log (default <out>.train)")
@@ -283,7 +289,7 @@ def parse_args(argv):
         v = getattr(a, k)
         if v is not None and not (v > 0 and math.isfinite(v)):
             raise UsageError(f"--{k.replace('_', '-')}: expected a number > 0, got {v}")
-    for k in ("steps", "batch", "val_subset", "train_limit", "val_limit", "threads", "spatial_channels"):
+    for k in ("steps", "batch", "val_subset", "train_limit", "val_limit", "threads", "spatial_channels", "autoencoder", "code_map"):
         v = getattr(a, k)
         if v is not None and v < 1:
             raise UsageError(f"--{k.replace('_', '-')}: expected an integer >= 1, got {v}")
@@ -295,6 +301,15 @@ def parse_args(argv):
         raise UsageError("give --epochs E, --minutes M or --steps N")
     if sum(x is not None for x in (a.preset, a.config, a.init)) > 1:
         raise UsageError("give one of --preset, --config or --init")
+    if (a.autoencoder is not None or a.code_map is not None) and not a.init:
+        raise UsageError("--autoencoder: needs --init (the trained PixelCNN the decoder starts from)")
+    if a.code_map is not None and a.autoencoder is None:
+        raise UsageError("--code-map: needs --autoencoder")
+    if a.autoencoder is not None:
+        try:
+            a.encoder_channels = [int(v) for v in a.encoder_channels.split(",")]
+        except ValueError:
+            raise UsageError(f"--encoder-channels: expected integers separated by commas, got {a.encoder_channels!r}") from None
     if a.spatial_channels is not None and not a.init:
         raise UsageError("--spatial-channels: needs --init (a preset or --config sets spatialChannels itself)")
     return a
@@ -338,7 +353,15 @@ def choose_model(a) -> tuple[dict, dict, dict | None]:
         config = make_config(**{**config, "conditioning": {"type": "none"}})
     elif a.cond == "class" and c["type"] != "class":
         config = make_config(**{**config, "conditioning": {"type": "class", "classes": 10}})
-    if a.nullable or a.cond_dropout:
+    if a.autoencoder is not None:
+        try:
+            new = ae_config(config, a.autoencoder, a.encoder_channels, a.code_map,
+                            a.cond_dropout if a.cond_dropout is not None else 0.1)
+        except ConfigError as e:
+            raise UsageError(f"--autoencoder: {e}") from None
+        weights = from_pixelcnn(config, weights, new, a.seed or 0)
+        config = new
+    elif a.nullable or a.cond_dropout:
         if weights is None:
             weights = PixelCNN(config, seed=a.seed or 0).named_weights()
             weights = {k: v.detach().numpy() for k, v in weights.items()}
@@ -361,7 +384,7 @@ def check_data(config: dict, data: ImageSet, what: str):
     c = config["conditioning"]
     if c["type"] == "class" and (data.labels is None or data.labels.max(initial=0) >= c["classes"]):
         raise UsageError(f"{what}: the model is class-conditional with {c['classes']} classes; the data has no such labels")
-    if c["type"] == "vector" and (data.embeddings is None or data.embeddings.shape[1] != cond_base_dim(c)):
+    if c["type"] == "vector" and not config.get("encoder") and (data.embeddings is None or data.embeddings.shape[1] != cond_base_dim(c)):
         have = None if data.embeddings is None else data.embeddings.shape[1]
         raise UsageError(f"{what}: the model is conditioned on a {cond_base_dim(c)}-d vector; the data has {have}-d descriptors")
 
