@@ -1,6 +1,7 @@
 // npm run eval -- --model DIR --split test|val|train [--limit N] [--batch B] [--classify]
 // Prints progress on stderr and, as the last line of stdout, one JSON object.
 import type { MnistSplit } from '../data/mnist';
+import { quantize } from '../io/digits';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, startBackend } from './common';
 import { Progress } from './progress';
@@ -14,12 +15,7 @@ const spec = {
   backend: backendFlag,
 } satisfies FlagSpec;
 
-/** 8-bit pixels -> the model's levels (identity for 256; 2 levels = threshold at 128). */
-export function quantize(pixels: Uint8Array, levels: number): Float32Array {
-  const out = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = Math.floor((pixels[i] * levels) / 256);
-  return out;
-}
+export { quantize } from '../io/digits';
 
 /** Level ranges for the breakdown: black (0), up to 8 equal-width grey ranges, white (K-1). */
 export function levelBins(levels: number): { lo: number; hi: number }[] {

@@ -7,6 +7,7 @@ type Runner = (argv: string[]) => Promise<void>;
 
 const COMMANDS: Record<string, { help: string; load: () => Promise<Runner> }> = {
   sample: { help: 'draw images from a model; write a PNG grid and/or .npy', load: async () => (await import('./sample')).runSample },
+  encode: { help: "an auto-encoder's codes of pictures (.png) or images (.npy)", load: async () => (await import('./encode')).runEncode },
   eval: { help: 'negative log-likelihood (bits/dim) of a model on an MNIST split', load: async () => (await import('./eval')).runEval },
   receptive: { help: 'which input pixels reach one output pixel (gated vs masked)', load: async () => (await import('./receptive')).runReceptive },
   bench: { help: 'sampler benchmark: naive vs cached, kernel launches per pixel', load: async () => (await import('./bench')).runBench },

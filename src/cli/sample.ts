@@ -1,5 +1,7 @@
 // npm run sample -- --model DIR [--class C | --embedding FILE] --count N --seed S
 //   --temperature T --guidance G --mode cached|naive --png OUT.png --npy OUT.npy
+// An auto-encoder also takes --from-png A.png,... / --from-npy FILE (variations) or
+// --morph A.png,B.png --steps S (variations.ts).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeNpy } from '../io/npy';
@@ -8,6 +10,7 @@ import { checkWritable, writeFilesAtomic, type OutputFile } from '../io/atomicWr
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, conditionFromFlags, extOf, startBackend } from './common';
 import { Progress } from './progress';
+import { autoencoderFlags, autoencoderPlan, checkAutoencoderFlags } from './variations';
 
 const spec = {
   model: { type: 'string', required: true, help: 'model folder (model.json + shards)' },
@@ -22,6 +25,7 @@ const spec = {
   npy: { type: 'string', help: 'write the samples (levels 0..K-1) as uint8 [N,H,W,C] to this .npy' },
   scale: { type: 'int', min: 1, max: 32, help: 'PNG pixels per image pixel (default 4)' },
   backend: backendFlag,
+  ...autoencoderFlags,
 } satisfies FlagSpec;
 
 /**
@@ -47,7 +51,7 @@ export async function recommendedSampling(dir: string): Promise<{ guidance: numb
 export async function runSample(argv: string[]): Promise<void> {
   const a = parseArgs(argv, spec);
   if (a.help) {
-    process.stdout.write(usage('sample', '--model DIR [--class C | --embedding FILE] [--count N] [--guidance G] [--png OUT.png] [--npy OUT.npy]', spec) + '\n');
+    process.stdout.write(usage('sample', '--model DIR [--class C | --embedding FILE | --from-png A.png | --from-npy X.npy | --morph A.png,B.png] [--count N] [--guidance G] [--png OUT.png] [--npy OUT.npy]', spec) + '\n');
     return;
   }
   if (!a.png && !a.npy) throw new UsageError('give --png OUT.png and/or --npy OUT.npy');
@@ -55,7 +59,7 @@ export async function runSample(argv: string[]): Promise<void> {
   if (a.npy && extOf(a.npy) !== '.npy') throw new UsageError(`--npy: ${a.npy} should end in .npy`);
   // fail before the (long) sampling, not after
   for (const f of [a.png, a.npy]) if (f) await checkWritable(f);
-  const count = a.count ?? 16;
+  checkAutoencoderFlags(a);
 
   const backend = await startBackend(a.backend ?? 'wasm');
   const [{ loadModel }, { sample }, { disposeParams }] = await Promise.all([
@@ -72,7 +76,9 @@ export async function runSample(argv: string[]): Promise<void> {
     const recommended = await recommendedSampling(a.model!);
     const guidance = a.guidance ?? recommended.guidance;
     const temperature = a.temperature ?? recommended.temperature;
-    const { condition, note } = await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding });
+    const ae = await autoencoderPlan(model, a.model!, a);
+    const count = ae?.count ?? a.count ?? 16;
+    const { condition, note } = ae ?? (await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding }));
     if (note) process.stderr.write(`note: ${note}\n`);
     const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, guidance ${guidance}, temperature ${temperature}, ${backend})`, H * W * C);
     const t0 = performance.now();
@@ -89,12 +95,12 @@ export async function runSample(argv: string[]): Promise<void> {
 
     const files: OutputFile[] = [];
     if (a.png) {
-      const g = imageGrid(levelsToPixels(images, model.config.levels), count, H, W, C, { scale: a.scale ?? 4, pad: 2 });
+      const g = ae ? ae.grid(images, a.scale ?? 4) : imageGrid(levelsToPixels(images, model.config.levels), count, H, W, C, { scale: a.scale ?? 4, pad: 2 });
       files.push({ path: a.png, data: encodePng(g.data, g.width, g.height, g.channels) });
     }
     if (a.npy) files.push({ path: a.npy, data: encodeNpy(images, [count, H, W, C]) });
     await writeFilesAtomic(files);
-    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', guidance, temperature, backend, seconds, png: a.png ?? null, npy: a.npy ?? null };
+    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', guidance, temperature, backend, seconds, png: a.png ?? null, npy: a.npy ?? null, ...ae?.summary };
     process.stdout.write(JSON.stringify(summary) + '\n');
   } finally {
     disposeParams(model.params);

@@ -1,7 +1,8 @@
-// 8-bit PNG files (grey, RGB, RGBA) through fast-png, and a helper that tiles a batch of
-// samples into one picture. Node only (crc32 is node:zlib's).
-import { encode } from 'fast-png';
+// 8-bit PNG files (grey, RGB, RGBA) through fast-png, any PNG read back as RGBA, and a
+// helper that tiles a batch of samples into one picture. Node only (crc32 is node:zlib's).
+import { convertIndexedToRgb, decode, encode } from 'fast-png';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import type { Rgba } from './picture';
 
 /** CRC-32 (ISO 3309, the polynomial PNG uses) of bytes, continuing from crc. */
 export function crc32(bytes: Uint8Array, crc = 0): number {
@@ -23,6 +24,54 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   } catch (e) {
     throw new Error(`png: ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+/**
+ * Any PNG (grey, grey + alpha, RGB, RGBA, palette; 1 to 16 bits) -> 8-bit RGBA, the form a
+ * browser's canvas gives, so src/io/picture.ts reads a file as the app reads it. Throws one
+ * line starting with 'png:'.
+ */
+export function decodePng(file: Uint8Array): Rgba {
+  let png: ReturnType<typeof decode>;
+  try {
+    png = decode(file);
+  } catch (e) {
+    throw new Error(`png: not a PNG file this reader can decode (${(e as Error).message.split('\n')[0]})`);
+  }
+  const { width, height, depth } = png;
+  const n = width * height;
+  let channels = png.channels;
+  let values: ArrayLike<number> = png.data;
+  let max = depth === 16 ? 65535 : 255;
+  if (png.palette) {
+    values = convertIndexedToRgb(png);
+    channels = png.palette[0].length; // 3, or 4 with a tRNS chunk
+    max = 255;
+  } else if (depth < 8) {
+    // grey packed several pixels a byte, each row starting on a fresh byte
+    const packed = png.data;
+    const rowBytes = Math.ceil((depth * width) / 8);
+    const unpacked = new Uint8Array(n);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const bit = x * depth;
+        unpacked[y * width + x] = (packed[y * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
+      }
+    }
+    values = unpacked;
+    max = (1 << depth) - 1;
+  }
+  if (values.length !== n * channels) throw new Error(`png: ${values.length} values for ${width}x${height}x${channels}`);
+  const data = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const at = (k: number) => Math.round((values[i * channels + k] * 255) / max);
+    const grey = channels <= 2;
+    data[4 * i] = at(0);
+    data[4 * i + 1] = grey ? at(0) : at(1);
+    data[4 * i + 2] = grey ? at(0) : at(2);
+    data[4 * i + 3] = channels === 2 ? at(1) : channels === 4 ? at(3) : 255;
+  }
+  return { data, width, height };
 }
 
 export interface GridOptions {
