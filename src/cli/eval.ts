@@ -1,5 +1,6 @@
 // npm run eval -- --model DIR --split test|val|train [--limit N] [--batch B] [--classify]
-// Prints progress on stderr and, as the last line of stdout, one JSON object.
+// Prints progress on stderr and, as the last line of stdout, one JSON object. An
+// auto-encoder (config.encoder) is scored given each image's own code.
 import type { MnistSplit } from '../data/mnist';
 import { quantize } from '../io/digits';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
@@ -36,7 +37,7 @@ export async function runEval(argv: string[]): Promise<void> {
   const split = (a.split ?? 'test') as MnistSplit;
   const batch = a.batch ?? 32;
   const backend = await startBackend(a.backend ?? 'wasm');
-  const [tf, { loadMnist }, { bitsPerDim, condTensor, disposeParams, isNullable, subpixelLogProbs }, { loadModel }] = await Promise.all([
+  const [tf, { loadMnist }, { bitsPerDim, condTensor, disposeParams, encodeImages, isNullable, subpixelLogProbs }, { loadModel }] = await Promise.all([
     import('@tensorflow/tfjs'),
     import('../data/mnist'),
     import('../model'),
@@ -51,7 +52,8 @@ export async function runEval(argv: string[]): Promise<void> {
         `the model is for ${config.height}x${config.width}x${config.channels} images; MNIST is ${data.height}x${data.width}x${data.channels}`,
       );
     }
-    if (config.conditioning.type === 'vector') throw new UsageError('eval on MNIST needs a class-conditional or unconditional model');
+    const autoencoder = config.encoder !== undefined;
+    if (config.conditioning.type === 'vector' && !autoencoder) throw new UsageError('eval on MNIST needs a class-conditional, unconditional or auto-encoder model');
     if (config.conditioning.type === 'class' && config.conditioning.classes < 10) {
       throw new UsageError(`the model knows ${config.conditioning.classes} classes; MNIST has 10`);
     }
@@ -76,7 +78,9 @@ export async function runEval(argv: string[]): Promise<void> {
       const levels = quantize(data.images.subarray(i * per, (i + b) * per), config.levels);
       const x = tf.tensor4d(levels, [b, data.height, data.width, data.channels]);
       const labels = Array.from(data.labels.subarray(i, i + b));
-      const cond = condTensor(config, config.conditioning.type === 'class' ? { labels } : undefined, b);
+      // an auto-encoder's condition is each image's own code
+      const given = autoencoder ? { embeddings: await encodeImages(model, levels, b) } : config.conditioning.type === 'class' ? { labels } : undefined;
+      const cond = condTensor(config, given, b);
       const logp = subpixelLogProbs(model, x, cond);
       const v = await logp.data();
       if (nullable) {
@@ -150,7 +154,7 @@ export async function runEval(argv: string[]): Promise<void> {
     if (nullable) {
       const c = bitsPerDim(natsPerImage, config);
       const u = unconditional.unconditionalBitsPerDim!;
-      process.stderr.write(`the label is worth ${(u - c).toFixed(4)} bits/dim: ${u.toFixed(4)} without it (null condition), ${c.toFixed(4)} with it\n`);
+      process.stderr.write(`the ${autoencoder ? 'code' : 'label'} is worth ${(u - c).toFixed(4)} bits/dim: ${u.toFixed(4)} without it (null condition), ${c.toFixed(4)} with it\n`);
     }
     const result = {
       split,
@@ -160,7 +164,7 @@ export async function runEval(argv: string[]): Promise<void> {
       ...unconditional,
       levels: config.levels,
       quantization: config.levels === 256 ? 'none' : `floor(pixel * ${config.levels} / 256)`,
-      conditioning: config.conditioning.type === 'class' ? 'MNIST labels' : 'none',
+      conditioning: autoencoder ? "each image's own code" : config.conditioning.type === 'class' ? 'MNIST labels' : 'none',
       batch,
       backend,
       seconds,
