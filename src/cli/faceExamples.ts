@@ -1,5 +1,5 @@
 // npm run face-examples -- --faces data/faces --out models/faces/examples.json [--count 8]
-//   [--split test|val|train] [--variant V]
+//   [--split test|val|train] [--variant V] [--anchors models/faces/anchors.json [--fit-k K --fit-near D --fit-far D]]
 //
 // Writes the example faces a face model ships with (src/faces/examples.ts): the first N
 // people of a build-faces split (default test: people the model never trained on), each
@@ -18,6 +18,67 @@ import { checkWritable, writeFilesAtomic } from '../io/atomicWrite';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { extOf } from './common';
 import { facesFolder } from './evalFaces';
+import { decodeAtlas, encodeAnchors, parseAnchors } from '../faces/anchorsFile';
+import type { FitOptions } from '../faces/manifold';
+
+/** The fitting options measured for models/faces (its card, "Real faces"). */
+export const DEFAULT_FIT: FitOptions = { k: 5, near: 0.33, far: 0.4 };
+/** the atlas's thumbnails: 16 px (a 2x2 mean of the 32 px render), 16 levels a channel, so 1,600 of them take ~340 KB */
+const THUMB = 16;
+const THUMB_COLS = 40;
+const THUMB_LEVELS = 16;
+
+/** The atlas of one thumbnail per person: rows of THUMB_COLS, each a box mean of its size x size RGB image, quantised. */
+function thumbAtlas(images: Uint8Array, rows: number[], size: number): { rgb: Uint8Array; width: number; height: number } {
+  const f = size / THUMB;
+  if (!Number.isInteger(f)) throw new Error(`face-examples: ${size} px images do not shrink to ${THUMB} px thumbnails by a whole factor`);
+  const width = THUMB_COLS * THUMB;
+  const height = Math.ceil(rows.length / THUMB_COLS) * THUMB;
+  const rgb = new Uint8Array(width * height * 3).fill(200);
+  const step = 255 / (THUMB_LEVELS - 1);
+  rows.forEach((r, i) => {
+    const img = images.subarray(r * size * size * 3, (r + 1) * size * size * 3);
+    const x0 = (i % THUMB_COLS) * THUMB;
+    const y0 = Math.floor(i / THUMB_COLS) * THUMB;
+    for (let y = 0; y < THUMB; y++) {
+      for (let x = 0; x < THUMB; x++) {
+        for (let c = 0; c < 3; c++) {
+          let sum = 0;
+          for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) sum += img[((y * f + dy) * size + x * f + dx) * 3 + c];
+          rgb[((y0 + y) * width + x0 + x) * 3 + c] = Math.round(Math.round(sum / (f * f) / step) * step);
+        }
+      }
+    }
+  });
+  return { rgb, width, height };
+}
+
+/** One descriptor per train-split person (their `variant`) with the fitting options, as anchors.json. */
+async function writeAnchors(faces: string, out: string, variant: number, fit: FitOptions): Promise<{ out: string; count: number; bytes: number; atlasBytes: number }> {
+  const data = await readFacesDir(await facesFolder(faces, 'train'));
+  const people = peopleOf(data.identities, data.meta.variants, data.dir);
+  if (variant >= people.variants) throw new UsageError(`--variant: ${data.dir} has ${people.variants} variants per person (0..${people.variants - 1})`);
+  const n = people.identities.length;
+  const vectors = new Float32Array(n * DESCRIPTOR_DIM);
+  people.first.forEach((f, p) => vectors.set(data.descriptors.subarray((f + variant) * DESCRIPTOR_DIM, (f + variant + 1) * DESCRIPTOR_DIM), p * DESCRIPTOR_DIM));
+  const size = Math.round(Math.sqrt(data.images.length / Math.max(1, data.count) / 3));
+  const atlasFile = path.basename(out).replace(/\.json$/i, '.png');
+  const atlas = thumbAtlas(data.images, people.first.map((f) => f + variant), size);
+  const png = encodePng(atlas.rgb, atlas.width, atlas.height, 3);
+  const thumbs = { file: atlasFile, size: THUMB, cols: THUMB_COLS };
+  const file = encodeAnchors({ dim: DESCRIPTOR_DIM, count: n, vectors, identities: people.identities, fit, thumbs, source: { faces: path.relative(process.cwd(), data.dir) || '.', seed: data.meta.seed, variant } });
+  const checked = parseAnchors(file, DESCRIPTOR_DIM);
+  if (!checked.ok) throw new Error(`face-examples: the anchors written would not read back: ${checked.error}`);
+  const atlasChecked = decodeAtlas(checked.value, png);
+  if (!atlasChecked.ok) throw new Error(`face-examples: the atlas written would not read back: ${atlasChecked.error}`);
+  const text = JSON.stringify(file) + '\n';
+  await writeFilesAtomic([
+    { path: out, data: text },
+    { path: path.join(path.dirname(out), atlasFile), data: png },
+  ]);
+  process.stderr.write(`${out}: ${n} anchors of ${data.dir} (variant ${variant}, 8 bits a number), fit ${JSON.stringify(fit)}, ${text.length} bytes; thumbnails ${atlasFile} ${png.length} bytes\n`);
+  return { out, count: n, bytes: text.length, atlasBytes: png.length };
+}
 
 const spec = {
   faces: { type: 'string', required: true, help: 'a build-faces folder (its --split is used) or one of its split folders' },
@@ -25,6 +86,10 @@ const spec = {
   count: { type: 'int', min: 1, max: 64, help: 'people to include: the first N of the split (default 8)' },
   split: { type: 'enum', values: ['test', 'val', 'train'] as const, help: 'which people of a build-faces folder (default test)' },
   variant: { type: 'int', min: 0, help: "which of each person's variants (default 0)" },
+  anchors: { type: 'string', help: "also write the model's anchors (src/faces/anchorsFile.ts): one descriptor per person of the train split (their --variant), e.g. models/faces/anchors.json" },
+  'fit-k': { type: 'int', min: 1, max: 64, help: `anchors averaged when a face is fitted (default ${DEFAULT_FIT.k})` },
+  'fit-near': { type: 'number', min: 0, help: `nearest-anchor distance up to which a face is drawn as it is (default ${DEFAULT_FIT.near})` },
+  'fit-far': { type: 'number', min: 0, help: `nearest-anchor distance from which a face is replaced by its anchors' mean (default ${DEFAULT_FIT.far})` },
 } satisfies FlagSpec;
 
 export async function runFaceExamples(argv: string[]): Promise<void> {
@@ -33,6 +98,12 @@ export async function runFaceExamples(argv: string[]): Promise<void> {
     process.stdout.write(usage('face-examples', '--faces DIR --out FILE.json [--count 8] [--split test] [--variant 0]', spec) + '\n');
     return;
   }
+  if (a.anchors) {
+    if (extOf(a.anchors) !== '.json') throw new UsageError(`--anchors: ${a.anchors} should end in .json`);
+    await checkWritable(a.anchors);
+  }
+  const fit = { k: a['fit-k'] ?? DEFAULT_FIT.k, near: a['fit-near'] ?? DEFAULT_FIT.near, far: a['fit-far'] ?? DEFAULT_FIT.far };
+  if (fit.far < fit.near) throw new UsageError(`--fit-far: ${fit.far} is below --fit-near ${fit.near}`);
   const count = a.count ?? 8;
   const variant = a.variant ?? 0;
   if (extOf(a.out!) !== '.json') throw new UsageError(`--out: ${a.out} should end in .json`);
@@ -58,5 +129,7 @@ export async function runFaceExamples(argv: string[]): Promise<void> {
   const text = JSON.stringify(file, null, 1) + '\n';
   await writeFilesAtomic([{ path: a.out!, data: text }]);
   process.stderr.write(`${a.out}: ${count} people of ${data.dir} (variant ${variant}), ${text.length} bytes\n`);
-  process.stdout.write(JSON.stringify({ out: a.out, faces: data.dir, count, variant, identities: examples.map((e) => e.identity), bytes: text.length }) + '\n');
+  let anchors: { out: string; count: number; bytes: number; atlasBytes: number } | null = null;
+  if (a.anchors) anchors = await writeAnchors(a.faces!, a.anchors, variant, fit);
+  process.stdout.write(JSON.stringify({ out: a.out, faces: data.dir, count, variant, identities: examples.map((e) => e.identity), bytes: text.length, anchors }) + '\n');
 }

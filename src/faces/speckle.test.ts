@@ -20,7 +20,7 @@ function reference(img: Uint8Array, size: number): number {
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const p = at(x, y);
-      const win = [];
+      const win: number[][] = [];
       for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) win.push(at(x + dx, y + dy));
       const med = [0, 1, 2].map((c) => win.map((w) => w[c]).sort((a, b) => a - b)[4]);
       const saturated = Math.max(...p) - Math.min(...p) > 0.4;
