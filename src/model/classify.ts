@@ -3,6 +3,9 @@
 // pass: the batch holds each image `classes` times, each copy with another label.
 import * as tf from '@tensorflow/tfjs';
 import { condTensor, subpixelLogProbs, type PixelCNN } from './index';
+import { posterior } from './posterior';
+
+export { posterior } from './posterior';
 
 function classesOf(model: PixelCNN): number {
   const c = model.config.conditioning;
@@ -29,18 +32,6 @@ export function classSubpixelLogProbs(model: PixelCNN, x: tf.Tensor4D): tf.Tenso
 /** log p(x | c) in nats for every image and class: [B, classes]. */
 export function classLogLikelihoods(model: PixelCNN, x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => tf.sum(classSubpixelLogProbs(model, x), 2) as tf.Tensor2D);
-}
-
-/** p(c | x) from the log-likelihoods log p(x | c) of one image, uniform prior. Sums to 1. */
-export function posterior(logLik: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logLik.length; i++) max = Math.max(max, logLik[i]);
-  if (!Number.isFinite(max)) throw new Error(`classify: the log-likelihoods are not finite (largest ${max})`);
-  const p = new Float64Array(logLik.length);
-  let sum = 0;
-  for (let i = 0; i < logLik.length; i++) sum += p[i] = Math.exp(logLik[i] - max);
-  for (let i = 0; i < p.length; i++) p[i] /= sum;
-  return p;
 }
 
 export interface Classified {

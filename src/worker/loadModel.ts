@@ -1,60 +1,13 @@
 // Finds the model the page asked for: a shipped one under /models/<name>/, a folder URL,
 // or a randomly initialised preset. A missing default model falls back to random weights
-// (said so in the note); a broken model file is an error with a readable message.
-import { makeConfig, initParams, type ModelConfig, type PixelCNN } from '../model';
+// (said so in the note); a broken model file is an error with a readable message. The
+// names it knows are catalog.ts's (no tfjs there, so the page can list them).
+import { initParams, type PixelCNN } from '../model';
 import { parseModelArtifacts, MODEL_JSON } from '../io/weights';
+import { DEFAULT_MODEL, RANDOM_PRESETS, modelFolder } from './catalog';
 import type { ModelInfo } from './protocol';
 
-/** The model the app loads when the URL names none. */
-export const DEFAULT_MODEL = 'mnist';
-
-/** Random-weight presets, for trying the app before training and for fast e2e tests. */
-export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
-  // the shipped MNIST model's shape, class-conditional, untrained
-  random: () => makeConfig({ conditioning: { type: 'class', classes: 10 } }),
-  // small enough that a 2x2 grid samples in seconds even on software WebGPU
-  'random-tiny': () =>
-    makeConfig({
-      height: 8,
-      width: 8,
-      levels: 16,
-      hidden: 8,
-      layers: 2,
-      firstKernel: 5,
-      headHidden: 16,
-      conditioning: { type: 'class', classes: 10 },
-    }),
-  // models/faces's shape (its model.json config), conditioned on a 128-d face embedding through a spatial map
-  'random-faces': () =>
-    makeConfig({
-      height: 32,
-      width: 32,
-      channels: 3,
-      levels: 256,
-      hidden: 48,
-      layers: 10,
-      firstKernel: 7,
-      kernel: 3,
-      headHidden: 96,
-      dilations: [1, 1, 1, 1, 1, 1, 1, 2, 4, 8],
-      // the location-dependent form s = m(h): it beat V^T h at the same budget (models/faces card)
-      spatialChannels: 32,
-      conditioning: { type: 'vector', dim: 128, nullable: true, spatial: true },
-    }),
-  // the same conditioning and colour at 8x8, for e2e runs to "done" on software WebGPU
-  'random-faces-tiny': () =>
-    makeConfig({
-      height: 8,
-      width: 8,
-      channels: 3,
-      levels: 16,
-      hidden: 6,
-      layers: 2,
-      firstKernel: 5,
-      headHidden: 12,
-      conditioning: { type: 'vector', dim: 128, nullable: true },
-    }),
-};
+export { DEFAULT_MODEL, RANDOM_PRESETS, modelFolder } from './catalog';
 
 function paramCount(model: PixelCNN): number {
   return Object.values(model.params).reduce((s, t) => s + t.size, 0);
@@ -64,13 +17,6 @@ function randomModel(preset: string, note: string): { model: PixelCNN; info: Mod
   const config = RANDOM_PRESETS[preset]();
   const model: PixelCNN = { config, params: initParams(config, 1) };
   return { model, info: { source: preset, random: true, note, config, paramCount: paramCount(model), recommendedGuidance: 0, recommendedTemperature: 1 } };
-}
-
-/** URL of the folder holding model.json for a spec (a name under modelsBase, or a path/URL). */
-export function modelFolder(spec: string, modelsBase: string): string {
-  const isPath = spec.startsWith('/') || spec.startsWith('./') || /^https?:\/\//.test(spec);
-  const folder = isPath ? new URL(spec, modelsBase).href : new URL(`${encodeURIComponent(spec)}/`, modelsBase).href;
-  return folder.endsWith('/') ? folder : `${folder}/`;
 }
 
 export async function loadModel(spec: string, modelsBase: string): Promise<{ model: PixelCNN; info: ModelInfo }> {

@@ -1,0 +1,67 @@
+// The models the app knows by name, without tfjs: the page's picker lists them and the
+// worker's loadModel.ts finds them. The shipped ones live under /models/<name>/.
+import { makeConfig, type ModelConfig } from '../model/config';
+
+/** The model the app loads when the URL names none. */
+export const DEFAULT_MODEL = 'mnist';
+
+/** Random-weight presets, for trying the app before training and for fast e2e tests. */
+export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
+  // the shipped MNIST model's shape, class-conditional, untrained
+  random: () => makeConfig({ conditioning: { type: 'class', classes: 10 } }),
+  // small enough that a 2x2 grid samples in seconds even on software WebGPU
+  'random-tiny': () =>
+    makeConfig({
+      height: 8,
+      width: 8,
+      levels: 16,
+      hidden: 8,
+      layers: 2,
+      firstKernel: 5,
+      headHidden: 16,
+      conditioning: { type: 'class', classes: 10 },
+    }),
+  // models/faces's shape (its model.json config), conditioned on a 128-d face embedding through a spatial map
+  'random-faces': () =>
+    makeConfig({
+      height: 32,
+      width: 32,
+      channels: 3,
+      levels: 256,
+      hidden: 48,
+      layers: 10,
+      firstKernel: 7,
+      kernel: 3,
+      headHidden: 96,
+      dilations: [1, 1, 1, 1, 1, 1, 1, 2, 4, 8],
+      // the location-dependent form s = m(h): it beat V^T h at the same budget (models/faces card)
+      spatialChannels: 32,
+      conditioning: { type: 'vector', dim: 128, nullable: true, spatial: true },
+    }),
+  // the same conditioning and colour at 8x8, for e2e runs to "done" on software WebGPU
+  'random-faces-tiny': () =>
+    makeConfig({
+      height: 8,
+      width: 8,
+      channels: 3,
+      levels: 16,
+      hidden: 6,
+      layers: 2,
+      firstKernel: 5,
+      headHidden: 12,
+      conditioning: { type: 'vector', dim: 128, nullable: true },
+    }),
+};
+
+/** The shipped models under /models/, as the picker names them. */
+export const SHIPPED_MODELS: readonly { name: string; label: string }[] = [
+  { name: 'mnist', label: 'digits (mnist)' },
+  { name: 'faces', label: 'faces' },
+];
+
+/** URL of the folder holding model.json for a spec (a name under modelsBase, or a path/URL). */
+export function modelFolder(spec: string, modelsBase: string): string {
+  const isPath = spec.startsWith('/') || spec.startsWith('./') || /^https?:\/\//.test(spec);
+  const folder = isPath ? new URL(spec, modelsBase).href : new URL(`${encodeURIComponent(spec)}/`, modelsBase).href;
+  return folder.endsWith('/') ? folder : `${folder}/`;
+}
