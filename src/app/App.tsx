@@ -2,7 +2,7 @@
 // distribution beside it, the drawing pad (complete, score, guess), and the blind-spot
 // visualizer below.
 import { Component, type ReactNode } from 'react';
-import { useStore } from './store';
+import { startError, useStore } from './store';
 import { Header } from './components/Header';
 import { ClassPicker } from './components/ClassPicker';
 import { SampleCanvas } from './components/SampleCanvas';
@@ -14,7 +14,7 @@ import { DrawPanel } from './components/DrawPanel';
 import { FacePanel } from './components/FacePanel';
 
 function InitError() {
-  const message = useStore((s) => s.initError);
+  const message = useStore(startError);
   if (!message) return null;
   return (
     <div className="error-panel" role="alert" data-testid="error">
@@ -45,7 +45,7 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | 
 }
 
 export function App() {
-  const failed = useStore((s) => s.phase === 'init-error');
+  const failed = useStore((s) => startError(s) !== null);
   return (
     <ErrorBoundary>
       <div className="app">

@@ -3,31 +3,26 @@
 // line (the condition, and the run, stay as they were).
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeConfig } from '../model/config';
-import type { ToWorker } from '../worker/protocol';
-import { connect, useStore } from './store';
+import { useStore } from './store';
+import { connectFakes } from './fakeWorkers';
 import { examplesUrl, useFaceStore } from './faceStore';
 import { downloadConditionJson } from './embeddingFile';
 
 const D = 128;
 const config = makeConfig({ height: 2, width: 2, channels: 3, levels: 4, hidden: 6, layers: 1, headHidden: 6, conditioning: { type: 'vector', dim: D, nullable: true } });
-let sent: ToWorker[] = [];
+let fakes: ReturnType<typeof connectFakes> | undefined;
 const initial = useStore.getState();
 const initialFace = useFaceStore.getState();
 const vec = (k: number) => Float32Array.from({ length: D }, (_, i) => (i === k ? 1 : i / 1000));
-const generated = () => sent.filter((m): m is Extract<ToWorker, { type: 'generate' }> => m.type === 'generate');
+const generated = () => fakes!.sampler.of('generate');
 const file = (name: string, body: string | Uint8Array<ArrayBuffer>) => new File([body], name);
 
-beforeEach(() => {
+beforeEach(async () => {
+  fakes?.close();
   useStore.setState(initial, true);
   useFaceStore.setState(initialFace, true);
-  sent = [];
-  connect({ sampler: (m) => sent.push(m), receptive: () => undefined, scorer: () => undefined } as Parameters<typeof connect>[0]);
-  useStore.getState().receive({
-    type: 'ready',
-    role: 'sampler',
-    backend: { name: 'cpu', skipped: [] },
-    model: { source: 'random-faces', random: true, note: '', config, paramCount: 1, recommendedGuidance: 0, recommendedTemperature: 1 },
-  } as Parameters<ReturnType<typeof useStore.getState>['receive']>[0]);
+  fakes = connectFakes({ model: 'random-faces' });
+  await fakes.loaded(fakes.sampler, { source: 'random-faces', random: true, note: '', config, paramCount: 1, recommendedGuidance: 0, recommendedTemperature: 1 });
 });
 
 describe('examplesUrl', () => {

@@ -5,12 +5,12 @@
 // a bad file or photo only sets `error`: the previous condition and the portraits stay.
 import { create } from 'zustand';
 import { EXAMPLES_FILE, MAX_EXAMPLES_BYTES, parseFaceExamples, type FaceExample } from '../faces/examples';
-import { modelFolder } from '../worker/loadModel';
+import { modelFolder } from '../worker/catalog';
 import { CROP_SIZE, PREVIEW_SIZE } from '../worker/faceapiProtocol';
 import { MAX_EMBEDDING_BYTES, displayName, parseEmbeddingFile } from './embeddingFile';
 import { distancesTo, levelsTo8bit } from './faceDistance';
 import { FaceJobError, describeImages, detectPhoto, onFaceWorker } from './faceWorker';
-import { useStore, type Live } from './store';
+import { drawingModel, useStore, type Live } from './store';
 
 /** The model a random-weights preset borrows its example faces from. */
 const EXAMPLES_MODEL = 'faces';
@@ -136,7 +136,7 @@ export const useFaceStore = create<FaceState>()((set, get) => {
     },
 
     async uploadEmbedding(file) {
-      const dim = useStore.getState().model?.config.conditioning;
+      const dim = drawingModel(useStore.getState())?.config.conditioning;
       const d = dim?.type === 'vector' ? dim.dim : 128;
       // a huge file is refused by its size without reading it all
       const bytes = new Uint8Array(await (file.size > 16 * MAX_EMBEDDING_BYTES ? file.slice(0, MAX_EMBEDDING_BYTES + 1) : file).arrayBuffer());

@@ -1,15 +1,19 @@
-// The page's single store. Data flows one way: worker messages -> store -> components.
+// The page's single store. Data flows one way: clients' answers -> store -> components. The
+// store holds state and calls the clients (samplerClient.ts, receptiveClient.ts), which own
+// the workers and drop every answer a newer request replaced.
 // Pixels arrive hundreds of times a second; they are written into `live` (a mutable
 // buffer) and announced by bumping `liveTick`. No component selects `liveTick`, so React
 // never re-renders per pixel: the canvas, chart and progress text subscribe to the store
 // directly (useStore.subscribe) and draw in the next animation frame.
 import { create } from 'zustand';
 import type { Architecture } from '../model/config';
-import type { BackendReport, FromWorker, ModelInfo, ToWorker, WireCondition } from '../worker/protocol';
-import type { FromReceptive, ToReceptive } from '../worker/receptiveProtocol';
-import { DEFAULT_MODEL } from '../worker/loadModel';
+import type { BackendReport, ModelInfo, PixelBatch, ScoreResult, WireCondition } from '../worker/protocol';
+import { DEFAULT_MODEL } from '../worker/catalog';
 import type { ModelConfig } from '../model/config';
-import { posterior } from '../model/classify';
+import { posterior } from '../model/posterior';
+import type { SamplerClient } from './samplerClient';
+import type { ReceptiveClient } from './receptiveClient';
+import { isAbort } from './workerBridge';
 import { UndoStack, paintSegment } from './brush';
 import { frameDigit } from './picture';
 import { receptiveConfig } from './receptive';
@@ -93,17 +97,39 @@ export interface DrawState {
   scoreError: string | null;
 }
 
+/**
+ * Which model the page runs, in one place (the header and the picker read it here):
+ * - loading: the first model (or one picked after a failed start) is on its way, none draws;
+ * - ready: `model` is loaded in the sampler and draws;
+ * - switching: `to` is loading in place of `from`, which stays loaded (null after a failed start);
+ * - failed: loading `name` failed (`message`, one line); `model` still draws, or null when
+ *   no model was ever loaded (the page shows the error instead of its panels).
+ */
+export type ModelState =
+  | { kind: 'loading'; name: string }
+  | { kind: 'ready'; model: ModelInfo }
+  | { kind: 'switching'; from: ModelInfo | null; to: string }
+  | { kind: 'failed'; name: string; message: string; model: ModelInfo | null };
+
+/** The scoring worker follows the sampler: it loads a model only once the sampler has it. */
+export interface ScorerState {
+  /** the sampler's model the scorer is loading or holds (identity: the scorer is asked for `for` only) */
+  for: ModelInfo | null;
+  status: 'loading' | 'ready' | 'failed';
+  /** why it failed, one line */
+  message: string | null;
+}
+
 export interface AppState {
   page: PageOptions;
-  phase: 'starting' | 'ready' | 'init-error';
-  initError: string | null;
   backend: BackendReport | null;
-  model: ModelInfo | null;
+  model: ModelState;
+  scorer: ScorerState;
   settings: Settings;
   runId: number;
   status: RunStatus;
   runMessage: string | null;
-  /** live tensors in the sampling worker after the last run ended */
+  /** live tensors in the sampling worker after its newest load or run ended */
   numTensors: number | null;
   live: Live | null;
   liveTick: number;
@@ -115,11 +141,9 @@ export interface AppState {
   lastKind: RunKind;
   /** the face panel's embedding, for a vector-conditioned model; null before one is chosen */
   conditionVector: Float32Array | null;
-  /** the model being loaded in place of `model` (switchModel), or null */
-  switching: string | null;
-  /** why the last switch failed (the old model stays), one line; null otherwise */
-  switchError: string | null;
 
+  /** wires the store to the workers' clients and loads the page's first model */
+  start(clients: Clients, model: string): void;
   pick(label: number): void;
   /** conditions a vector model on this embedding and starts a new sample run (as pick does for a class) */
   setConditionVector(v: Float32Array): void;
@@ -145,33 +169,50 @@ export interface AppState {
   regenerate(): void;
   setFocus(index: number): void;
   setReceptive(patch: Partial<Pick<ReceptiveState, 'arch' | 'layers' | 'target'>>): void;
-  receive(msg: FromWorker | FromReceptive): void;
+  /** the backend the sampling worker runs on (when none works, every load fails with why) */
+  samplerBackend(report: BackendReport): void;
+  /** the receptive-field worker's backend, or why it has none */
+  receptiveBackend(report: BackendReport | null, initError?: string): void;
+  samplerTensors(numTensors: number): void;
 }
 
-interface Channels {
-  sampler(msg: ToWorker): void;
-  receptive(msg: ToReceptive): void;
-  scorer(msg: ToWorker): void;
+/** The workers' clients; the scorer is started on first use (after the sampler's first model). */
+export interface Clients {
+  sampler: Pick<SamplerClient, 'load' | 'run' | 'stop' | 'pause' | 'resume' | 'speed'>;
+  scorer(): Pick<SamplerClient, 'load' | 'score'>;
+  receptive: Pick<ReceptiveClient, 'field'>;
 }
 
-let channels: Channels = { sampler: () => undefined, receptive: () => undefined, scorer: () => undefined };
-/** whether the scoring worker has its model (requests made before then wait for it) */
-let scorerReady = false;
-let scoreReqId = 0;
-/** the newest model switch asked of the workers (0: the model they were started with) */
-let loadId = 0;
-/** the last switch the sampler and the scorer each failed (both then still hold the old model) */
-let samplerFailed = -1;
-let scorerFailed = -1;
-
-/** The switch a worker started now should answer to (its init carries it). */
-export function currentLoadId(): number {
-  return loadId;
+/** The model that draws now (loaded in the sampler), if any. */
+export function drawingModel(s: Pick<AppState, 'model'>): ModelInfo | null {
+  const m = s.model;
+  return m.kind === 'ready' || m.kind === 'failed' ? m.model : m.kind === 'switching' ? m.from : null;
 }
-/** the drawing version each score request was made for */
-const scoreAsked = new Map<number, number>();
-/** pictures before each change of the pad, for undo */
-const undo = new UndoStack();
+
+/** Whether a run may start: a model draws and none is on its way to replace it. */
+export function canDraw(s: Pick<AppState, 'model'>): boolean {
+  return s.model.kind === 'ready' || (s.model.kind === 'failed' && s.model.model !== null);
+}
+
+/** The name the picker shows: the model asked for last, or after a failed switch the one still drawing. */
+export function pickedName(s: Pick<AppState, 'model'>): string {
+  const m = s.model;
+  if (m.kind === 'loading') return m.name;
+  if (m.kind === 'ready') return m.model.source;
+  if (m.kind === 'switching') return m.to;
+  return m.model?.source ?? m.name;
+}
+
+/** The classes of a class model, 0 for any other (or none). */
+export function classesOf(model: ModelInfo | null): number {
+  const c = model?.config.conditioning;
+  return c?.type === 'class' ? c.classes : 0;
+}
+
+/** Why the page has no model at all (its first load failed), or null. */
+export function startError(s: Pick<AppState, 'model'>): string | null {
+  return s.model.kind === 'failed' && s.model.model === null ? s.model.message : null;
+}
 
 /** 8-bit grey -> the model's levels (as eval quantizes MNIST), repeated over its channels. */
 export function toLevels(grey: Uint8Array, levels: number, channels: number): Uint8Array {
@@ -215,30 +256,61 @@ export function bestGuess(score: Score | null): number | null {
   if (!score?.probs) return null;
   return score.probs.indexOf(Math.max(...score.probs));
 }
-let rfReqId = 0;
-/** what each receptive-field request asked for, so an answer is labelled with its own question */
-const rfAsked = new Map<number, { arch: Architecture; layers: number }>();
 
-/** Connects the store to the workers (done once at start-up, and by tests). */
-export function connect(c: Channels): void {
-  channels = c;
-  scorerReady = false;
-  loadId = 0;
-  samplerFailed = scorerFailed = -1;
+const NO_CLIENTS: Clients = {
+  sampler: {
+    load: () => Promise.reject(new Error('no sampling worker')),
+    run: () => Promise.reject(new Error('no sampling worker')),
+    stop: () => undefined,
+    pause: () => undefined,
+    resume: () => undefined,
+    speed: () => undefined,
+  },
+  scorer: () => ({ load: () => Promise.reject(new Error('no scoring worker')), score: () => Promise.reject(new Error('no scoring worker')) }),
+  receptive: { field: () => Promise.reject(new Error('no receptive-field worker')) },
+};
+
+/** The score's sums and p(class | drawing) from the worker's log p of every sub-pixel. */
+function toScore(version: number, msg: ScoreResult, config: ModelConfig): { score: Score; scoreError: string | null } {
+  const per = msg.logp.length / msg.classes;
+  const nats: number[] = [];
+  for (let k = 0; k < msg.classes; k++) {
+    let sum = 0;
+    for (let j = k * per; j < (k + 1) * per; j++) sum += msg.logp[j];
+    nats.push(sum);
+  }
+  let probs: number[] | null = null;
+  let scoreError: string | null = null;
+  if (config.conditioning.type === 'class') {
+    try {
+      probs = Array.from(posterior(nats));
+    } catch (e) {
+      scoreError = (e as Error).message;
+    }
+  }
+  return { score: { version, classes: msg.classes, logp: msg.logp, bitsPerDim: nats.map((n) => -n / per / Math.LN2), probs, ms: msg.ms, numTensors: msg.numTensors }, scoreError };
 }
 
 export const useStore = create<AppState>()((set, get) => {
+  let clients = NO_CLIENTS;
+  /** pictures before each change of the pad, for undo */
+  const undo = new UndoStack();
+  /** loads asked for so far: the first keeps a link's guidance and temperature, later ones take the model's */
+  let loads = 0;
+
   /**
-   * Starts a new run with the current settings; the worker stops the old one first. A
+   * Starts a new run with the current settings; the client stops the old one first. A
    * completion keeps the drawing's first keepRows rows (given, not drawn) and samples the rest.
    */
   function generate(kind: RunKind = get().lastKind): void {
-    const { settings, model, phase, draw, conditionVector, switching } = get();
-    if (phase !== 'ready' || !model || switching !== null) return;
+    const s = get();
+    const model = drawingModel(s);
+    if (!model || !canDraw(s)) return;
+    const { settings, draw, conditionVector } = s;
     const condition = runCondition(model.config, settings.label, conditionVector);
     if (!condition) return;
     const { height, width, channels: ch, levels } = model.config;
-    const runId = get().runId + 1;
+    const runId = s.runId + 1;
     const total = height * width * ch;
     const image = new Uint8Array(settings.count * total);
     let prefix: { values: Uint8Array; length: number } | undefined;
@@ -248,54 +320,164 @@ export const useStore = create<AppState>()((set, get) => {
       for (let i = 0; i < settings.count; i++) image.set(values.subarray(0, prefix.length), i * total);
     }
     const given = prefix?.length ?? 0;
-    set({
-      runId,
-      lastKind: kind,
-      focus: Math.min(get().focus, settings.count - 1),
-      status: 'running',
-      runMessage: null,
-      live: {
-        runId,
-        kind,
-        condition,
-        given,
-        count: settings.count,
-        height,
-        width,
-        channels: ch,
-        levels,
-        image,
-        done: given,
-        total,
-        probs: new Float32Array(settings.count * levels),
-        elapsedMs: 0,
-      },
-      liveTick: get().liveTick + 1,
-    });
-    channels.sampler({
-      type: 'generate',
-      runId,
-      condition,
-      guidance: settings.guidance ?? model.recommendedGuidance,
-      ...(prefix ? { prefix } : {}),
-      count: settings.count,
-      seed: settings.seed,
-      temperature: settings.temperature ?? model.recommendedTemperature,
-      delayMs: SPEEDS[settings.speed],
-    });
+    const live: Live = { runId, kind, condition, given, count: settings.count, height, width, channels: ch, levels, image, done: given, total, probs: new Float32Array(settings.count * levels), elapsedMs: 0 };
+    set({ runId, lastKind: kind, focus: Math.min(s.focus, settings.count - 1), status: 'running', runMessage: null, live, liveTick: s.liveTick + 1 });
+    const mine = () => get().runId === runId;
+    clients.sampler
+      .run(
+        {
+          condition,
+          guidance: settings.guidance ?? model.recommendedGuidance,
+          ...(prefix ? { prefix } : {}),
+          count: settings.count,
+          seed: settings.seed,
+          temperature: settings.temperature ?? model.recommendedTemperature,
+          delayMs: SPEEDS[settings.speed],
+        },
+        {
+          pixels: (msg) => mine() && addPixels(live, msg),
+          paused: (paused) => mine() && set({ status: paused ? 'paused' : 'running' }),
+        },
+      )
+      .then(
+        (end) => {
+          if (!mine()) return;
+          if (end.type === 'done') live.elapsedMs = end.elapsedMs;
+          set({ status: end.type, liveTick: get().liveTick + 1 });
+        },
+        (e: Error) => {
+          // a replaced or stopped run: whoever replaced or stopped it has set the status
+          if (isAbort(e) || !mine()) return;
+          set({ status: 'error', runMessage: e.message });
+        },
+      );
   }
 
-  /** Asks the worker to score the drawing as it is now (nothing to score on an empty pad). */
+  function addPixels(live: Live, msg: PixelBatch): void {
+    const n = msg.values.length / live.count;
+    for (let k = 0; k < n; k++) {
+      const idx = msg.start + k;
+      for (let i = 0; i < live.count; i++) live.image[i * live.total + idx] = msg.values[k * live.count + i];
+    }
+    live.done = msg.done;
+    live.total = msg.total;
+    live.probs = msg.probs;
+    live.elapsedMs = msg.elapsedMs;
+    set({ liveTick: get().liveTick + 1 });
+  }
+
+  /** Asks the scorer about the drawing as it is now (nothing to score on an empty pad). */
   function requestScore(): void {
-    const { draw, model, phase } = get();
-    if (phase !== 'ready' || !model) return;
+    const s = get();
+    const model = drawingModel(s);
+    const { draw, scorer } = s;
+    if (!model || !canDraw(s)) return; // a switch is under way: the new pad is scored once the scorer has its model
     if (!draw.inked) {
       set({ draw: { ...draw, score: null, scoreError: null } });
       return;
     }
-    if (!scorerReady) return; // asked again when it is
-    scoreAsked.set(++scoreReqId, draw.version);
-    channels.scorer({ type: 'score', reqId: scoreReqId, image: toLevels(draw.image, model.config.levels, model.config.channels) });
+    // the scorer is asked about this model's drawings only once it holds this model
+    if (scorer.for !== model) return;
+    if (scorer.status === 'failed') {
+      set({ draw: { ...draw, scoreError: `no scores: ${scorer.message}` } });
+      return;
+    }
+    if (scorer.status !== 'ready') return; // asked again when it is
+    const version = draw.version;
+    // an answer counts only for the drawing and the model it was asked about
+    const wanted = () => get().draw.version === version && drawingModel(get()) === model;
+    clients
+      .scorer()
+      .score(toLevels(draw.image, model.config.levels, model.config.channels))
+      .then(
+        (msg) => {
+          if (wanted()) set({ draw: { ...get().draw, ...toScore(version, msg, model.config) } });
+        },
+        (e: Error) => {
+          if (!isAbort(e) && wanted()) set({ draw: { ...get().draw, scoreError: e.message } });
+        },
+      );
+  }
+
+  /** The scorer loads the model the sampler has just loaded, then scores the pad. */
+  function followWithScorer(model: ModelInfo): void {
+    set({ scorer: { for: model, status: 'loading', message: null } });
+    const mine = () => get().scorer.for === model;
+    clients
+      .scorer()
+      .load(model.source)
+      .then(
+        () => {
+          if (!mine()) return;
+          set({ scorer: { for: model, status: 'ready', message: null } });
+          requestScore();
+        },
+        (e: Error) => {
+          if (isAbort(e) || !mine()) return;
+          set({ scorer: { for: model, status: 'failed', message: e.message } });
+          set({ draw: { ...get().draw, scoreError: `no scores: ${e.message}` } });
+        },
+      );
+  }
+
+  /** The sampler has `model`: a fresh pad, settings it can read, its first run when it has a condition. */
+  function loaded(model: ModelInfo, numTensors: number, first: boolean): void {
+    const s = get();
+    const config = model.config;
+    const c = config.conditioning;
+    // a class or a face the new model cannot read is dropped
+    // (a face waits through a digits model for the next face model that reads it)
+    const keepVector = c.type !== 'vector' || s.conditionVector?.length === c.dim;
+    undo.clear();
+    set({
+      model: { kind: 'ready', model },
+      numTensors,
+      rf: { ...s.rf, layers: Math.min(config.layers, 12), target: { row: Math.floor(config.height / 2), col: Math.floor(config.width / 2) } },
+      draw: emptyDraw(config.height, config.width),
+      conditionVector: keepVector ? s.conditionVector : null,
+      live: null,
+      status: 'idle',
+      runMessage: null,
+      lastKind: 'sample',
+      focus: 0,
+      liveTick: s.liveTick + 1,
+    });
+    const { label, guidance, temperature } = get().settings;
+    if (c.type === 'class' && label !== null && label >= c.classes) changeSettings({ label: null });
+    // the guidance and temperature a link did not set are the model's own recommendation;
+    // a switch to another model takes that model's (one model's settings mean little to another)
+    if (!first) changeSettings({ guidance: model.recommendedGuidance, temperature: model.recommendedTemperature });
+    else if (guidance === null || temperature === null) {
+      changeSettings({ guidance: guidance ?? model.recommendedGuidance, temperature: temperature ?? model.recommendedTemperature });
+    }
+    followWithScorer(model);
+    requestReceptive();
+    // runs when the page has a condition for this model (an unconditional one always has)
+    generate('sample');
+  }
+
+  /** One path for the first model and every switch: the sampler loads `name`, then the scorer follows. */
+  function load(name: string): void {
+    const s = get();
+    const from = drawingModel(s);
+    const first = loads++ === 0;
+    // the run in progress stops now; the worker frees the old weights once the new ones are in
+    if (s.status === 'running' || s.status === 'paused') {
+      clients.sampler.stop();
+      set({ status: 'stopped' });
+    }
+    set({ model: from || s.model.kind !== 'loading' ? { kind: 'switching', from, to: name } : { kind: 'loading', name } });
+    if (!first) writeModelUrl(name);
+    clients.sampler.load(name).then(
+      ({ info, numTensors }) => loaded(info, numTensors, first),
+      (e: Error) => {
+        if (isAbort(e)) return; // a newer switch replaced this one
+        // the old model is still loaded and usable (or there never was one)
+        set({ model: { kind: 'failed', name, message: e.message, model: from } });
+        if (from) writeModelUrl(from.source);
+        requestScore(); // a drawing made during the switch, on the model that stays
+      },
+    );
   }
 
   /** Replaces the pad's picture (the old one goes on the undo stack unless told otherwise). */
@@ -309,11 +491,20 @@ export const useStore = create<AppState>()((set, get) => {
   }
 
   function requestReceptive(): void {
-    const { rf, model } = get();
+    const { rf } = get();
+    const model = drawingModel(get());
     if (!model || !rf.backend || !rf.target) return;
-    const config = receptiveConfig(model.config, rf.arch, rf.layers);
-    rfAsked.set(++rfReqId, { arch: rf.arch, layers: rf.layers });
-    channels.receptive({ type: 'receptive', reqId: rfReqId, config, row: rf.target.row, col: rf.target.col });
+    const asked = { arch: rf.arch, layers: rf.layers };
+    const { height, width } = model.config;
+    clients.receptive.field({ config: receptiveConfig(model.config, rf.arch, rf.layers), row: rf.target.row, col: rf.target.col }).then(
+      (msg) => {
+        if (drawingModel(get()) !== model) return;
+        set({ rf: { ...get().rf, field: msg.field, shownFor: { ...asked, row: msg.row, col: msg.col, height, width }, ms: msg.ms, numTensors: msg.numTensors, error: null } });
+      },
+      (e: Error) => {
+        if (!isAbort(e)) set({ rf: { ...get().rf, error: e.message } });
+      },
+    );
   }
 
   function changeSettings(patch: Partial<Settings>): void {
@@ -324,10 +515,9 @@ export const useStore = create<AppState>()((set, get) => {
 
   return {
     page: {},
-    phase: 'starting',
-    initError: null,
     backend: null,
-    model: null,
+    model: { kind: 'loading', name: DEFAULT_MODEL },
+    scorer: { for: null, status: 'loading', message: null },
     settings: { label: null, count: 4, seed: 0, temperature: null, guidance: null, speed: 1 },
     runId: 0,
     status: 'idle',
@@ -340,15 +530,18 @@ export const useStore = create<AppState>()((set, get) => {
     draw: emptyDraw(28, 28),
     lastKind: 'sample',
     conditionVector: null,
-    switching: null,
-    switchError: null,
 
+    start(c, model) {
+      clients = c;
+      loads = 0;
+      load(model);
+    },
     pick(label) {
       changeSettings({ label });
       generate('sample');
     },
     setConditionVector(v) {
-      const c = get().model?.config.conditioning;
+      const c = drawingModel(get())?.config.conditioning;
       if (c?.type === 'vector' && v.length !== c.dim) {
         // the face panel checks its input; this keeps the previous face if one slips through
         set({ runMessage: `condition: got ${v.length} numbers, the model reads ${c.dim}` });
@@ -358,22 +551,11 @@ export const useStore = create<AppState>()((set, get) => {
       generate('sample');
     },
     switchModel(name) {
-      const { page, model, switching, status, runId } = get();
-      const now = switching ?? page.model ?? model?.source ?? DEFAULT_MODEL;
-      if (name === now) return;
-      // the run in progress stops now; the worker frees the old weights once the new ones are in
-      if (status === 'running' || status === 'paused') channels.sampler({ type: 'stop', runId });
-      loadId++;
-      set({ page: { ...page, model: name }, switching: name, switchError: null });
-      writeModelUrl(name);
-      channels.sampler({ type: 'load', loadId, model: name });
-      // drawings are scored again once the scorer has the new model too
-      scorerReady = false;
-      channels.scorer({ type: 'load', loadId, model: name });
+      if (name !== pickedName(get())) load(name);
     },
     complete() {
-      const { settings, draw, phase } = get();
-      if (phase !== 'ready') return;
+      const { settings, draw } = get();
+      if (!canDraw(get())) return;
       if (settings.label === null) changeSettings({ label: bestGuess(draw.score) ?? 0 });
       generate('complete');
     },
@@ -430,18 +612,20 @@ export const useStore = create<AppState>()((set, get) => {
     },
     setSpeed(speed) {
       changeSettings({ speed });
-      const { status, runId } = get();
-      if (status === 'running' || status === 'paused') channels.sampler({ type: 'speed', runId, delayMs: SPEEDS[speed] });
+      const { status } = get();
+      if (status === 'running' || status === 'paused') clients.sampler.speed(SPEEDS[speed]);
     },
     pause() {
-      if (get().status === 'running') channels.sampler({ type: 'pause', runId: get().runId });
+      if (get().status === 'running') clients.sampler.pause();
     },
     resume() {
-      if (get().status === 'paused') channels.sampler({ type: 'resume', runId: get().runId });
+      if (get().status === 'paused') clients.sampler.resume();
     },
     stop() {
-      const { status, runId } = get();
-      if (status === 'running' || status === 'paused') channels.sampler({ type: 'stop', runId });
+      const { status } = get();
+      if (status !== 'running' && status !== 'paused') return;
+      clients.sampler.stop();
+      set({ status: 'stopped' });
     },
     regenerate() {
       changeSettings({ seed: randomSeed() });
@@ -456,191 +640,16 @@ export const useStore = create<AppState>()((set, get) => {
       requestReceptive();
     },
 
-    receive(msg) {
-      const s = get();
-      switch (msg.type) {
-        case 'receptive-ready':
-          set({ rf: { ...s.rf, backend: msg.backend } });
-          requestReceptive();
-          return;
-        case 'receptive-init-error':
-          set({ rf: { ...s.rf, error: `no receptive fields: ${msg.message}` } });
-          return;
-        case 'ready':
-          // an answer to a load the page has since replaced by another
-          if ((msg.loadId ?? 0) !== loadId) return;
-          if (msg.role === 'scorer') {
-            scorerReady = true;
-            requestScore();
-            return;
-          }
-          {
-            const config = msg.model!.config;
-            const c = config.conditioning;
-            scoreAsked.clear(); // answers about the old model's drawing
-            // a class or a face the new model cannot read is dropped
-            const label = s.settings.label;
-            // (a face waits through a digits model for the next face model that reads it)
-            const keepVector = c.type !== 'vector' || s.conditionVector?.length === c.dim;
-            const rf: ReceptiveState = {
-              ...s.rf,
-              layers: Math.min(config.layers, 12),
-              target: { row: Math.floor(config.height / 2), col: Math.floor(config.width / 2) },
-            };
-            undo.clear();
-            const draw = emptyDraw(config.height, config.width);
-            set({
-              phase: 'ready',
-              initError: null,
-              backend: msg.backend,
-              model: msg.model!,
-              rf,
-              draw,
-              switching: null,
-              switchError: null,
-              conditionVector: keepVector ? s.conditionVector : null,
-              live: null,
-              status: 'idle',
-              runMessage: null,
-              lastKind: 'sample',
-              focus: 0,
-              liveTick: s.liveTick + 1,
-              ...(msg.numTensors !== undefined ? { numTensors: msg.numTensors } : {}),
-            });
-            if (c.type === 'class' && label !== null && label >= c.classes) set({ settings: { ...get().settings, label: null } });
-            // the guidance and temperature a link did not set are the model's own recommendation;
-            // a switch to another model takes that model's (one model's settings mean little to another)
-            const { guidance, temperature } = get().settings;
-            if ((msg.loadId ?? 0) > 0) {
-              changeSettings({ guidance: msg.model!.recommendedGuidance, temperature: msg.model!.recommendedTemperature });
-            } else if (guidance === null || temperature === null) {
-              changeSettings({
-                guidance: guidance ?? msg.model!.recommendedGuidance,
-                temperature: temperature ?? msg.model!.recommendedTemperature,
-              });
-            }
-            requestReceptive();
-            // runs when the page has a condition for this model (an unconditional one always has)
-            generate('sample');
-          }
-          return;
-        case 'load-error':
-          if (msg.loadId !== loadId) return;
-          if (msg.role === 'scorer') {
-            scorerFailed = msg.loadId;
-            // both failed: both still hold the old model, which the page still shows
-            if (samplerFailed === msg.loadId) {
-              scorerReady = true;
-              requestScore();
-            } else set({ draw: { ...s.draw, scoreError: `no scores: ${msg.message}` } });
-            return;
-          }
-          samplerFailed = msg.loadId;
-          if (scorerFailed === msg.loadId) {
-            scorerReady = true;
-            set({ draw: { ...s.draw, scoreError: null } });
-            requestScore();
-          }
-          if (!s.model) {
-            // nothing loaded before either: the page has no model to fall back on
-            set({ phase: 'init-error', initError: msg.message, switching: null, status: 'error' });
-            return;
-          }
-          // the old model is still loaded and usable
-          set({ switching: null, switchError: msg.message, page: { ...s.page, model: s.model.source }, numTensors: msg.numTensors });
-          writeModelUrl(s.model.source);
-          return;
-        case 'init-error':
-          if (msg.role === 'scorer') {
-            set({ draw: { ...s.draw, scoreError: `no scores: ${msg.message}` } });
-            return;
-          }
-          set({ phase: 'init-error', initError: msg.message, backend: msg.backend ?? null, status: 'error' });
-          return;
-        case 'pixels': {
-          const live = s.live;
-          if (msg.runId !== s.runId || !live || live.runId !== msg.runId) return; // a replaced run
-          const n = msg.values.length / live.count;
-          for (let k = 0; k < n; k++) {
-            const idx = msg.start + k;
-            for (let i = 0; i < live.count; i++) live.image[i * live.total + idx] = msg.values[k * live.count + i];
-          }
-          live.done = msg.done;
-          live.total = msg.total;
-          live.probs = msg.probs;
-          live.elapsedMs = msg.elapsedMs;
-          set({ liveTick: s.liveTick + 1 });
-          return;
-        }
-        case 'started':
-          return;
-        case 'paused':
-        case 'resumed':
-          if (msg.runId === s.runId) set({ status: msg.type === 'paused' ? 'paused' : 'running' });
-          return;
-        case 'done':
-          if (s.live && msg.runId === s.runId) s.live.elapsedMs = msg.elapsedMs;
-          set({ numTensors: msg.numTensors, ...(msg.runId === s.runId ? { status: 'done', liveTick: s.liveTick + 1 } : {}) });
-          return;
-        case 'stopped':
-          set({ numTensors: msg.numTensors, ...(msg.runId === s.runId ? { status: 'stopped' } : {}) });
-          return;
-        case 'error':
-          set({ numTensors: msg.numTensors, ...(msg.runId === s.runId ? { status: 'error', runMessage: msg.message } : {}) });
-          return;
-        case 'receptive': {
-          const { model, rf } = s;
-          const asked = rfAsked.get(msg.reqId);
-          // requests before this one were dropped by the worker in favour of newer ones
-          for (const id of rfAsked.keys()) if (id <= msg.reqId) rfAsked.delete(id);
-          if (!model || !asked) return;
-          set({
-            rf: {
-              ...rf,
-              field: msg.field,
-              shownFor: { ...asked, row: msg.row, col: msg.col, height: model.config.height, width: model.config.width },
-              ms: msg.ms,
-              numTensors: msg.numTensors,
-              error: null,
-            },
-          });
-          return;
-        }
-        case 'receptive-error':
-          rfAsked.delete(msg.reqId);
-          set({ rf: { ...s.rf, error: msg.message } });
-          return;
-        case 'score': {
-          const version = scoreAsked.get(msg.reqId);
-          for (const id of scoreAsked.keys()) if (id <= msg.reqId) scoreAsked.delete(id);
-          const { draw, model } = s;
-          // an answer for a drawing that has changed since is dropped (a newer one is coming)
-          if (version === undefined || !model || version !== draw.version) return;
-          const per = msg.logp.length / msg.classes;
-          const nats: number[] = [];
-          for (let k = 0; k < msg.classes; k++) {
-            let sum = 0;
-            for (let j = k * per; j < (k + 1) * per; j++) sum += msg.logp[j];
-            nats.push(sum);
-          }
-          let probs: number[] | null = null;
-          let scoreError: string | null = null;
-          if (model.config.conditioning.type === 'class') {
-            try {
-              probs = Array.from(posterior(nats));
-            } catch (e) {
-              scoreError = (e as Error).message;
-            }
-          }
-          const score: Score = { version, classes: msg.classes, logp: msg.logp, bitsPerDim: nats.map((n) => -n / per / Math.LN2), probs, ms: msg.ms, numTensors: msg.numTensors };
-          set({ draw: { ...draw, score, scoreError } });
-          return;
-        }
-        case 'score-error':
-          scoreAsked.delete(msg.reqId);
-          set({ draw: { ...s.draw, scoreError: msg.message } });
-          return;
-      }
+
+    samplerBackend(backend) {
+      set({ backend });
+    },
+    receptiveBackend(backend, initError) {
+      set({ rf: { ...get().rf, backend, ...(initError ? { error: `no receptive fields: ${initError}` } : {}) } });
+      requestReceptive();
+    },
+    samplerTensors(numTensors) {
+      set({ numTensors });
     },
   };
 });

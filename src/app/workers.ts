@@ -1,10 +1,14 @@
-// Starts the workers once and wires them to the store: requests go out through
-// connect(), every message comes back through store.receive(). Each worker is spawned
-// from its own entry file: the sampler (and the scorer, the same file in another role:
-// see sampler.worker.ts) and the receptive-field worker.
-import type { FromWorker, ToWorker } from '../worker/protocol';
-import type { FromReceptive, ToReceptive } from '../worker/receptiveProtocol';
-import { connect, currentLoadId, useStore } from './store';
+// Starts the workers' clients once and hands them to the store. Each worker is spawned
+// from its own entry file: the sampler (and the scorer, the same file in another role: see
+// sampler.worker.ts) and the receptive-field worker. The scorer starts when the store first
+// needs it, once the sampler has its model: the page's first pictures need the CPU more
+// than a drawing that is not there yet.
+import type { FromWorker } from '../worker/protocol';
+import { DEFAULT_MODEL } from '../worker/catalog';
+import { SamplerClient } from './samplerClient';
+import { ReceptiveClient } from './receptiveClient';
+import { useStore } from './store';
+import type { WorkerPort } from './workerBridge';
 import type { PageOptions } from './url';
 
 function spawnSampler(name: string): Worker {
@@ -15,44 +19,79 @@ function spawnReceptive(): Worker {
   return new Worker(new URL('../worker/receptive.worker.ts', import.meta.url), { type: 'module', name: 'receptive' });
 }
 
-export function startWorkers(page: PageOptions): () => void {
-  const base = new URL(import.meta.env.BASE_URL, location.href);
-  const wasmBase = new URL('tfjs-wasm/', base).href;
-  const modelsBase = new URL('models/', base).href;
-  const receive = (ev: MessageEvent<FromWorker | FromReceptive>) => useStore.getState().receive(ev.data);
-
-  const sampler = spawnSampler('pixelcnn');
-  const receptive = spawnReceptive();
-  // the scorer loads its own copy of the model once the sampler has its own: the page's
-  // first pictures need the CPU more than a drawing that is not there yet
-  let scorer: Worker | undefined;
-  const startScorer = () => {
-    if (scorer) return;
-    scorer = spawnSampler('scorer');
-    scorer.onmessage = receive;
-    scorer.onerror = (ev) => useStore.getState().receive({ type: 'init-error', role: 'scorer', message: `scoring worker failed to start: ${ev.message || 'script error'}` });
-    // the model the page shows now (it may have been switched since the page opened)
-    const model = useStore.getState().page.model ?? page.model;
-    scorer.postMessage({ type: 'init', role: 'scorer', backend: page.backend, model, loadId: currentLoadId(), wasmBase, modelsBase } satisfies ToWorker);
+/** The last messages of each worker, newest last: a failing e2e test prints them (window.__workerTrace). */
+const TRACE_LENGTH = 40;
+function tracer(name: string): (msg: FromWorker) => void {
+  const w = window as unknown as { __workerTrace?: Record<string, string[]> };
+  const trace: string[] = [];
+  (w.__workerTrace ??= {})[name] = trace;
+  return (msg) => {
+    const { type } = msg;
+    const id = 'reqId' in msg ? ` #${msg.reqId}` : '';
+    const extra = msg.type === 'failed' ? `: ${msg.message}` : msg.type === 'loaded' ? ` ${msg.model.source}` : msg.type === 'pixels' ? ` ${msg.done}/${msg.total}` : '';
+    trace.push(`${(performance.now() / 1000).toFixed(2)}s ${type}${id}${extra}${'numTensors' in msg ? ` tensors=${msg.numTensors}` : ''}`);
+    if (trace.length > TRACE_LENGTH) trace.shift();
   };
-  sampler.onmessage = (ev: MessageEvent<FromWorker>) => {
-    receive(ev);
-    if (ev.data.type === 'ready') startScorer();
-  };
-  receptive.onmessage = receive;
-  sampler.onerror = (ev) => useStore.getState().receive({ type: 'init-error', message: `sampling worker failed to start: ${ev.message || 'script error'}` });
-  receptive.onerror = (ev) => useStore.getState().receive({ type: 'receptive-init-error', message: ev.message || 'worker failed' });
+}
 
-  connect({
-    sampler: (msg: ToWorker) => sampler.postMessage(msg),
-    receptive: (msg: ToReceptive) => receptive.postMessage(msg),
-    scorer: (msg: ToWorker) => scorer?.postMessage(msg),
+export interface Ports {
+  sampler: WorkerPort;
+  /** spawned when the store first needs a scorer */
+  scorer(): WorkerPort;
+  receptive: WorkerPort;
+}
+
+/** Builds the clients around the workers' ports, wires them to the store and loads the first model. */
+export function connectWorkers(ports: Ports, page: PageOptions, urls: { wasmBase: string; modelsBase: string }, trace?: (name: string) => (msg: FromWorker) => void): () => void {
+  const store = () => useStore.getState();
+  const init = { backend: page.backend, ...urls };
+  const sampler = new SamplerClient(ports.sampler, { type: 'init', role: 'sampler', ...init }, {
+    backend: (b) => store().samplerBackend(b),
+    initError: () => undefined, // every load fails with the reason: the model state shows it
+    tensors: (n) => store().samplerTensors(n),
+    trace: trace?.('sampler'),
   });
-  sampler.postMessage({ type: 'init', role: 'sampler', backend: page.backend, model: page.model, wasmBase, modelsBase } satisfies ToWorker);
-  receptive.postMessage({ type: 'init', backend: page.backend, wasmBase } satisfies ToReceptive);
+  let scorer: SamplerClient | undefined;
+  const startScorer = () =>
+    (scorer ??= new SamplerClient(ports.scorer(), { type: 'init', role: 'scorer', ...init }, {
+      backend: () => undefined,
+      initError: () => undefined,
+      tensors: () => undefined, // a score says its own
+      trace: trace?.('scorer'),
+    }));
+  const receptive = new ReceptiveClient(ports.receptive, { type: 'init', backend: page.backend, wasmBase: urls.wasmBase }, {
+    ready: (b) => store().receptiveBackend(b),
+    initError: (message) => store().receptiveBackend(null, message),
+  });
+  store().start({ sampler, scorer: startScorer, receptive }, page.model ?? DEFAULT_MODEL);
   return () => {
     sampler.terminate();
     receptive.terminate();
     scorer?.terminate();
   };
+}
+
+/** The store in a line or two, for a failing e2e test's report (window.__appState()). */
+function appState(): Record<string, unknown> {
+  const s = useStore.getState();
+  const m = s.model;
+  return {
+    model: m.kind === 'ready' ? `ready ${m.model.source}` : m.kind === 'loading' ? `loading ${m.name}` : m.kind === 'switching' ? `switching ${m.from?.source ?? '(none)'} -> ${m.to}` : `failed ${m.name}: ${m.message} (drawing ${m.model?.source ?? 'nothing'})`,
+    scorer: `${s.scorer.status} ${s.scorer.for?.source ?? '(none)'}${s.scorer.message ? `: ${s.scorer.message}` : ''}`,
+    backend: s.backend?.name ?? null,
+    status: s.status,
+    runId: s.runId,
+    runMessage: s.runMessage,
+    progress: s.live ? `${s.live.done}/${s.live.total} x ${s.live.count}` : null,
+    numTensors: s.numTensors,
+    settings: s.settings,
+    draw: { version: s.draw.version, inked: s.draw.inked, scored: s.draw.score?.version ?? null, scoreError: s.draw.scoreError },
+  };
+}
+
+export function startWorkers(page: PageOptions): () => void {
+  (window as unknown as { __appState: typeof appState }).__appState = appState;
+  const base = new URL(import.meta.env.BASE_URL, location.href);
+  const urls = { wasmBase: new URL('tfjs-wasm/', base).href, modelsBase: new URL('models/', base).href };
+  return connectWorkers({ sampler: spawnSampler('pixelcnn'), scorer: () => spawnSampler('scorer'), receptive: spawnReceptive() }, page, urls, tracer);
 }

@@ -1,6 +1,6 @@
 // The typed messages between the page and the sampling worker. The page only sends
-// requests; the worker only sends facts back. Every run carries a runId so the page can
-// drop messages of a run it has already replaced.
+// requests, each with its own reqId; the worker answers each exactly once with that reqId,
+// so the page's client (src/app/samplerClient.ts) can drop answers it no longer wants.
 import type { ModelConfig } from '../model/config';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -24,6 +24,9 @@ export interface BackendReport {
   device?: string;
   /** true when WebGPU runs on a software (fallback) adapter such as SwiftShader */
   software?: boolean;
+  /** wasm: the threads tfjs runs (1 without cross-origin isolation), and why only one */
+  threads?: number;
+  threadsNote?: string;
 }
 
 export interface ModelInfo {
@@ -49,7 +52,9 @@ export type WireCondition = { kind: 'none' } | { kind: 'class'; label: number } 
 
 export interface GenerateRequest {
   type: 'generate';
-  runId: number;
+  reqId: number;
+  /** the load (its reqId) that brought the model this run is for: a run for any other model never starts */
+  modelId: number;
   /** one condition for every image; a class is ignored by unconditional models */
   condition: WireCondition;
   /** classifier-free guidance g >= 0 (0: plain conditional sampling) */
@@ -66,38 +71,32 @@ export interface GenerateRequest {
   delayMs: number;
 }
 
-export type ToWorker =
-  | {
-      type: 'init';
-      role: WorkerRole;
-      /** backend to try first (the rest follow in BACKEND_ORDER) */
-      backend?: BackendName;
-      /** model to load; see loadModel */
-      model?: string;
-      /** the page's newest switch when this worker was started (its 'ready' answers it); 0 when none */
-      loadId?: number;
-      /** absolute URL of the folder holding tfjs's .wasm files */
-      wasmBase: string;
-      /** absolute URL of the models folder */
-      modelsBase: string;
-    }
-  | LoadRequest
-  | GenerateRequest
-  | { type: 'pause'; runId: number }
-  | { type: 'resume'; runId: number }
-  | { type: 'stop'; runId: number }
-  | { type: 'speed'; runId: number; delayMs: number }
-  | ScoreRequest;
+/**
+ * Starts the worker: picks its backend and nothing else (models come by 'load'). Answered by
+ * 'backend', or by 'init-error' when no backend works: then every load fails with that reason.
+ */
+export interface InitRequest {
+  type: 'init';
+  role: WorkerRole;
+  /** backend to try first (the rest follow in BACKEND_ORDER) */
+  backend?: BackendName;
+  /** absolute URL of the folder holding tfjs's .wasm files */
+  wasmBase: string;
+  /** wasm threads: 1 keeps the single-thread binary; undefined, one a core where the page is isolated */
+  threads?: number;
+  /** absolute URL of the models folder */
+  modelsBase: string;
+}
 
 /**
- * Replaces the worker's model without reloading the page: the run in progress stops, and
- * the old weights are disposed only once the new ones have loaded, so a failed load
- * ('load-error') leaves the old model as it was. Answered by 'ready' with the same loadId.
+ * Loads a model in place of the one held: the run in progress stops, and the old weights
+ * are disposed only once the new ones have loaded, so a failed load ('failed') leaves the
+ * old model as it was. Answered by 'loaded'; a load overtaken by a newer one before it
+ * finished is answered 'failed' with `replaced`.
  */
 export interface LoadRequest {
   type: 'load';
-  /** increases with every load the page asks for; a load overtaken by a newer one is skipped */
-  loadId: number;
+  reqId: number;
   model: string;
 }
 
@@ -108,14 +107,28 @@ export interface LoadRequest {
 export interface ScoreRequest {
   type: 'score';
   reqId: number;
+  /** the load (its reqId) of the model the picture was drawn for: any other model refuses it */
+  modelId: number;
   /** [H * W * C] levels */
   image: Uint8Array;
 }
 
+/** Every request the page makes, each with its own reqId (one counter per worker). */
+export type Request = LoadRequest | GenerateRequest | ScoreRequest;
+
+export type ToWorker =
+  | InitRequest
+  | Request
+  /** the page no longer wants this request: a run stops, a waiting load or score is skipped */
+  | { type: 'cancel'; reqId: number }
+  | { type: 'pause'; reqId: number }
+  | { type: 'resume'; reqId: number }
+  | { type: 'speed'; reqId: number; delayMs: number };
+
 /** Sub-pixels decided since the previous message, in raster order. */
 export interface PixelBatch {
   type: 'pixels';
-  runId: number;
+  reqId: number;
   /** index (in sub-pixels, per image) of the first decided sub-pixel in this batch */
   start: number;
   /** values[k * count + i]: level of sub-pixel start+k of image i */
@@ -129,28 +142,30 @@ export interface PixelBatch {
   elapsedMs: number;
 }
 
+/**
+ * What the worker says. Each request gets exactly one final answer ('loaded', 'done',
+ * 'stopped', 'score' or 'failed', all carrying its reqId); a run also reports progress
+ * ('started', 'pixels', 'paused', 'resumed') on the way. 'backend' and 'init-error'
+ * answer 'init'.
+ */
 export type FromWorker =
-  | {
-      type: 'ready';
-      role: WorkerRole;
-      backend: BackendReport;
-      model?: ModelInfo;
-      /** the load this answers (0: the model of 'init') */
-      loadId?: number;
-      /** live tensors in the worker with the model loaded (flat across switches when nothing leaks) */
-      numTensors?: number;
-    }
-  | { type: 'init-error'; message: string; backend?: BackendReport; role?: WorkerRole }
-  | { type: 'load-error'; role: WorkerRole; loadId: number; model: string; message: string; numTensors: number }
-  | { type: 'started'; runId: number }
+  | { type: 'backend'; backend: BackendReport }
+  | { type: 'init-error'; message: string; backend?: BackendReport }
+  | { type: 'loaded'; reqId: number; model: ModelInfo; numTensors: number }
+  | { type: 'started'; reqId: number }
   | PixelBatch
-  | { type: 'paused'; runId: number }
-  | { type: 'resumed'; runId: number }
-  | { type: 'done'; runId: number; elapsedMs: number; numTensors: number }
-  | { type: 'stopped'; runId: number; numTensors: number }
-  | { type: 'error'; runId: number; message: string; numTensors: number }
+  | { type: 'paused'; reqId: number }
+  | { type: 'resumed'; reqId: number }
+  | { type: 'done'; reqId: number; elapsedMs: number; numTensors: number }
+  | { type: 'stopped'; reqId: number; numTensors: number }
   | ScoreResult
-  | { type: 'score-error'; reqId: number; message: string };
+  /** one line; `replaced`: a newer request of the same kind took its place before it ran */
+  | { type: 'failed'; reqId: number; message: string; numTensors: number; replaced?: boolean };
+
+/** The final answers, one per request. */
+export type Answer = Extract<FromWorker, { type: 'loaded' | 'done' | 'stopped' | 'score' | 'failed' }>;
+/** What a run reports before its final answer. */
+export type Progress = Extract<FromWorker, { type: 'started' | 'pixels' | 'paused' | 'resumed' }>;
 
 export interface ScoreResult {
   type: 'score';

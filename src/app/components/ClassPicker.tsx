@@ -2,13 +2,13 @@
 // Tab and Enter/Space reach them; for up to ten classes the digit keys pick one from
 // anywhere on the page except text fields. A model without classes shows none.
 import { useEffect } from 'react';
-import { useStore } from '../store';
+import { canDraw, classesOf, drawingModel, useStore } from '../store';
 
 export function ClassPicker() {
   const label = useStore((s) => s.settings.label);
   const pick = useStore((s) => s.pick);
-  const ready = useStore((s) => s.phase === 'ready' && s.switching === null);
-  const classes = useStore((s) => (s.model?.config.conditioning.type === 'class' ? s.model.config.conditioning.classes : 0));
+  const ready = useStore((s) => canDraw(s));
+  const classes = useStore((s) => classesOf(drawingModel(s)));
 
   useEffect(() => {
     if (classes === 0 || classes > 10) return;
@@ -17,7 +17,7 @@ export function ClassPicker() {
       if (e.ctrlKey || e.metaKey || e.altKey || !/^[0-9]$/.test(e.key) || Number(e.key) >= classes) return;
       if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable)) return;
       const s = useStore.getState();
-      if (s.phase === 'ready' && s.switching === null) s.pick(Number(e.key));
+      if (canDraw(s)) s.pick(Number(e.key));
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);

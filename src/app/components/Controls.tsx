@@ -1,7 +1,7 @@
 // Settings and run controls. A change of grid, temperature or seed restarts the picture
 // (the store stops the old run first); speed applies to the running generation.
 import { useEffect, useRef, useState } from 'react';
-import { runCondition, useStore } from '../store';
+import { canDraw, drawingModel, runCondition, useStore } from '../store';
 import { GRID_SIZES, MAX_GUIDANCE, SPEEDS, SPEED_NAMES, randomSeed } from '../url';
 import { gridPng } from '../paint';
 
@@ -31,12 +31,12 @@ async function downloadPng(): Promise<void> {
 export function Controls() {
   const settings = useStore((s) => s.settings);
   const status = useStore((s) => s.status);
-  const ready = useStore((s) => s.phase === 'ready');
+  const ready = useStore((s) => drawingModel(s) !== null);
   const hasRun = useStore((s) => s.live !== null);
-  const canRun = useStore((s) => s.model !== null && runCondition(s.model.config, s.settings.label, s.conditionVector) !== null && s.switching === null);
+  const canRun = useStore((s) => canDraw(s) && runCondition(drawingModel(s)!.config, s.settings.label, s.conditionVector) !== null);
   const { update, setSpeed, pause, resume, stop, regenerate } = useStore.getState();
 
-  const conditional = useStore((s) => (s.model ? s.model.config.conditioning.type !== 'none' : true));
+  const conditional = useStore((s) => (drawingModel(s)?.config.conditioning.type ?? 'class') !== 'none');
   const [temperature, setTemperature] = useState(settings.temperature ?? 1);
   const [guidance, setGuidance] = useState(settings.guidance ?? 0);
   useEffect(() => setGuidance(settings.guidance ?? 0), [settings.guidance]);

@@ -3,7 +3,7 @@
 // above it are kept, the rows below are what "complete" samples. The pad redraws from
 // the store transiently (on draw.version), never through a React render per move.
 import { useEffect, useRef } from 'react';
-import { useStore } from '../store';
+import { drawingModel, useStore } from '../store';
 
 /** CSS pixels of the pad's side. */
 export const PAD_CSS = 280;
@@ -14,7 +14,7 @@ export function DrawPad() {
   const ref = useRef<HTMLCanvasElement>(null);
   const height = useStore((s) => s.draw.height);
   const width = useStore((s) => s.draw.width);
-  const ready = useStore((s) => s.phase === 'ready');
+  const ready = useStore((s) => drawingModel(s) !== null);
   const last = useRef<Point | null>(null);
 
   useEffect(() => {

@@ -3,7 +3,7 @@
 // map of the bits each pixel cost (where the model is surprised), the drawing's bits/dim
 // beside the model's test-set average, and p(class | drawing) as ten bars.
 import { useEffect, useRef } from 'react';
-import { bestGuess, useStore } from '../store';
+import { bestGuess, classesOf, drawingModel, useStore } from '../store';
 import { browserDecoder, readPicture } from '../picture';
 import { SURPRISE_MAX_BITS, bitsPerPixel, surpriseColour, surpriseGradient } from '../surprise';
 import { DrawPad, PAD_CSS } from './DrawPad';
@@ -11,7 +11,7 @@ import { DrawPad, PAD_CSS } from './DrawPad';
 const decode = browserDecoder();
 
 function Tools() {
-  const ready = useStore((s) => s.phase === 'ready');
+  const ready = useStore((s) => drawingModel(s) !== null);
   const canUndo = useStore((s) => s.draw.canUndo);
   const inked = useStore((s) => s.draw.inked);
   const height = useStore((s) => s.draw.height);
@@ -80,10 +80,10 @@ function KeepRows() {
 function CompleteLine() {
   const keepRows = useStore((s) => s.draw.keepRows);
   const height = useStore((s) => s.draw.height);
-  const ready = useStore((s) => s.phase === 'ready');
+  const ready = useStore((s) => drawingModel(s) !== null);
   const label = useStore((s) => s.settings.label);
   const guess = useStore((s) => bestGuess(s.draw.score));
-  const classModel = useStore((s) => s.model?.config.conditioning.type === 'class');
+  const classModel = useStore((s) => drawingModel(s)?.config.conditioning.type === 'class');
   const count = useStore((s) => s.settings.count);
   const as = classModel ? label ?? guess : null;
   return (
@@ -114,8 +114,8 @@ function SurpriseMap() {
   const inked = useStore((s) => s.draw.inked);
   const height = useStore((s) => s.draw.height);
   const width = useStore((s) => s.draw.width);
-  const channels = useStore((s) => s.model?.config.channels ?? 1);
-  const model = useStore((s) => s.model);
+  const channels = useStore((s) => drawingModel(s)?.config.channels ?? 1);
+  const model = useStore(drawingModel);
   const error = useStore((s) => s.draw.scoreError);
   const shown = useShownClass();
   const row = shown ?? 0;
@@ -176,7 +176,7 @@ function SurpriseMap() {
 
 function GuessBars() {
   const probs = useStore((s) => (s.draw.inked ? s.draw.score?.probs ?? null : null));
-  const classes = useStore((s) => (s.model?.config.conditioning.type === 'class' ? s.model.config.conditioning.classes : 0));
+  const classes = useStore((s) => classesOf(drawingModel(s)));
   if (classes === 0) return <p className="muted">This model has no classes to guess.</p>;
   const best = probs ? probs.indexOf(Math.max(...probs)) : -1;
   return (
@@ -213,7 +213,7 @@ export function padUnfit(config: { channels: number; conditioning: { type: strin
 export function DrawPanel() {
   const note = useStore((s) => s.draw.pictureNote);
   const error = useStore((s) => s.draw.pictureError);
-  const unfit = useStore((s) => padUnfit(s.model?.config));
+  const unfit = useStore((s) => padUnfit(drawingModel(s)?.config));
   if (unfit) {
     return (
       <section className="card draw" aria-label="draw it yourself">

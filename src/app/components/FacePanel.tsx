@@ -4,7 +4,7 @@
 // portrait's distance to it. Bad files and photos get one line in the panel; the previous
 // condition and the portraits stay.
 import { useEffect, useRef, useState } from 'react';
-import { useStore } from '../store';
+import { canDraw, drawingModel, useStore } from '../store';
 import { useFaceStore, type FacePicture } from '../faceStore';
 import { downloadConditionJson } from '../embeddingFile';
 import './FacePanel.css';
@@ -83,7 +83,7 @@ function Examples() {
   const examples = useFaceStore((s) => s.examples);
   const error = useFaceStore((s) => s.examplesError);
   const current = useFaceStore((s) => s.condition);
-  const ready = useStore((s) => s.phase === 'ready' && s.switching === null);
+  const ready = useStore((s) => canDraw(s));
   if (error) return <div className="muted">{error}</div>;
   if (!examples) return <div className="muted">loading example faces…</div>;
   return (
@@ -140,10 +140,13 @@ function Photo() {
 }
 
 export function FacePanel() {
-  const vector = useStore((s) => s.model?.config.conditioning.type === 'vector');
-  const source = useStore((s) => s.model?.source ?? null);
-  const dim = useStore((s) => (s.model?.config.conditioning.type === 'vector' ? s.model.config.conditioning.dim : 0));
-  const ready = useStore((s) => s.phase === 'ready' && s.switching === null);
+  const vector = useStore((s) => drawingModel(s)?.config.conditioning.type === 'vector');
+  const source = useStore((s) => drawingModel(s)?.source ?? null);
+  const dim = useStore((s) => {
+    const c = drawingModel(s)?.config.conditioning;
+    return c?.type === 'vector' ? c.dim : 0;
+  });
+  const ready = useStore((s) => canDraw(s));
   const busy = useFaceStore((s) => s.busy);
   const error = useFaceStore((s) => s.error);
   const [dragging, setDragging] = useState(false);

@@ -1,5 +1,5 @@
 // Title, the backend tfjs runs on (and why faster ones were skipped) and the model loaded.
-import { useStore } from '../store';
+import { drawingModel, useStore } from '../store';
 import { ModelPicker, ModelSwitchError } from './ModelPicker';
 
 /** This page's URL with another backend asked for first. */
@@ -11,8 +11,10 @@ function withBackend(name: string): string {
 
 export function Header() {
   const backend = useStore((s) => s.backend);
-  const model = useStore((s) => s.model);
-  const phase = useStore((s) => s.phase);
+  const model = useStore(drawingModel);
+  // the first model is on its way, or none could be loaded (the page shows why instead of its panels)
+  const starting = useStore((s) => !drawingModel(s) && s.model.kind !== 'failed');
+  const failed = useStore((s) => !drawingModel(s) && s.model.kind === 'failed');
   const numTensors = useStore((s) => s.numTensors);
 
   return (
@@ -23,16 +25,21 @@ export function Header() {
       </div>
       <div className="badges">
         <ModelPicker />
-        <div className="badge" title={[backend?.device, ...(backend?.skipped.map((s) => `${s.name} skipped: ${s.reason}`) ?? [])].filter(Boolean).join('\n')}>
+        <div className="badge" title={[backend?.device, backend?.threadsNote, ...(backend?.skipped.map((s) => `${s.name} skipped: ${s.reason}`) ?? [])].filter(Boolean).join('\n')}>
           <span className="badge-key">backend</span>
           <span data-testid="backend" className="badge-value">
-            {backend?.name ?? (phase === 'starting' ? '…' : 'none')}
+            {backend?.name ?? (starting ? '…' : 'none')}
           </span>
+          {backend?.threads !== undefined && (
+            <span data-testid="threads" className="badge-value">
+              {' '}· {backend.threads} {backend.threads === 1 ? 'thread' : 'threads'}
+            </span>
+          )}
         </div>
-        <div className={`badge ${model?.random ? 'badge-warn' : ''} ${phase === 'init-error' ? 'badge-error' : ''}`}>
+        <div className={`badge ${model?.random ? 'badge-warn' : ''} ${failed ? 'badge-error' : ''}`}>
           <span className="badge-key">model</span>
           <span data-testid="model" className="badge-value">
-            {model ? `${model.source}${model.random ? ' (random)' : ''}` : phase === 'init-error' ? 'failed' : '…'}
+            {model ? `${model.source}${model.random ? ' (random)' : ''}` : failed ? 'failed' : '…'}
           </span>
         </div>
         {numTensors !== null && (

@@ -1,21 +1,14 @@
 // Which model the page runs: the shipped digits and faces, the random-weight presets, and
 // whatever else a link named (?model=...). Switching loads the new model in the workers
 // without reloading the page; a failed load keeps the old one and says why in one line.
-import { useStore } from '../store';
-import { DEFAULT_MODEL, RANDOM_PRESETS } from '../../worker/loadModel';
-
-/** The shipped models under /models/, as the picker names them. */
-export const SHIPPED_MODELS: readonly { name: string; label: string }[] = [
-  { name: 'mnist', label: 'digits (mnist)' },
-  { name: 'faces', label: 'faces' },
-];
+// What it shows comes from the store's one model state (ModelState).
+import { pickedName, useStore } from '../store';
+import { RANDOM_PRESETS, SHIPPED_MODELS } from '../../worker/catalog';
 
 export function ModelPicker() {
-  const page = useStore((s) => s.page.model);
-  const loaded = useStore((s) => s.model?.source);
-  const switching = useStore((s) => s.switching);
-  const starting = useStore((s) => s.phase === 'starting');
-  const current = switching ?? page ?? loaded ?? DEFAULT_MODEL;
+  const current = useStore(pickedName);
+  const switchingTo = useStore((s) => (s.model.kind === 'switching' ? s.model.to : null));
+  const starting = useStore((s) => s.model.kind === 'loading');
   const known = [...SHIPPED_MODELS.map((m) => m.name), ...Object.keys(RANDOM_PRESETS)];
 
   return (
@@ -48,9 +41,9 @@ export function ModelPicker() {
           )}
         </select>
       </label>
-      {switching && (
+      {switchingTo && (
         <span className="muted" data-testid="model-switching">
-          loading {switching}…
+          loading {switchingTo}…
         </span>
       )}
     </div>
@@ -59,13 +52,11 @@ export function ModelPicker() {
 
 /** Why the last switch failed, one line under the header (the old model stays loaded). */
 export function ModelSwitchError() {
-  const error = useStore((s) => s.switchError);
-  const model = useStore((s) => s.model?.source);
-  if (!error) return null;
+  const failed = useStore((s) => (s.model.kind === 'failed' && s.model.model ? s.model : null));
+  if (!failed) return null;
   return (
     <p className="model-note error-text" data-testid="model-error" role="alert">
-      {error}
-      {model ? ` (still drawing with ${model})` : ''}
+      {failed.message} (still drawing with {failed.model!.source})
     </p>
   );
 }

@@ -1,13 +1,13 @@
 // Status word (a stable hook for tests: "done" when a generation completes), a progress
 // bar and pixels done / total with pixels per second, the last two updated transiently.
 import { useEffect, useRef } from 'react';
-import { useStore, type AppState } from '../store';
+import { drawingModel, startError, useStore, type AppState } from '../store';
 
-export function statusWord(s: Pick<AppState, 'phase' | 'status' | 'model' | 'conditionVector'>): string {
-  if (s.phase === 'starting') return 'loading';
-  if (s.phase === 'init-error') return 'error';
+export function statusWord(s: Pick<AppState, 'status' | 'model' | 'conditionVector'>): string {
+  if (s.model.kind === 'loading' || (s.model.kind === 'switching' && !s.model.from)) return 'loading';
+  if (startError(s) !== null) return 'error';
   // a vector model draws nothing until the face panel gives it an embedding
-  if (s.status === 'idle' && s.model?.config.conditioning.type === 'vector' && !s.conditionVector) return 'pick a face';
+  if (s.status === 'idle' && drawingModel(s)?.config.conditioning.type === 'vector' && !s.conditionVector) return 'pick a face';
   return s.status;
 }
 

@@ -1,7 +1,7 @@
 // The blind-spot visualizer: pick an architecture and a depth, point at a pixel, and see
 // which input pixels reach it, measured on the model (receptiveField in the worker).
 import { useEffect, useMemo, useRef } from 'react';
-import { useStore } from '../store';
+import { drawingModel, useStore } from '../store';
 import { Cell, readField } from '../receptive';
 
 const CSS_SIZE = 300;
@@ -32,7 +32,7 @@ function influenceColor(t: number): string {
 
 export function ReceptivePanel() {
   const rf = useStore((s) => s.rf);
-  const config = useStore((s) => s.model?.config);
+  const config = useStore((s) => drawingModel(s)?.config);
   const setReceptive = useStore((s) => s.setReceptive);
   const canvasRef = useRef<HTMLCanvasElement>(null);
 

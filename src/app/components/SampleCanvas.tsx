@@ -1,7 +1,7 @@
 // The grid of samples, painted as pixels arrive. It reads the store transiently: a store
 // subscription schedules one draw per animation frame, React never re-renders for pixels.
 import { useEffect, useRef } from 'react';
-import { useStore, type Live } from '../store';
+import { drawingModel, useStore, type Live } from '../store';
 import { clearImage, gridLayout, paintRange, type GridLayout } from '../paint';
 
 /** The cursor's colour for the sub-pixel decided next: grey for a grey model, R, G or B for a colour one. */
@@ -59,7 +59,7 @@ export function SampleCanvas() {
   const focus = useStore((s) => s.focus);
   const setFocus = useStore((s) => s.setFocus);
   const hasRun = useStore((s) => s.live !== null);
-  const conditioning = useStore((s) => s.model?.config.conditioning);
+  const conditioning = useStore((s) => drawingModel(s)?.config.conditioning);
 
   useEffect(() => {
     const canvas = ref.current!;

@@ -1,0 +1,130 @@
+// The page's client of one sampler.worker.ts (the sampler, or the scorer: the same file in
+// another role). It owns the worker and knows which model the worker holds, so the store
+// asks for "a run" or "a score" and never handles a reqId. One promise per request; a newer
+// load, run or score replaces the one before it (see workerBridge.ts). A new kind of request
+// is a message in protocol.ts, a case in the worker, and a method here that calls `send`.
+import type { Answer, BackendReport, FromWorker, GenerateRequest, InitRequest, ModelInfo, PixelBatch, Progress, ScoreResult } from '../worker/protocol';
+import { Bridge, WorkerError, type WorkerPort } from './workerBridge';
+
+export interface SamplerEvents {
+  backend(report: BackendReport): void;
+  /** no backend works in this worker (every load then fails with this reason too) */
+  initError(message: string, backend?: BackendReport): void;
+  /** live tensors in the worker after its newest load or run ended (flat when nothing leaks) */
+  tensors(numTensors: number): void;
+  /** every message from the worker, for a failing test's report */
+  trace?(msg: FromWorker): void;
+}
+
+export interface Loaded {
+  info: ModelInfo;
+  numTensors: number;
+}
+
+export interface RunEvents {
+  pixels(batch: PixelBatch): void;
+  paused(paused: boolean): void;
+}
+
+export type RunEnd = Extract<Answer, { type: 'done' | 'stopped' }>;
+
+export type RunOptions = Omit<GenerateRequest, 'type' | 'reqId' | 'modelId'>;
+
+const FINAL = new Set<FromWorker['type']>(['loaded', 'done', 'stopped', 'score', 'failed']);
+
+export class SamplerClient {
+  private readonly bridge: Bridge<FromWorker>;
+  /** the load whose model the worker holds (runs and scores are asked for it) */
+  private modelId = 0;
+
+  constructor(port: WorkerPort, init: InitRequest, events: SamplerEvents) {
+    this.bridge = new Bridge<FromWorker>(port, {
+      reading: {
+        reqId: (m) => ('reqId' in m ? m.reqId : undefined),
+        isFinal: (m) => FINAL.has(m.type),
+        failure: (m) => (m.type === 'failed' ? { message: m.message, numTensors: m.numTensors, replaced: m.replaced } : undefined),
+        cancel: (reqId) => ({ type: 'cancel', reqId }),
+      },
+      onWorker: (m) => {
+        if (m.type === 'backend') events.backend(m.backend);
+        else if (m.type === 'init-error') events.initError(m.message, m.backend);
+      },
+      // a replaced run's or load's tensors are not the worker's state any more
+      onNewest: (m, kind) => {
+        if (kind !== 'score' && 'numTensors' in m) events.tensors(m.numTensors);
+      },
+      trace: events.trace,
+      name: init.role === 'scorer' ? 'scoring worker' : 'sampling worker',
+    });
+    port.postMessage(init);
+  }
+
+  /** Loads a model in place of the one held; the one held stays if this fails. */
+  async load(model: string, signal?: AbortSignal): Promise<Loaded> {
+    const sent = this.bridge.send('load', (reqId) => ({ msg: { type: 'load', reqId, model } }), { signal });
+    const a = await sent.answer;
+    if (a.type !== 'loaded') throw new WorkerError(`unexpected answer '${a.type}' to a load`);
+    this.modelId = sent.reqId;
+    return { info: a.model, numTensors: a.numTensors };
+  }
+
+  /** Starts a run on the model held; resolves when it is done or the worker stopped it. */
+  run(opts: RunOptions, events: RunEvents, signal?: AbortSignal): Promise<RunEnd> {
+    const sent = this.bridge.send(
+      'run',
+      (reqId) => ({
+        msg: { ...opts, type: 'generate', reqId, modelId: this.modelId } satisfies GenerateRequest,
+        // the prefix is the page's own copy: copied, not transferred
+      }),
+      { signal, progress: (m) => this.progress(m as Progress, events) },
+    );
+    return sent.answer.then((a) => {
+      if (a.type !== 'done' && a.type !== 'stopped') throw new WorkerError(`unexpected answer '${a.type}' to a run`);
+      return a;
+    });
+  }
+
+  private progress(m: Progress, events: RunEvents): void {
+    if (m.type === 'pixels') events.pixels(m);
+    else if (m.type === 'paused' || m.type === 'resumed') events.paused(m.type === 'paused');
+  }
+
+  /** The newest run, while it has not ended. */
+  private liveRun(): number | undefined {
+    const id = this.bridge.newestOf('run');
+    return this.bridge.isPending(id) ? id : undefined;
+  }
+
+  /** Stops the newest run (its promise rejects with an AbortError; the tensors event follows). */
+  stop(): void {
+    const id = this.liveRun();
+    if (id !== undefined) this.bridge.drop(id, 'stopped');
+  }
+
+  pause(): void {
+    const id = this.liveRun();
+    if (id !== undefined) this.bridge.post({ type: 'pause', reqId: id });
+  }
+
+  resume(): void {
+    const id = this.liveRun();
+    if (id !== undefined) this.bridge.post({ type: 'resume', reqId: id });
+  }
+
+  speed(delayMs: number): void {
+    const id = this.liveRun();
+    if (id !== undefined) this.bridge.post({ type: 'speed', reqId: id, delayMs });
+  }
+
+  /** Scores a picture ([H * W * C] levels) on the model held. */
+  async score(image: Uint8Array, signal?: AbortSignal): Promise<ScoreResult> {
+    const modelId = this.modelId;
+    const a = await this.bridge.send('score', (reqId) => ({ msg: { type: 'score', reqId, modelId, image } }), { signal }).answer;
+    if (a.type !== 'score') throw new WorkerError(`unexpected answer '${a.type}' to a score`);
+    return a;
+  }
+
+  terminate(): void {
+    this.bridge.terminate();
+  }
+}

@@ -1,0 +1,191 @@
+// The order of things in a sampling (or scoring) worker, without tfjs: the backend first,
+// then one load at a time (a newer load skips an older one still waiting), one model held,
+// one run at a time (the newest wins), and a run or a score only on the model it was asked
+// for. sampler.worker.ts gives it the real work; sequencer.test.ts gives it fakes and plays
+// the interleavings that used to race.
+import type { Answer, ModelInfo } from './protocol';
+
+export interface Work<M> {
+  /** brings a model in (fetch and parse); rejects with a one-line reason */
+  fetch(spec: string): Promise<{ model: M; info: ModelInfo }>;
+  dispose(model: M): void;
+  /** every request's one final answer goes out through here */
+  answer(msg: Answer): void;
+  /** live tensors now, for the answers (flat when nothing leaks) */
+  numTensors(): number;
+}
+
+/** The body of a run: samples on `model` until done (resolves with its active ms) or until `signal` aborts. */
+export type RunBody<M> = (model: M, signal: AbortSignal) => Promise<number>;
+/** The body of a score: answers with the score itself. */
+export type ScoreBody<M> = (model: M) => Promise<Answer>;
+
+export function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+function isAbort(e: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (e instanceof Error && e.name === 'AbortError');
+}
+
+export class Sequencer<M> {
+  /** loads, the backend and scores, one after another */
+  private queue: Promise<void> = Promise.resolve();
+  /** loads asked for and not yet answered: while there are any, no run starts on the old model */
+  private loadsWaiting = 0;
+  private newestLoad = 0;
+  /** why the backend failed; every load is refused with it */
+  private broken: string | null = null;
+  private held: { id: number; model: M } | undefined;
+  private running: { id: number; abort: AbortController; finished: Promise<void> } | undefined;
+  private newestRun = 0;
+  private waitingScore: { id: number; modelId: number; body: ScoreBody<M> } | undefined;
+  /** requests cancelled before they started */
+  private cancelled = new Set<number>();
+
+  constructor(private readonly work: Work<M>) {}
+
+  /** The load whose model is held (its reqId), or undefined before the first. */
+  get modelId(): number | undefined {
+    return this.held?.id;
+  }
+
+  /** The run in progress, if any. */
+  get runId(): number | undefined {
+    return this.running?.id;
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(task, task);
+    return this.queue;
+  }
+
+  /** Starts the backend ahead of every load; when it fails, each load is answered with why. */
+  init(start: () => Promise<void>): Promise<void> {
+    return this.enqueue(async () => {
+      try {
+        await start();
+      } catch (e) {
+        this.broken = errorText(e);
+      }
+    });
+  }
+
+  private fail(reqId: number, message: string, replaced = false): void {
+    this.work.answer({ type: 'failed', reqId, message, numTensors: this.work.numTensors(), ...(replaced ? { replaced } : {}) });
+  }
+
+  load(reqId: number, spec: string): Promise<void> {
+    this.newestLoad = reqId;
+    this.loadsWaiting++;
+    return this.enqueue(async () => {
+      try {
+        await this.loadNow(reqId, spec);
+      } finally {
+        this.loadsWaiting--;
+      }
+    });
+  }
+
+  private overtaken(reqId: number): boolean {
+    return reqId !== this.newestLoad || this.cancelled.delete(reqId);
+  }
+
+  private async loadNow(reqId: number, spec: string): Promise<void> {
+    if (this.broken !== null) return this.fail(reqId, `no tfjs backend started in this worker: ${this.broken}`);
+    if (this.overtaken(reqId)) return this.fail(reqId, 'replaced by a newer request', true);
+    // the run in progress was for the model on its way out
+    await this.stopRun();
+    let loaded: { model: M; info: ModelInfo };
+    try {
+      loaded = await this.work.fetch(spec);
+    } catch (e) {
+      return this.fail(reqId, errorText(e));
+    }
+    if (this.overtaken(reqId)) {
+      this.work.dispose(loaded.model);
+      return this.fail(reqId, 'replaced by a newer request', true);
+    }
+    // nothing may run on the old weights when they go (no await between this loop and the swap)
+    while (this.running) await this.stopRun();
+    const old = this.held;
+    this.held = { id: reqId, model: loaded.model };
+    if (old) this.work.dispose(old.model);
+    this.work.answer({ type: 'loaded', reqId, model: loaded.info, numTensors: this.work.numTensors() });
+  }
+
+  private async stopRun(): Promise<void> {
+    const run = this.running;
+    if (!run) return;
+    run.abort.abort();
+    await run.finished;
+  }
+
+  /** Starts a run on the model loaded by `modelId`, once the run before it has stopped. */
+  async run(reqId: number, modelId: number, body: RunBody<M>): Promise<void> {
+    this.newestRun = reqId;
+    await this.stopRun();
+    // requests that arrived while the old run was stopping: only the newest may start
+    if (reqId !== this.newestRun || this.cancelled.delete(reqId) || this.loadsWaiting > 0) {
+      this.work.answer({ type: 'stopped', reqId, numTensors: this.work.numTensors() });
+      return;
+    }
+    if (this.held?.id !== modelId) {
+      this.fail(reqId, `run ${reqId}: asked for the model of load ${modelId}, this worker holds ${this.held ? `load ${this.held.id}'s` : 'none'}`);
+      return;
+    }
+    const abort = new AbortController();
+    let finish!: () => void;
+    const run = { id: reqId, abort, finished: new Promise<void>((r) => (finish = r)) };
+    this.running = run;
+    try {
+      const elapsedMs = await body(this.held.model, abort.signal);
+      this.work.answer({ type: 'done', reqId, elapsedMs, numTensors: this.work.numTensors() });
+    } catch (e) {
+      if (isAbort(e, abort.signal)) this.work.answer({ type: 'stopped', reqId, numTensors: this.work.numTensors() });
+      else this.fail(reqId, errorText(e));
+    } finally {
+      if (this.running === run) this.running = undefined;
+      finish();
+    }
+  }
+
+  /** Scores on the model loaded by `modelId`; a newer score still waiting replaces this one. */
+  score(reqId: number, modelId: number, body: ScoreBody<M>): Promise<void> {
+    const before = this.waitingScore;
+    this.waitingScore = { id: reqId, modelId, body };
+    if (before) {
+      this.fail(before.id, 'replaced by a newer request', true);
+      return this.queue;
+    }
+    return this.enqueue(async () => {
+      const job = this.waitingScore;
+      this.waitingScore = undefined;
+      if (!job) return;
+      if (this.cancelled.delete(job.id)) return this.fail(job.id, 'cancelled', true);
+      if (this.held?.id !== job.modelId) {
+        return this.fail(job.id, `score: the picture is for the model of load ${job.modelId}, this worker holds ${this.held ? `load ${this.held.id}'s` : 'none'}`);
+      }
+      try {
+        this.work.answer(await job.body(this.held.model));
+      } catch (e) {
+        this.fail(job.id, errorText(e));
+      }
+    });
+  }
+
+  /** The page no longer wants this request: a run stops, a waiting run, load or score is skipped. */
+  cancel(reqId: number): void {
+    if (this.running?.id === reqId) {
+      this.running.abort.abort();
+      return;
+    }
+    if (this.waitingScore?.id === reqId) {
+      this.waitingScore = undefined;
+      this.fail(reqId, 'cancelled', true);
+      return;
+    }
+    // a load or a run not started yet (only the newest of each can still start)
+    if (reqId === this.newestLoad || reqId === this.newestRun) this.cancelled.add(reqId);
+  }
+}
