@@ -247,7 +247,8 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
     if (conventional) {
       const conv = await classify(classifier, conventional, n);
       let d = 0;
-      for (let i = 0; i < n; i++) d += distance(conventional, i, seen, i, D);
+      // a conventional decoder reconstructs the 8-bit digit itself, whatever the PixelCNN's levels
+      for (let i = 0; i < n; i++) d += distance(conventional, i, sources, i, D);
       conventionalFigures = {
         conventional: {
           file: a.npy,
