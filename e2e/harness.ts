@@ -135,26 +135,68 @@ export async function open(browser: Browser, url: string): Promise<Opened> {
 
 const text = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`).textContent();
 
+/** The page's store and each worker's last messages (src/app/workers.ts puts them on window). */
+export async function pageReport(page: Page): Promise<string> {
+  try {
+    const { state, trace } = await page.evaluate(() => {
+      const w = window as unknown as { __appState?: () => unknown; __workerTrace?: Record<string, string[]> };
+      return { state: w.__appState?.() ?? null, trace: w.__workerTrace ?? {} };
+    });
+    const lines = [`store: ${JSON.stringify(state)}`];
+    for (const [name, msgs] of Object.entries(trace)) lines.push(`last ${msgs.length} messages of the ${name} worker:`, ...msgs.map((m) => `  ${m}`));
+    return lines.join('\n');
+  } catch (e) {
+    return `(no report: ${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+let timeouts = 0;
+
+/**
+ * page.waitForFunction that, when it times out, says why: it prints the store and the
+ * workers' last messages, saves a screenshot to e2e/artifacts/, and fails with all three.
+ */
+export async function waitFor<A>(page: Page, what: string, fn: (arg: A) => unknown, arg: A, opts: { timeout: number; polling?: number }): Promise<void> {
+  try {
+    // (playwright types the argument of a page function by inference, not by a type parameter)
+    await page.waitForFunction(fn as (arg: unknown) => unknown, arg as unknown, { timeout: opts.timeout, polling: opts.polling ?? 50 });
+  } catch (e) {
+    if (!(e instanceof Error) || e.name !== 'TimeoutError') throw e;
+    const report = await pageReport(page);
+    const shot = await screenshot(page, `timeout-${++timeouts}-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch((s: Error) => `(no screenshot: ${s.message})`);
+    console.error(`timed out after ${opts.timeout} ms waiting for ${what}\n${report}\nscreenshot: ${shot}`);
+    throw new Error(`timed out after ${opts.timeout} ms waiting for ${what}; screenshot ${shot}\n${report}`);
+  }
+}
+
 /** Waits until the status line reads `word` (fails early on "error"). */
 export async function waitForStatus(page: Page, word: string, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(
+  await waitFor(
+    page,
+    `status "${word}"`,
     (w) => {
       const s = document.querySelector('[data-testid="status"]')?.textContent;
       if (s === 'error' && w !== 'error') throw new Error(document.querySelector('.run-error, [data-testid="error"]')?.textContent ?? 'error');
       return s === w;
     },
     word,
-    { timeout, polling: 50 },
+    { timeout },
   );
   // canvases repaint in the next animation frame after the store changes
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
-export async function backendOf(page: Page): Promise<string> {
-  await page.waitForFunction(() => {
-    const b = document.querySelector('[data-testid="backend"]')?.textContent;
-    return (b && b !== '…') || document.querySelector('[data-testid="error"]');
-  });
+export async function backendOf(page: Page, timeout = 30_000): Promise<string> {
+  await waitFor(
+    page,
+    'the backend badge',
+    () => {
+      const b = document.querySelector('[data-testid="backend"]')?.textContent;
+      return (b && b !== '…') || document.querySelector('[data-testid="error"]');
+    },
+    null,
+    { timeout },
+  );
   return (await text(page, 'backend')) ?? '';
 }
 

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import * as tf from '@tensorflow/tfjs';
 import { initParams, disposeParams, makeConfig } from '../src/model';
 import { saveModel } from '../src/io/weightsNode';
-import { backendOf, buildApp, launch, open, screenshot, serve, waitForStatus, type Server } from './harness';
+import { backendOf, buildApp, launch, open, pageReport, screenshot, serve, waitFor, waitForStatus, type Server } from './harness';
 
 const testid = (id: string) => `[data-testid="${id}"]`;
 
@@ -44,22 +44,36 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-// long, not Playwright's 30 s: with the other e2e files and the Python tests on the two cores, a
-// switch's re-render once took longer than that to show the tensors badge (CI, 2026-12-02)
-const text = async (page: Page, id: string) => (await page.locator(testid(id)).textContent({ timeout: 240_000 })) ?? '';
+// the badges are there once a switch is over (switchTo waits for that): a read that waits long
+// would hide a page stuck in a switch (issue 27: the tensors badge "taking 240 s" was a race)
+const text = async (page: Page, id: string) => {
+  try {
+    return (await page.locator(testid(id)).textContent({ timeout: 10_000 })) ?? '';
+  } catch (e) {
+    throw new Error(`no ${id} badge: ${(e as Error).message.split('\n')[0]}\n${await pageReport(page)}`);
+  }
+};
+
+/** A run's first pixels: random-tiny draws one in well under a second alone, seconds under load. */
+const FIRST_PIXEL_MS = 60_000;
+async function firstPixel(page: Page): Promise<void> {
+  await waitFor(page, 'the first pixel of a run', () => /^[1-9]\d* \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: FIRST_PIXEL_MS, polling: 200 });
+}
 
 /** Picks a model and waits until the worker has it (the header names it, the switch is over). */
 async function switchTo(page: Page, name: string): Promise<void> {
   await page.selectOption(testid('model-picker'), name);
-  await page.waitForFunction(
+  await waitFor(
+    page,
+    `the switch to ${name}`,
     (n) => !document.querySelector('[data-testid="model-switching"]') && document.querySelector('[data-testid="model"]')?.textContent?.startsWith(n),
     name,
-    { timeout: 60_000, polling: 50 },
+    { timeout: 60_000 },
   );
 }
 
 describe('the model picker', () => {
-  it('switches ten times without reloading, stops the run in progress, and leaks no tensor', { timeout: 900_000 }, async () => {
+  it('switches ten times without reloading, stops the run in progress, and leaks no tensor', { timeout: 600_000 }, async () => {
     // the digits side is random-tiny, slowed to 150 ms a sub-pixel so every switch finds it
     // mid-run (models/mnist's guided run draws a few pixels a minute on SwiftShader); the
     // faces side is the shipped models/faces, its real weights loaded each time
@@ -69,7 +83,7 @@ describe('the model picker', () => {
     const options = await page.locator(`${testid('model-picker')} option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(options).toEqual(expect.arrayContaining(['mnist', 'faces', 'random', 'random-faces']));
     await waitForStatus(page, 'running');
-    await page.waitForFunction(() => /^[1-9]\d* \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 240_000, polling: 200 });
+    await firstPixel(page);
     const tensors: Record<string, number[]> = { 'random-tiny': [Number(await text(page, 'tensors'))], faces: [] };
     const t0 = Date.now();
     for (let k = 0; k < 10; k++) {
@@ -90,10 +104,9 @@ describe('the model picker', () => {
         expect(await page.locator(testid('draw-unavailable')).textContent()).toMatch(/colour/);
         expect(await text(page, 'model-note')).toMatch(/32×32, 256 levels, 10 layers/);
       } else {
-        // the class in the URL goes on drawing on the class model (its first pixel can take
-        // a minute on SwiftShader when other tests and jobs share the two cores)
+        // the class in the URL goes on drawing on the class model
         await waitForStatus(page, 'running');
-        await page.waitForFunction(() => /^[1-9]\d* \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 240_000, polling: 200 });
+        await firstPixel(page);
       }
     }
     console.info(`sampling worker tensors after each load: ${JSON.stringify(tensors)}`);
@@ -117,7 +130,7 @@ describe('the model picker', () => {
       expect(await backendOf(page)).toBe('webgpu');
       await waitForStatus(page, 'done', 90_000);
       await page.selectOption(testid('model-picker'), 'faces');
-      await page.waitForSelector(testid('model-error'), { timeout: 60_000 });
+      await waitFor(page, 'the failed switch\'s error line', () => document.querySelector('[data-testid="model-error"]'), null, { timeout: 60_000 });
       const message = await text(page, 'model-error');
       expect(message).toMatch(/^model "faces": .*HTTP 404.* \(still drawing with random-tiny\)$/);
       expect(message).not.toContain('\n');
@@ -140,7 +153,7 @@ describe('the model picker', () => {
 
   it('a model that failed to load at start is left by picking another', async () => {
     const { page } = await open(browser, `${server.url}/?model=no-such-model&n=4&speed=0`);
-    await page.waitForSelector(testid('error'));
+    await waitFor(page, 'the start error', () => document.querySelector('[data-testid="error"]'), null, { timeout: 30_000 });
     expect(await page.locator(`${testid('model-picker')} option[value="no-such-model"]`).count()).toBe(1);
     await switchTo(page, 'random-tiny');
     expect(await page.locator(testid('error')).count()).toBe(0);
@@ -170,7 +183,7 @@ describe('a colour model', () => {
     }
     expect([...seen].sort()).toEqual(['B', 'G', 'R']);
     expect(captions.some((c) => / R: drew \d+ of 15/.test(c))).toBe(true);
-    await page.waitForFunction(() => /^([6-9]|\d\d+) \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 180_000 });
+    await waitFor(page, 'six sub-pixels', () => /^([6-9]|\d\d+) \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 60_000 });
     // the chart's bars are drawn in the colour of the channel it shows
     const barColours = await page.evaluate(() => {
       const c = document.querySelector('[data-testid="probs"]') as HTMLCanvasElement;
@@ -210,10 +223,10 @@ describe('a colour model', () => {
   it('a face model streams its portrait in colour once a face is picked, and keeps it across a switch', { timeout: 300_000 }, async () => {
     const { page, errors } = await open(browser, `${server.url}/?model=random-faces-tiny&n=4&speed=3&guidance=0&seed=4`);
     expect(await backendOf(page), errors.join('\n')).toBe('webgpu');
-    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'pick a face', null, { timeout: 60_000 });
+    await waitForStatus(page, 'pick a face');
     await page.locator(testid('face-example')).nth(0).click();
     await waitForStatus(page, 'running');
-    await page.waitForFunction(() => /^([4-9]|\d\d+) \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 90_000 });
+    await waitFor(page, 'four sub-pixels', () => /^([4-9]|\d\d+) \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 60_000 });
     expect(await page.locator(testid('probs')).getAttribute('data-channel')).toMatch(/^[RGB]$/);
     await screenshot(page, 'models-05-face-mid-run');
     // to digits and back: the face stays chosen and the portrait starts again on it
