@@ -1,6 +1,7 @@
-import { inflateSync } from 'node:zlib';
+import { encode } from 'fast-png';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, encodePng, imageGrid } from './png';
+import { crc32, decodePng as readPng, encodePng, imageGrid } from './png';
 
 /** A small independent PNG reader for 8-bit, filter-0 images: checks signature, CRCs, chunks. */
 function decodePng(file: Uint8Array) {
@@ -92,5 +93,65 @@ describe('imageGrid', () => {
   it('rejects inconsistent sizes', () => {
     expect(() => imageGrid(new Uint8Array(5), 2, 2, 2, 1)).toThrow(/expected 8 values/);
     expect(() => imageGrid(new Uint8Array(8), 2, 2, 2, 1, { scale: 0 })).toThrow(/scale/);
+  });
+});
+
+/** A PNG written by hand (filter 0 rows, one IDAT): colour types and depths fast-png's encoder does not write. */
+function handPng(width: number, height: number, depth: number, colorType: number, rows: number[][], extra: [string, number[]][] = []): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const body = new Uint8Array(4 + data.length);
+    body.set([...type].map((c) => c.charCodeAt(0)));
+    body.set(data, 4);
+    const out = new Uint8Array(12 + data.length);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, data.length);
+    out.set(body, 4);
+    v.setUint32(8 + data.length, crc32(body));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, width);
+  new DataView(ihdr.buffer).setUint32(4, height);
+  ihdr.set([depth, colorType, 0, 0, 0], 8);
+  const raw = Uint8Array.from(rows.flatMap((r) => [0, ...r]));
+  const parts = [
+    Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    ...extra.map(([t, d]) => chunk(t, Uint8Array.from(d))),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
+
+describe('decodePng: any PNG -> 8-bit RGBA', () => {
+  const rgba = (file: Uint8Array) => Array.from(readPng(file).data);
+  it('grey, grey + alpha, RGB and RGBA at 8 bits', () => {
+    expect(rgba(encodePng(Uint8Array.from([0, 128, 255]), 3, 1, 1))).toEqual([0, 0, 0, 255, 128, 128, 128, 255, 255, 255, 255, 255]);
+    expect(rgba(encode({ width: 1, height: 1, data: Uint8Array.from([9, 77]), channels: 2, depth: 8 }))).toEqual([9, 9, 9, 77]);
+    expect(rgba(encodePng(Uint8Array.from([1, 2, 3]), 1, 1, 3))).toEqual([1, 2, 3, 255]);
+    const d = readPng(encodePng(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 1, 2, 4));
+    expect([d.width, d.height, ...d.data]).toEqual([1, 2, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+  it('16-bit grey is scaled to 8 bits', () => {
+    expect(rgba(encode({ width: 2, height: 1, data: Uint16Array.from([65535, 257 * 100]), channels: 1, depth: 16 }))).toEqual([255, 255, 255, 255, 100, 100, 100, 255]);
+  });
+  it('1-bit grey, rows not a whole number of bytes', () => {
+    // 10 pixels a row: 1011001110 -> bytes 10110011 10000000 (each row starts on a fresh byte)
+    const f = handPng(10, 2, 1, 0, [[0b10110011, 0b10000000], [0b01000000, 0b01000000]]);
+    const grey = rgba(f).filter((_, i) => i % 4 === 0);
+    expect(grey).toEqual([1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1].map((b) => b * 255));
+  });
+  it('a 2-bit palette with transparency', () => {
+    const plte: [string, number[]] = ['PLTE', [10, 20, 30, 200, 100, 0, 255, 255, 255]];
+    const trns: [string, number[]] = ['tRNS', [0, 128, 255]];
+    // indices 0, 1, 2, 1 -> 00 01 10 01
+    const f = handPng(4, 1, 2, 3, [[0b00011001]], [plte, trns]);
+    expect(rgba(f)).toEqual([10, 20, 30, 0, 200, 100, 0, 128, 255, 255, 255, 255, 200, 100, 0, 128]);
+  });
+  it('anything else is one line', () => {
+    expect(() => readPng(new TextEncoder().encode('not a png'))).toThrow(/^png: not a PNG file this reader can decode \([^\n]*\)$/);
   });
 });
