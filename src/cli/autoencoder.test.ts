@@ -182,6 +182,7 @@ describe('npm run sample --from-png / --from-npy / --morph', () => {
       [['sample', '--model', file('ae'), '--from-png', file('a.png'), '--morph', `${file('a.png')},${file('b.png')}`, ...out], 2, 'sample: bad arguments: give one of --from-png, --from-npy, --morph, not --from-png and --morph'],
       [['encode', '--model', file('ae'), '--png', file('junk.png')], 1, `encode: error: ${file('junk.png')}: png: not a PNG file this reader can decode`],
       [['encode', '--model', file('ae'), '--png', file('a.png'), '--npy', file('x.npy')], 2, 'encode: bad arguments: give --png DIGIT.png or --npy FILE (one of them)'],
+      [['sample', '--model', file('ae'), ...out], 2, 'sample: bad arguments: this model is an auto-encoder: give --from-png A.png, --from-npy X.npy or --morph A.png,B.png (or --embedding FILE with codes of your own)'],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(...args)));
     runs.forEach((r, i) => {

@@ -119,8 +119,11 @@ function blankNote(sources: Sources, size: number): string | undefined {
 /** The run `sample` makes for --from-png / --from-npy / --morph; undefined without them. */
 export async function autoencoderPlan(model: PixelCNN, dir: string, a: AutoencoderArgs): Promise<AutoencoderPlan | undefined> {
   const flag = (['from-png', 'from-npy', 'morph'] as const).find((k) => a[k] !== undefined);
-  if (!flag) return undefined;
   const { config } = model;
+  if (!flag && config.encoder && a.embedding === undefined) {
+    throw new UsageError('this model is an auto-encoder: give --from-png A.png, --from-npy X.npy or --morph A.png,B.png (or --embedding FILE with codes of your own)');
+  }
+  if (!flag) return undefined;
   requireEncoder(config, dir, `--${flag}`);
   const size = config.height * config.width * config.channels;
   const files = list(a[flag]!);
