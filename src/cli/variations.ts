@@ -67,7 +67,11 @@ function rowsGrid(config: ModelConfig, rows: { before: Uint8Array[]; samples: Ui
   const cols = rows[0].before.length + per + rows[0].after.length;
   const tiles = new Uint8Array(rows.length * cols * size);
   rows.forEach((r, i) => {
-    [...r.before, r.samples, ...r.after].reduce((at, t) => (tiles.set(t, at), at + t.length), i * cols * size);
+    let at = i * cols * size;
+    for (const t of [...r.before, r.samples, ...r.after]) {
+      tiles.set(t, at);
+      at += t.length;
+    }
   });
   return imageGrid(tiles, rows.length * cols, config.height, config.width, config.channels, { scale, pad: 2, cols });
 }
