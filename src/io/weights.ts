@@ -153,7 +153,9 @@ function checkEntry(e: unknown, where: string): CheckedEntry {
 /**
  * Builds a model from a parsed model.json and a way to read its shards (fetch in the
  * browser, fs in Node). Validates the config, every tensor's name, shape and dtype
- * against paramShapes(config), every shard's length and every value (no NaN/Inf).
+ * against paramShapes(config), every shard's length and every value (no NaN/Inf). An
+ * auto-encoder's enc/* tensors are in paramShapes too (after the head), so they are
+ * checked as strictly as the decoder's; a folder without config.encoder has none.
  */
 export async function parseModelArtifacts(
   modelJson: unknown,
