@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CSP, CSP_HEADER, DEV_CSP_HEADER } from './src/app/csp';
+import { CSP, CSP_HEADER, DEV_CSP_HEADER, ISOLATION_HEADERS } from './src/app/csp';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = path.join(root, 'models');
@@ -138,7 +138,8 @@ function modelsAndWasm(): Plugin {
 
 /**
  * The Content-Security-Policy (src/app/csp.ts): a <meta> in the built page, and a header
- * on every response of the dev and preview servers, which is what binds the workers.
+ * on every response of the dev and preview servers, which is what binds the workers; with
+ * it the cross-origin isolation headers (COOP + COEP), so tfjs-wasm can run threads.
  * Listed before the models plugin so its middleware runs first, for /models/ too.
  */
 function contentSecurityPolicy(): Plugin {
@@ -146,6 +147,7 @@ function contentSecurityPolicy(): Plugin {
     (value: string): Connect.NextHandleFunction =>
     (_req, res, next) => {
       res.setHeader('Content-Security-Policy', value);
+      for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
       next();
     };
   return {
@@ -166,9 +168,37 @@ function contentSecurityPolicy(): Plugin {
   };
 }
 
+/**
+ * tfjs-backend-wasm starts its pthread workers with the threaded module's own source, as
+ * `factory.toString()` in a blob:. Minified, that function reads `_scriptDir` of the
+ * closure around it under a short name the blob does not define ("e is not defined"), and
+ * the threads never start. Both reads are fallbacks for values tfjs always sets
+ * (locateFile and mainScriptUrlOrBlob), so they are cut out before minification.
+ */
+function tfjsWasmThreads(): Plugin {
+  const cuts: [RegExp, string][] = [
+    [/if\(typeof _scriptDir !== "undefined" && _scriptDir\)\{scriptDirectory=_scriptDir;?\}/, ''],
+    [/"urlOrBlob":Module\["mainScriptUrlOrBlob"\]\|\|_scriptDir,/, '"urlOrBlob":Module["mainScriptUrlOrBlob"],'],
+  ];
+  return {
+    name: 'pixelcnn-tfjs-wasm-threads',
+    transform(code, id) {
+      if (!/tfjs-backend-wasm\/(wasm-out|dist)\/[^/]*\.js$/.test(id.replace(/\\/g, '/').split('?')[0])) return null;
+      if (!code.includes('var _scriptDir') || !code.includes('var WasmBackendModuleThreadedSimd')) return null;
+      let out = code;
+      for (const [from, to] of cuts) {
+        if (!from.test(out)) throw new Error(`tfjs-wasm threads: ${from} not found in ${id}: the tfjs version changed, check the patch`);
+        out = out.replace(from, to);
+      }
+      return { code: out, map: null };
+    },
+  };
+}
+
 export default defineConfig({
   plugins: [react(), contentSecurityPolicy(), modelsAndWasm()],
-  worker: { format: 'es' },
+  // tfjs-wasm runs in the workers only
+  worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
   build: {
     target: 'es2022',
     // tfjs with three backends is one large worker chunk by nature.

@@ -66,11 +66,27 @@ export async function serve(dir: string): Promise<Server> {
   };
 }
 
+/** Browsers launched with WebGPU: open() asks the app for it (below). */
+const withWebGPU = new WeakSet<Browser>();
+
 export async function launch(opts: { webgpu: boolean }): Promise<Browser> {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: opts.webgpu ? [...BASE_ARGS, '--enable-unsafe-webgpu'] : BASE_ARGS,
   });
+  if (opts.webgpu) withWebGPU.add(browser);
+  return browser;
+}
+
+/**
+ * The app starts on wasm when the WebGPU adapter is a software one (SwiftShader here), so a
+ * test on a WebGPU browser asks for WebGPU unless its URL names a backend itself.
+ */
+export function askForWebGPU(browser: Browser, url: string): string {
+  if (!withWebGPU.has(browser)) return url;
+  const u = new URL(url);
+  if (!u.searchParams.has('backend')) u.searchParams.set('backend', 'webgpu');
+  return u.href;
 }
 
 /** Records long tasks (> 50 ms on the main thread) from the first script on. */
@@ -129,7 +145,7 @@ export async function open(browser: Browser, url: string): Promise<Opened> {
   });
   page.on('pageerror', (e) => errors.push(e.message));
   await page.addInitScript(LONG_TASK_PROBE);
-  await page.goto(url);
+  await page.goto(askForWebGPU(browser, url));
   return { page, errors };
 }
 

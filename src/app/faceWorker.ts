@@ -3,6 +3,7 @@
 // code nor its 12 MB of weights cost anything until then), one promise per job.
 import type { BackendReport } from '../worker/protocol';
 import type { FromFaceWorker, PhotoFace, ToFaceWorker } from '../worker/faceapiProtocol';
+import { readUrl } from './url';
 
 export interface FaceWorkerEvents {
   /** bytes of face-api's weights fetched so far, of total; done once loaded */
@@ -65,7 +66,8 @@ function ensureWorker(): Worker {
     worker = null;
   };
   const base = new URL(import.meta.env.BASE_URL, location.href);
-  w.postMessage({ type: 'init', wasmBase: new URL('tfjs-wasm/', base).href, weightsBase: new URL('face-api/', base).href } satisfies ToFaceWorker);
+  const { threads } = readUrl(location.search).page;
+  w.postMessage({ type: 'init', wasmBase: new URL('tfjs-wasm/', base).href, threads, weightsBase: new URL('face-api/', base).href } satisfies ToFaceWorker);
   worker = w;
   return w;
 }

@@ -25,6 +25,8 @@ export interface Settings {
 export interface PageOptions {
   model?: string;
   backend?: BackendName;
+  /** wasm threads per worker (?threads=N); 1 keeps the single-thread binary, unset: one a core */
+  threads?: number;
 }
 
 /** The guidance slider's range. */
@@ -58,6 +60,7 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
     page: {
       model: q.get('model') ?? undefined,
       backend: (BACKEND_ORDER as readonly string[]).includes(backend ?? '') ? (backend as BackendName) : undefined,
+      threads: int(q.get('threads'), 1, 64),
     },
   };
 }

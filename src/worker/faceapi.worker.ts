@@ -195,7 +195,7 @@ self.onmessage = (ev: MessageEvent<ToFaceWorker>) => {
     ready = (async () => {
       try {
         setEnvironment();
-        const backend = await selectBackend(msg.wasmBase, 'wasm', ['wasm', 'cpu']);
+        const backend = await selectBackend(msg.wasmBase, 'wasm', ['wasm', 'cpu'], msg.threads);
         // face-api must run on this very tfjs: one engine, one backend
         if ((faceapi.tf as unknown as typeof tf).engine() !== tf.engine()) throw new Error('face-api is bundled with a second copy of tfjs');
         post({ type: 'ready', backend });

@@ -15,6 +15,8 @@ export type ToFaceWorker =
       type: 'init';
       /** absolute URL of the folder holding tfjs's .wasm files */
       wasmBase: string;
+      /** wasm threads: 1 keeps the single-thread binary; undefined, one a core where the page is isolated */
+      threads?: number;
       /** absolute URL of the folder holding face-api's weights (and index.json with their sizes) */
       weightsBase: string;
     }

@@ -50,7 +50,7 @@ async function drain(): Promise<void> {
 self.onmessage = (ev: MessageEvent<ToReceptive>) => {
   const msg = ev.data;
   if (msg.type === 'init') {
-    ready = selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu']).then(
+    ready = selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'], msg.threads).then(
       (backend) => post({ type: 'receptive-ready', backend }),
       (e) => post({ type: 'receptive-init-error', message: errorText(e) }),
     );

@@ -11,6 +11,8 @@ export type ToReceptive =
       backend?: BackendName;
       /** absolute URL of the folder holding tfjs's .wasm files */
       wasmBase: string;
+      /** wasm threads: 1 keeps the single-thread binary; undefined, one a core where the page is isolated */
+      threads?: number;
     }
   | ReceptiveRequest;
 

@@ -182,8 +182,8 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
         try {
           const backend =
             msg.role === 'scorer'
-              ? await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'])
-              : await selectBackend(msg.wasmBase, msg.backend);
+              ? await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'], msg.threads)
+              : await selectBackend(msg.wasmBase, msg.backend, undefined, msg.threads);
           post({ type: 'backend', backend });
         } catch (e) {
           post({ type: 'init-error', message: errorText(e) });

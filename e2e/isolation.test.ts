@@ -1,0 +1,167 @@
+// Every core in the browser (issue 24): the built app as `npm start` serves it (vite
+// preview: CSP + COOP/COEP headers) is cross-origin isolated in the page and in every
+// worker, so tfjs-wasm runs its threaded binary and the header says how many threads; a
+// software WebGPU adapter (SwiftShader here) starts on wasm unless ?backend=webgpu asks for
+// it; and a digits 2x2 run with threads is timed against ?threads=1 in the same browser.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { preview, type PreviewServer } from 'vite';
+import type { Browser, Page, Worker } from 'playwright-core';
+import { backendOf, buildApp, canvasStats, launch, LONG_TASK_PROBE, repoRoot, screenshot, waitForStatus } from './harness';
+
+const testid = (id: string) => `[data-testid="${id}"]`;
+const shipped = fs.existsSync(path.join(repoRoot, 'models/mnist/model.json'));
+
+let dir: string;
+let app: PreviewServer;
+let origin: string;
+let browser: Browser;
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  dir = await buildApp();
+  const port = await freePort();
+  app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
+  origin = `http://127.0.0.1:${port}`;
+  browser = await launch({ webgpu: true });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Opened {
+  page: Page;
+  errors: string[];
+  workers: Worker[];
+}
+
+/** Opens the app (its URL as given: no backend is asked for unless the query says so). */
+async function openApp(query: string): Promise<Opened> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  const errors: string[] = [];
+  const workers: Worker[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('worker', (w) => {
+    workers.push(w);
+    w.on('console', (m) => m.type() === 'error' && errors.push(`worker ${w.url()}: ${m.text()}`));
+  });
+  await page.addInitScript(LONG_TASK_PROBE);
+  await page.goto(`${origin}/?${query}`);
+  return { page, errors, workers };
+}
+
+const text = async (page: Page, id: string) => (await page.locator(testid(id)).textContent()) ?? '';
+
+/** Waits for the threads badge (the sampler's backend report carries it). */
+async function threadsOf(page: Page): Promise<string> {
+  await page.waitForSelector(testid('threads'), { timeout: 120_000 }).catch(async (e) => {
+    await screenshot(page, 'isolation-no-threads-badge');
+    throw new Error(`no threads badge: backend "${await text(page, 'backend')}": ${(e as Error).message}`);
+  });
+  return text(page, 'threads');
+}
+
+describe('cross-origin isolation', () => {
+  it('the page and every worker are crossOriginIsolated, the headers say why, and the badge shows the threads', async () => {
+    const res = await fetch(`${origin}/`);
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    const { page, errors, workers } = await openApp('model=random-tiny&n=4&speed=0&backend=wasm');
+    expect(await backendOf(page), errors.join('\n')).toBe('wasm');
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    const threads = await threadsOf(page);
+    expect(threads).toMatch(/· 2 threads/);
+    // the app's own workers: the sampler, the scorer (started once the sampler is ready) and
+    // the receptive-field worker (face-api's starts on first use). tfjs-wasm's pthread
+    // workers (blob: URLs, made by those workers) wait on a futex and answer no evaluate;
+    // their start needs SharedArrayBuffer, which the threads badge already shows.
+    const own = () => workers.filter((w) => !w.url().startsWith('blob:'));
+    await expect.poll(() => own().length, { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    const ask = (w: Worker) =>
+      Promise.race([w.evaluate(() => self.crossOriginIsolated), new Promise<string>((r) => setTimeout(() => r('no answer in 20 s'), 20_000))]);
+    const seen = await Promise.all(own().map(async (w) => [w.url(), await ask(w)] as const));
+    const pthreads = workers.length - own().length;
+    console.info(`workers: ${seen.map(([u, iso]) => `${u.split('/').pop()}=${iso}`).join(', ')}; ${pthreads} pthread workers`);
+    for (const [url, iso] of seen) expect(iso, url).toBe(true);
+    expect(pthreads).toBeGreaterThan(0);
+    // a sample runs to done on the threaded binary
+    await page.click(testid('class-3'));
+    await waitForStatus(page, 'done', 120_000);
+    expect(errors, errors.join('\n')).toEqual([]);
+    await screenshot(page, 'isolation-threads');
+    await page.close();
+  }, 300_000);
+
+  it('?threads=1 keeps the single-thread path', async () => {
+    const { page, errors } = await openApp('model=random-tiny&n=4&speed=0&backend=wasm&threads=1');
+    expect(await backendOf(page), errors.join('\n')).toBe('wasm');
+    expect(await threadsOf(page)).toMatch(/· 1 thread$/);
+    expect(await page.locator('.badge', { has: page.locator(testid('threads')) }).getAttribute('title')).toContain('(threads=1)');
+    await page.close();
+  }, 300_000);
+
+  it('a software WebGPU adapter starts on wasm and says why; ?backend=webgpu still forces it', async () => {
+    const auto = await openApp('model=random-tiny&n=4&speed=0');
+    expect(await backendOf(auto.page), auto.errors.join('\n')).toBe('wasm');
+    const skipped = await text(auto.page, 'skipped');
+    expect(skipped).toMatch(/webgpu skipped: software adapter \(.*swiftshader.*\): wasm is faster on this CPU; \?backend=webgpu forces it/i);
+    await screenshot(auto.page, 'isolation-software-adapter');
+    await auto.page.close();
+    const forced = await openApp('model=random-tiny&n=4&speed=0&backend=webgpu');
+    expect(await backendOf(forced.page), forced.errors.join('\n')).toBe('webgpu');
+    expect(await forced.page.locator(testid('software-hint')).count()).toBe(1);
+    await forced.page.close();
+  }, 300_000);
+});
+
+/** Seconds from a class click to "done" for a 2x2 run, and the images' canvas hash. */
+async function timedRun(query: string, label: number): Promise<{ seconds: number; threads: string; hash: string }> {
+  const { page, errors } = await openApp(query);
+  expect(await backendOf(page), errors.join('\n')).toBe('wasm');
+  const threads = await threadsOf(page);
+  await waitForStatus(page, 'idle', 120_000);
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click(testid(`class-${label}`));
+  await waitForStatus(page, 'done', 300_000).catch(async (e) => {
+    await screenshot(page, 'isolation-timed-run');
+    throw new Error(`${query}: ${await text(page, 'progress')}: ${(e as Error).message}`);
+  });
+  const seconds = ((await page.evaluate(() => performance.now())) - t0) / 1000;
+  const { hash, undecided } = await canvasStats(page);
+  expect(undecided).toBe(0);
+  expect(errors, errors.join('\n')).toEqual([]);
+  await page.close();
+  return { seconds, threads, hash };
+}
+
+describe.skipIf(!shipped)('threads against one thread, one browser (models/mnist, wasm)', () => {
+  it('a digits 2x2 run with threads and with threads=1: the ratio', async () => {
+    const q = 'model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm';
+    // one of each first, untimed: the browser compiles the .wasm binaries once
+    const rounds: { threads: number; one: number }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const many = await timedRun(q, 7);
+      const one = await timedRun(`${q}&threads=1`, 7);
+      expect(many.threads).toMatch(/· 2 threads/);
+      expect(one.threads).toMatch(/· 1 thread$/);
+      // threads change the speed, never the picture: same seed, same images
+      expect(many.hash).toBe(one.hash);
+      if (i > 0) rounds.push({ threads: many.seconds, one: one.seconds });
+    }
+    const r = rounds[0];
+    console.info(`digits 2x2 on wasm: threads ${r.threads.toFixed(2)} s, threads=1 ${r.one.toFixed(2)} s, ratio ${(r.one / r.threads).toFixed(2)}`);
+  }, 900_000);
+});
