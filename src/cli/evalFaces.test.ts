@@ -18,6 +18,9 @@ import { loadFaceRecognizer } from '../faces/faceapiNode';
 import { identityFigures, peopleOf } from '../faces/identity';
 import { conditionFromFlags, startBackend } from './common';
 import { runEvalFaces } from './evalFaces';
+import { speckleShares } from '../faces/speckle';
+import { encodeAnchors, parseAnchors } from '../faces/anchorsFile';
+import { fitCondition } from '../faces/fitCondition';
 
 const repo = path.resolve(__dirname, '../..');
 const tsx = path.join(repo, 'node_modules/.bin/tsx');
@@ -109,6 +112,8 @@ beforeAll(async () => {
   // a whole build-faces folder: meta.json with a split rule, and the test split below it
   await writeSplit(path.join(dir, 'data'), 3, { split: { rule: 'by identity' } });
   images = await writeSplit(path.join(dir, 'data', 'test'), 3);
+  // the same people as the train split: every condition lies at distance 0 from the data
+  await writeSplit(path.join(dir, 'data', 'train'), 3, { split: 'train' });
   await writeSplit(path.join(dir, 'one-variant'), 1);
   await writeSplit(path.join(dir, 'val'), 2, { split: 'val' });
   await writeSplit(path.join(dir, 'nodesc'), 2);
@@ -204,6 +209,53 @@ describe('npm run eval-faces', () => {
     expect(out.generated.top1).toBeCloseTo(mine.top1, 12);
     expect(out.generated.meanOwnDistance).toBeCloseTo(mine.meanOwnDistance, 4);
     expect(out.generated.meanOtherDistance).toBeCloseTo(mine.meanOtherDistance, 4);
+    // issue 25's figures: the speckle of the pictured portraits, the conditions' distance to the train split
+    const shares = speckleShares(drawn, 10, 32);
+    expect(out.speckle.all.mean).toBeCloseTo(shares.reduce((x, y) => x + y, 0) / 10, 12);
+    expect(out.speckle.all.max).toBe(Math.max(...shares));
+    expect(out.speckle.perPerson).toHaveLength(5);
+    expect(out.speckle.glasses).toBeNull(); // faces.json has no records
+    expect(out.distanceToData).toEqual({ median: 0, p90: 0, max: 0, mean: 0 });
+    expect(out.fit).toBeNull(); // the model has no anchors.json
+  }, 300_000);
+
+  it('--embeddings: each file drawn, fitted onto --fit anchors as the app fits it, with its speckle and distance to the data', async () => {
+    const emb = path.join(dir, 'embeddings');
+    await fs.mkdir(emb, { recursive: true });
+    await fs.writeFile(path.join(emb, 'a.json'), JSON.stringify(Array.from(unit(1))));
+    await fs.writeFile(path.join(emb, 'b.npy'), encodeNpy(unit(40, 2), [D]));
+    await fs.writeFile(path.join(emb, 'notes.txt'), 'not an embedding');
+    // anchors: the 6 people's variant 0 (e_p); within 0.1 kept, beyond 0.2 replaced by the mean of the nearest 2
+    const anchors = new Float32Array(PEOPLE * D);
+    for (let p = 0; p < PEOPLE; p++) anchors.set(unit(p), p * D);
+    const fitFile = path.join(dir, 'anchors-test.json');
+    await fs.writeFile(fitFile, JSON.stringify(encodeAnchors({ dim: D, count: PEOPLE, vectors: anchors, identities: [2, 5, 8, 11, 14, 17], fit: { k: 2, near: 0.1, far: 0.2 }, source: 'test', thumbs: null })));
+    const png = path.join(dir, 'emb.png');
+    const r = await evalFaces('--model', path.join(dir, 'faces'), '--faces', path.join(dir, 'data'), '--embeddings', emb, '--per-identity', '2', '--fit', fitFile, '--png', png);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(out.fit).toMatchObject({ anchors: fitFile, k: 2, near: 0.1, far: 0.2, fitted: 1 });
+    expect(out.files.map((f: { file: string }) => f.file)).toEqual(['a.json', 'b.npy']);
+    const [a, b] = out.files;
+    expect(a).toMatchObject({ distanceToData: 0, blend: 0, neighbours: [] });
+    expect(b.distanceToData).toBeCloseTo(Math.sqrt(4 + 0.8 ** 2 + 0.3 ** 2), 5); // 2 e_40 against the nearest train row, person 4's variant 1
+    expect(b.blend).toBe(1);
+    expect(b.neighbours).toHaveLength(2);
+    for (const f of out.files) expect(f.speckle.portraits).toBe(2);
+    expect(out.speckle.portraits).toBe(4);
+    expect(r.stderr).toMatch(/^b\.npy: distance to the data 2\.175, fit blend 1\.00, speckle/m);
+    const pic = decode(await fs.readFile(png));
+    expect([pic.width, pic.height]).toEqual([3 * 96 + 4 * 2, 2 * 96 + 3 * 2]);
+    // the same run without fitting draws b from itself: other portraits
+    const raw = await evalFaces('--model', path.join(dir, 'faces'), '--faces', path.join(dir, 'data'), '--embeddings', emb, '--per-identity', '2', '--fit', 'none', '--json');
+    const outRaw = JSON.parse(raw.stdout);
+    expect(outRaw.fit).toBeNull();
+    expect(outRaw.files[0].meanDistance).toBeCloseTo(a.meanDistance, 6); // a is kept as it is either way
+    expect(outRaw.files[1].meanDistance).not.toBeCloseTo(b.meanDistance, 6);
+    await fs.mkdir(path.join(dir, 'no-embeddings'), { recursive: true });
+    const bad = await evalFaces('--model', path.join(dir, 'faces'), '--faces', path.join(dir, 'data'), '--embeddings', path.join(dir, 'no-embeddings'));
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^eval-faces: bad arguments: --embeddings: .*no-embeddings holds no \.json or \.npy files$/);
   }, 300_000);
 
   // in-process (no tsx start-up), so the tensors can be counted: none left behind
@@ -325,5 +377,34 @@ describe('npm run sample --embedding on a faces model', () => {
       expect(r.stderr.trim()).toMatch(cases[i * 2][1]);
     });
     expect(existsSync(path.join(dir, 'never.npy'))).toBe(false);
+  }, 300_000);
+
+  it("fits the embedding onto the model's anchors.json as the app does: the same portraits as the fitted vector given as it is", async () => {
+    const fitted = path.join(dir, 'faces-fit');
+    await fs.cp(path.join(dir, 'faces'), fitted, { recursive: true });
+    const anchors = new Float32Array(PEOPLE * D);
+    for (let p = 0; p < PEOPLE; p++) anchors.set(unit(p), p * D);
+    const file = encodeAnchors({ dim: D, count: PEOPLE, vectors: anchors, identities: [2, 5, 8, 11, 14, 17], fit: { k: 2, near: 0.1, far: 0.2 }, source: 'test', thumbs: null });
+    await fs.writeFile(path.join(fitted, 'anchors.json'), JSON.stringify(file));
+    const far = path.join(dir, 'far.json');
+    await fs.writeFile(far, JSON.stringify(Array.from(unit(40, 2))));
+    const parsed = parseAnchors(file, D);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const want = fitCondition(parsed.value, unit(40, 2));
+    const wantFile = path.join(dir, 'far-fitted.json');
+    await fs.writeFile(wantFile, JSON.stringify(Array.from(want.vector)));
+    const npy = (n: string) => path.join(dir, `${n}.npy`);
+    const [a, b, c] = await Promise.all([
+      cli('sample', '--model', fitted, '--embedding', far, '--count', '1', '--seed', '4', '--npy', npy('fit')),
+      cli('sample', '--model', fitted, '--embedding', wantFile, '--count', '1', '--seed', '4', '--no-fit', '--npy', npy('given')),
+      cli('sample', '--model', fitted, '--embedding', far, '--count', '1', '--seed', '4', '--no-fit', '--npy', npy('raw')),
+    ]);
+    for (const r of [a, b, c]) expect(r.code, r.stderr).toBe(0);
+    expect(a.stderr).toContain(`embedding: ${want.summary}`);
+    expect(want.summary).toMatch(/^drawn from the 2 cartoon people nearest this face/);
+    expect(b.stderr + c.stderr).not.toMatch(/cartoon people/);
+    const [fa, fb, fc] = await Promise.all(['fit', 'given', 'raw'].map((n) => fs.readFile(npy(n))));
+    expect(fa.equals(fb)).toBe(true);
+    expect(fa.equals(fc)).toBe(false);
   }, 300_000);
 });

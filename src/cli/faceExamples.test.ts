@@ -82,7 +82,7 @@ describe('face-examples', () => {
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!).anchors).toMatchObject({ out: anchorsOut, count: PEOPLE });
     const r = parseAnchors(JSON.parse(await fs.readFile(anchorsOut, 'utf8')), D);
     if (!r.ok) throw new Error(r.error);
-    expect(r.value.fit).toEqual({ k: 3, near: 0.2, far: 0.25 });
+    expect(r.value.fit).toEqual({ k: 3, near: 0.2, far: 0.25, base: 0.5 });
     expect(Array.from(r.value.identities)).toEqual([10, 12, 14, 16, 18]);
     for (let p = 0; p < PEOPLE; p++) {
       for (let j = 0; j < D; j++) expect(Math.abs(r.value.vectors[p * D + j] - descriptors[p * VARIANTS * D + j])).toBeLessThan(0.7 / 255 / 2 + 1e-6); // sin / 3 spans < 0.7

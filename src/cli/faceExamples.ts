@@ -22,7 +22,7 @@ import { decodeAtlas, encodeAnchors, parseAnchors } from '../faces/anchorsFile';
 import type { FitOptions } from '../faces/manifold';
 
 /** The fitting options measured for models/faces (its card, "Real faces"). */
-export const DEFAULT_FIT: FitOptions = { k: 5, near: 0.33, far: 0.4 };
+export const DEFAULT_FIT: Required<FitOptions> = { k: 10, near: 0.3, far: 0.36, base: 0.5 };
 /** the atlas's thumbnails: 16 px (a 2x2 mean of the 32 px render), 16 levels a channel, so 1,600 of them take ~340 KB */
 const THUMB = 16;
 const THUMB_COLS = 40;
@@ -90,6 +90,7 @@ const spec = {
   'fit-k': { type: 'int', min: 1, max: 64, help: `anchors averaged when a face is fitted (default ${DEFAULT_FIT.k})` },
   'fit-near': { type: 'number', min: 0, help: `nearest-anchor distance up to which a face is drawn as it is (default ${DEFAULT_FIT.near})` },
   'fit-far': { type: 'number', min: 0, help: `nearest-anchor distance from which a face is replaced by its anchors' mean (default ${DEFAULT_FIT.far})` },
+  'fit-base': { type: 'number', min: 0, max: 1, help: `the mean's share for a face within --fit-near (default ${DEFAULT_FIT.base})` },
 } satisfies FlagSpec;
 
 export async function runFaceExamples(argv: string[]): Promise<void> {
@@ -102,7 +103,7 @@ export async function runFaceExamples(argv: string[]): Promise<void> {
     if (extOf(a.anchors) !== '.json') throw new UsageError(`--anchors: ${a.anchors} should end in .json`);
     await checkWritable(a.anchors);
   }
-  const fit = { k: a['fit-k'] ?? DEFAULT_FIT.k, near: a['fit-near'] ?? DEFAULT_FIT.near, far: a['fit-far'] ?? DEFAULT_FIT.far };
+  const fit = { k: a['fit-k'] ?? DEFAULT_FIT.k, near: a['fit-near'] ?? DEFAULT_FIT.near, far: a['fit-far'] ?? DEFAULT_FIT.far, base: a['fit-base'] ?? DEFAULT_FIT.base };
   if (fit.far < fit.near) throw new UsageError(`--fit-far: ${fit.far} is below --fit-near ${fit.near}`);
   const count = a.count ?? 8;
   const variant = a.variant ?? 0;

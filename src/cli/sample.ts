@@ -15,7 +15,8 @@ import { autoencoderFlags, autoencoderPlan, checkAutoencoderFlags } from './vari
 const spec = {
   model: { type: 'string', required: true, help: 'model folder (model.json + shards)' },
   class: { type: 'int', min: 0, help: 'class label for every image (class-conditional models)' },
-  embedding: { type: 'string', help: '.npy or .json file: one vector [D] for all images, or [N, D]' },
+  embedding: { type: 'string', help: ".npy or .json file: one vector [D] for all images, or [N, D]; fitted onto the model's anchors.json first when it has one, as the app does" },
+  'no-fit': { type: 'bool', help: "draw from --embedding as it is, not fitted onto the model's anchors.json" },
   count: { type: 'int', min: 1, max: 4096, help: 'images to sample (default 16)' },
   seed: { type: 'int', min: 0, help: 'random seed (default 0)' },
   temperature: { type: 'number', positive: true, help: "softmax temperature (default: model.json's metadata.recommendedTemperature, else 1)" },
@@ -46,6 +47,24 @@ export async function recommendedSampling(dir: string): Promise<{ guidance: numb
     guidance: pick('recommendedGuidance', 0, (v) => v >= 0, '>= 0'),
     temperature: pick('recommendedTemperature', 1, (v) => v > 0, '> 0'),
   };
+}
+
+/** The app's path for an embedding (faces/fitCondition.ts): each distinct row fitted onto the model's anchors, with a line saying what was done. */
+async function fitEmbeddings(modelDir: string, rows: Float32Array[]): Promise<Float32Array[]> {
+  const { modelAnchors } = await import('../faces/anchorsNode');
+  const { fitCondition } = await import('../faces/fitCondition');
+  const anchors = await modelAnchors(modelDir, rows[0].length);
+  if (!anchors) return rows;
+  const fitted = new Map<Float32Array, Float32Array>();
+  return rows.map((r) => {
+    let f = fitted.get(r);
+    if (!f) {
+      const c = fitCondition(anchors, r);
+      process.stderr.write(`embedding${rows.length > 1 && new Set(rows).size > 1 ? ` ${fitted.size}` : ''}: ${c.summary}\n`);
+      fitted.set(r, (f = c.vector));
+    }
+    return f;
+  });
 }
 
 export async function runSample(argv: string[]): Promise<void> {
@@ -80,6 +99,7 @@ export async function runSample(argv: string[]): Promise<void> {
     const count = ae?.count ?? a.count ?? 16;
     const { condition, note } = ae ?? (await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding }));
     if (note) process.stderr.write(`note: ${note}\n`);
+    if (!ae && condition && 'embeddings' in condition && condition.embeddings && !a['no-fit']) condition.embeddings = await fitEmbeddings(a.model!, condition.embeddings);
     const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, guidance ${guidance}, temperature ${temperature}, ${backend})`, H * W * C);
     const t0 = performance.now();
     const images = await sample(

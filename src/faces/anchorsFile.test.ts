@@ -11,7 +11,7 @@ const D = 8;
 const N = 5;
 const rand = mulberry32(3);
 const vectors = Float32Array.from({ length: N * D }, () => rand() - 0.5);
-const fit = { k: 2, near: 0.1, far: 0.3 };
+const fit = { k: 2, near: 0.1, far: 0.3, base: 0 };
 const T = 2; // thumbnail side
 const COLS = 3;
 const atlas = Uint8Array.from({ length: COLS * T * 2 * T * 3 }, (_, i) => i % 251);

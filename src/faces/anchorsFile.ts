@@ -86,8 +86,8 @@ export function parseAnchors(json: unknown, dim: number): AnchorsParse {
   if (!Number.isInteger(count) || (count as number) < 1) return bad(`count ${JSON.stringify(count)} is not an integer >= 1`);
   const n = count as number;
   const fit = o.fit as Record<string, unknown> | null;
-  if (typeof fit !== 'object' || fit === null || !Number.isInteger(fit.k) || (fit.k as number) < 1 || !finite(fit.near) || !finite(fit.far) || fit.near < 0 || fit.far < fit.near) {
-    return bad('fit: expected {k: integer >= 1, near >= 0, far >= near}');
+  if (typeof fit !== 'object' || fit === null || !Number.isInteger(fit.k) || (fit.k as number) < 1 || !finite(fit.near) || !finite(fit.far) || fit.near < 0 || fit.far < fit.near || (fit.base !== undefined && !(finite(fit.base) && fit.base >= 0 && fit.base <= 1))) {
+    return bad('fit: expected {k: integer >= 1, near >= 0, far >= near, base in 0..1}');
   }
   if (!Array.isArray(o.identities) || o.identities.length !== n || !o.identities.every((x) => Number.isInteger(x) && x >= 0)) return bad(`identities: expected ${n} integers >= 0`);
   for (const k of ['offset', 'step'] as const) {
@@ -108,7 +108,7 @@ export function parseAnchors(json: unknown, dim: number): AnchorsParse {
     }
     thumbs = { file: t.file, size: t.size as number, cols: t.cols as number };
   }
-  return { ok: true, value: { dim, count: n, vectors, identities: o.identities as number[], fit: { k: fit.k as number, near: fit.near, far: fit.far }, thumbs } };
+  return { ok: true, value: { dim, count: n, vectors, identities: o.identities as number[], fit: { k: fit.k as number, near: fit.near, far: fit.far, base: (fit.base as number | undefined) ?? 0 }, thumbs } };
 }
 
 /** Decodes the thumbnail atlas of `a` (the PNG file its `thumbs` names), checked against its geometry. */

@@ -70,6 +70,18 @@ describe('fitToData', () => {
     expect(f.vector[0]).toBeCloseTo(row(0)[0] + 0.075, 5);
   });
 
+  it('base: a near descriptor keeps 1 - base of itself; the ramp runs from base to 1', () => {
+    expect(blendFor(0.2, 0.3, 0.5, 0.4)).toBe(0.4);
+    expect(blendFor(0.4, 0.3, 0.5, 0.4)).toBeCloseTo(0.7, 12);
+    expect(blendFor(0.5, 0.3, 0.5, 0.4)).toBe(1);
+    const q = row(5);
+    const f = fitToData(anchors, Float32Array.from(q, (x) => x + 0.001), { k: 3, near: 0.5, far: 1, base: 0.25 });
+    expect(f.blend).toBe(0.25);
+    const mean = Array.from({ length: D }, (_, j) => f.neighbours.reduce((s, n) => s + n.weight * anchors.vectors[n.index * D + j], 0));
+    Array.from(f.vector).forEach((x, j) => expect(x).toBeCloseTo(0.75 * (q[j] + 0.001) + 0.25 * mean[j], 5));
+    expect(() => fitToData(anchors, q, { k: 3, near: 0, far: 1, base: 2 })).toThrow(/base must lie in 0\.\.1/);
+  });
+
   it('near = far is a hard threshold; an exact anchor fitted is itself', () => {
     const q = row(9);
     const f = fitToData(anchors, q, { k: 3, near: 0, far: 0 });

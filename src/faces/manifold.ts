@@ -3,8 +3,9 @@
 // only saw cartoon descriptors; a real face's lies further from all of them than a new
 // cartoon person's does, and the model answers it with colour noise. Fitting replaces the
 // descriptor by a weighted mean of its k nearest training descriptors ("anchors"), blended
-// in by how far out it is: a descriptor as near the data as the test split's keeps itself,
-// one far out is drawn from its nearest cartoon people. Environment-free.
+// in by how far out it is: a descriptor as near the data as the test split's keeps most of
+// itself (all of it at base 0), one far out is drawn from its nearest cartoon people.
+// Environment-free.
 
 export interface Anchors {
   dim: number;
@@ -30,6 +31,8 @@ export interface FitOptions {
   near: number;
   /** from `far` on the descriptor is replaced by the mean; linear in between */
   far: number;
+  /** the mean's share at and below `near` (0: kept as it is); the ramp runs from it to 1 */
+  base?: number;
 }
 
 export interface Fit {
@@ -79,11 +82,11 @@ export function distanceToData(anchors: Anchors, q: ArrayLike<number>): number {
   return nearestAnchors(anchors, q, 1)[0].distance;
 }
 
-/** The share of the anchors' mean for a nearest-anchor distance `d`: 0 up to `near`, 1 from `far`, linear between. */
-export function blendFor(d: number, near: number, far: number): number {
-  if (d <= near) return 0;
+/** The share of the anchors' mean for a nearest-anchor distance `d`: `base` up to `near`, 1 from `far`, linear between. */
+export function blendFor(d: number, near: number, far: number, base = 0): number {
+  if (d <= near) return base;
   if (d >= far) return 1;
-  return (d - near) / (far - near);
+  return base + ((1 - base) * (d - near)) / (far - near);
 }
 
 /**
@@ -93,13 +96,15 @@ export function blendFor(d: number, near: number, far: number): number {
 export function fitToData(anchors: Anchors, q: ArrayLike<number>, o: FitOptions): Fit {
   if (!Number.isInteger(o.k) || o.k < 1) throw new Error(`manifold: k must be an integer >= 1, got ${o.k}`);
   if (!(o.near >= 0) || !(o.far >= o.near)) throw new Error(`manifold: need 0 <= near <= far, got near ${o.near}, far ${o.far}`);
+  const base = o.base ?? 0;
+  if (!(base >= 0 && base <= 1)) throw new Error(`manifold: base must lie in 0..1, got ${o.base}`);
   const neighbours = nearestAnchors(anchors, q, o.k);
   // inverse distance: an anchor twice as near counts twice; an exact match takes it all
   const inv = neighbours.map((n) => 1 / Math.max(n.distance, 1e-6));
   const total = inv.reduce((s, x) => s + x, 0);
   neighbours.forEach((n, i) => (n.weight = inv[i] / total));
   const distance = neighbours[0].distance;
-  const blend = o.far === o.near ? (distance > o.near ? 1 : 0) : blendFor(distance, o.near, o.far);
+  const blend = o.far === o.near ? (distance > o.near ? 1 : base) : blendFor(distance, o.near, o.far, base);
   const { dim, vectors } = anchors;
   const vector = new Float32Array(dim);
   for (let j = 0; j < dim; j++) {
