@@ -27,14 +27,15 @@ const mimeTypes: Record<string, string> = {
   '.json': 'application/json',
   '.bin': 'application/octet-stream',
   '.wasm': 'application/wasm',
+  '.png': 'image/png',
 };
 
-/** model.json, its .bin shards and the face panel's examples.json of every model folder (not training logs or checkpoints). */
+/** model.json, its .bin shards and the face panel's examples.json, anchors.json and anchors.png of every model folder (not training logs or checkpoints). */
 function modelFiles(dir: string): string[] {
   const out: string[] = [];
   for (const name of modelNames(dir)) {
     for (const f of fs.readdirSync(path.join(dir, name))) {
-      if (f === 'model.json' || f === 'examples.json' || f.endsWith('.bin')) out.push(`${name}/${f}`);
+      if (['model.json', 'examples.json', 'anchors.json', 'anchors.png'].includes(f) || f.endsWith('.bin')) out.push(`${name}/${f}`);
     }
   }
   return out;
@@ -73,7 +74,7 @@ function staticMiddleware(modelsRoot: string, faceapiRoot: string): Connect.Next
     }
     if (url.startsWith('/models/')) {
       // only what a model folder is made of: never training logs or checkpoints
-      if (!/\/(model\.json|examples\.json|[^/]+\.bin)$/.test(url)) return notFound(res, url);
+      if (!/\/(model\.json|examples\.json|anchors\.json|anchors\.png|[^/]+\.bin)$/.test(url)) return notFound(res, url);
       file = path.join(modelsRoot, url.slice('/models/'.length));
     }
     else if (url.startsWith('/tfjs-wasm/')) file = path.join(wasmDir, url.slice('/tfjs-wasm/'.length));
