@@ -7,6 +7,8 @@ import { useStore } from './store';
 import { connectFakes } from './fakeWorkers';
 import { examplesUrl, useFaceStore } from './faceStore';
 import { downloadConditionJson } from './embeddingFile';
+import { encodeAnchors, parseAnchors } from '../faces/anchorsFile';
+import { fitCondition } from '../faces/fitCondition';
 
 const D = 128;
 const config = makeConfig({ height: 2, width: 2, channels: 3, levels: 4, hidden: 6, layers: 1, headHidden: 6, conditioning: { type: 'vector', dim: D, nullable: true } });
@@ -72,5 +74,27 @@ describe('face store', () => {
     await useFaceStore.getState().uploadEmbedding(file('huge.json', new Uint8Array(17 * 1024 * 1024)));
     expect(useFaceStore.getState().error).toMatch(/^huge\.json: file is over 1 MB/);
     expect(generated()).toHaveLength(0);
+  });
+
+  it("with the model's anchors loaded, a face is fitted before drawing (the CLI's path) and the store names the people it was drawn from", async () => {
+    const vectors = new Float32Array(3 * D);
+    for (let p = 0; p < 3; p++) vectors.set(vec(p), p * D);
+    const parsed = parseAnchors(encodeAnchors({ dim: D, count: 3, vectors, identities: [40, 41, 42], fit: { k: 2, near: 0.1, far: 0.2 }, source: 'test', thumbs: null }), D);
+    if (!parsed.ok) throw new Error(parsed.error);
+    useFaceStore.setState({ anchors: parsed.value });
+    // far from every anchor: drawn from the mean of the nearest two, as fitCondition says
+    const far = Float32Array.from(vec(9), (x) => x * 3);
+    await useFaceStore.getState().uploadEmbedding(file('far.json', downloadConditionJson(far)));
+    const want = fitCondition(parsed.value, far);
+    const s = useFaceStore.getState();
+    expect(s.condition!.vector).toEqual(far); // the download gives the face itself back
+    expect(s.condition!.fitted!.summary).toBe(want.summary);
+    expect(generated().at(-1)!.condition).toEqual({ kind: 'vector', values: Array.from(want.vector) });
+    expect(s.neighbours!.map((n) => n.identity)).toEqual(want.fit.neighbours.map((n) => 40 + n.index));
+    // an anchor itself is kept as it is, and no neighbours are claimed
+    await useFaceStore.getState().uploadEmbedding(file('near.json', downloadConditionJson(vec(1))));
+    expect(useFaceStore.getState().condition!.fitted!.fit.blend).toBe(0);
+    expect(useFaceStore.getState().neighbours).toBeNull();
+    expect(generated().at(-1)!.condition).toEqual({ kind: 'vector', values: Array.from(vec(1)) });
   });
 });

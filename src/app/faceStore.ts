@@ -1,8 +1,11 @@
 // The face panel's own store: the example faces of the loaded model, the condition the
 // portraits are drawn from (an example, an uploaded embedding or a photo's face), one error
 // line, the photo's crop, face-api's weight download, and each finished portrait's distance
-// to its condition. It conditions the sampler through the app store's setConditionVector;
-// a bad file or photo only sets `error`: the previous condition and the portraits stay.
+// to its condition. It conditions the sampler through the app store's setConditionVector,
+// with the face fitted onto the model's training descriptors first (faces/fitCondition.ts,
+// the path `npm run sample --embedding` takes too), and keeps what the fit did for the
+// panel to say; a bad file or photo only sets `error`: the previous condition and the
+// portraits stay.
 import { create } from 'zustand';
 import { EXAMPLES_FILE, MAX_EXAMPLES_BYTES, parseFaceExamples, type FaceExample } from '../faces/examples';
 import { modelFolder } from '../worker/catalog';
@@ -10,6 +13,9 @@ import { CROP_SIZE, PREVIEW_SIZE } from '../worker/faceapiProtocol';
 import { MAX_EMBEDDING_BYTES, displayName, parseEmbeddingFile } from './embeddingFile';
 import { distancesTo, levelsTo8bit } from './faceDistance';
 import { FaceJobError, describeImages, detectPhoto, onFaceWorker } from './faceWorker';
+import { anchorThumb, type AnchorAtlas, type FaceAnchors } from '../faces/anchorsFile';
+import { fitCondition, type FittedCondition } from '../faces/fitCondition';
+import { fetchAnchors, fetchAtlas } from './faceAnchors';
 import { drawingModel, useStore, type Live } from './store';
 
 /** The model a random-weights preset borrows its example faces from. */
@@ -24,6 +30,17 @@ export interface FaceCondition {
   vector: Float32Array;
   /** the face as a picture (an example's thumbnail, a photo's 32x32 crop); null for an uploaded embedding */
   picture: FacePicture | null;
+  /** what the model draws from: `vector` fitted onto the anchors; null when the model has none */
+  fitted: FittedCondition | null;
+}
+
+/** One of the training people a fitted face was drawn from. */
+export interface FitNeighbour {
+  identity: number;
+  distance: number;
+  weight: number;
+  /** its thumbnail, `size` square RGB, once the atlas is in; null before or without one */
+  thumb: { rgb: Uint8Array; size: number } | null;
 }
 
 export interface FaceState {
@@ -47,6 +64,11 @@ export interface FaceState {
   distanceError: string | null;
   /** live tensors in the face-api worker after its last job (flat when nothing leaks) */
   numTensors: number | null;
+  /** the training descriptors faces are fitted onto (null before they load, or without them) */
+  anchors: FaceAnchors | null;
+  anchorsError: string | null;
+  /** the people the current condition was drawn from, when it was fitted (blend > 0) */
+  neighbours: FitNeighbour[] | null;
 
   loadExamples(source: string, dim: number): Promise<void>;
   pickExample(index: number): void;
@@ -65,6 +87,11 @@ export function examplesUrl(source: string, modelsBase: string): string {
 
 const isPicture = (f: File) => f.type.startsWith('image/') || /\.(png|jpe?g|gif|webp|bmp|avif)$/i.test(f.name);
 
+/** The folder a model's examples.json and anchors.json lie in. */
+function folderOf(url: string): string {
+  return url.slice(0, url.lastIndexOf('/') + 1);
+}
+
 function modelsBase(): string {
   return new URL('models/', new URL(import.meta.env.BASE_URL, location.href)).href;
 }
@@ -75,9 +102,37 @@ export const useFaceStore = create<FaceState>()((set, get) => {
     ready: () => undefined,
   });
 
-  function condition(c: FaceCondition): void {
-    set({ condition: c, error: null, distances: null, distanceError: null });
-    useStore.getState().setConditionVector(c.vector);
+  // settles once the examples' model's anchors are in (or known to be missing): a photo or
+  // an upload waits for it, so that it is fitted as the command line fits it
+  let anchorsLoaded: Promise<void> = Promise.resolve();
+  let atlas: { folder: string; value: Promise<AnchorAtlas | null> } | null = null;
+  let anchorsFolder = '';
+
+  function condition(c: Omit<FaceCondition, 'fitted'>): void {
+    const anchors = get().anchors;
+    const fitted = anchors && anchors.dim === c.vector.length ? fitCondition(anchors, c.vector) : null;
+    const neighbours =
+      fitted && fitted.fit.blend > 0 ? fitted.fit.neighbours.map((n) => ({ identity: Number(anchors!.identities[n.index]), distance: n.distance, weight: n.weight, thumb: null })) : null;
+    const full = { ...c, fitted };
+    set({ condition: full, error: null, distances: null, distanceError: null, neighbours });
+    useStore.getState().setConditionVector(fitted ? fitted.vector : c.vector);
+    if (neighbours && anchors!.thumbs) void showThumbs(anchors!, full);
+  }
+
+  /** Puts the neighbours' thumbnails in once the atlas is fetched (once per model folder). */
+  async function showThumbs(anchors: FaceAnchors, c: FaceCondition): Promise<void> {
+    if (atlas?.folder !== anchorsFolder) {
+      const folder = anchorsFolder;
+      atlas = { folder, value: fetchAtlas(folder, anchors).then((r) => (r.ok ? r.value : null)) };
+    }
+    const a = await atlas.value;
+    if (!a || get().condition !== c || !c.fitted) return;
+    set({
+      neighbours: c.fitted.fit.neighbours.map((n, i) => {
+        const rgb = anchorThumb(a, anchors.count, n.index);
+        return { ...get().neighbours![i], thumb: rgb ? { rgb, size: a.size } : null };
+      }),
+    });
   }
 
   const refuse = (message: string) => set({ error: message, note: null });
@@ -95,11 +150,20 @@ export const useFaceStore = create<FaceState>()((set, get) => {
     distances: null,
     distanceError: null,
     numTensors: null,
+    anchors: null,
+    anchorsError: null,
+    neighbours: null,
 
     async loadExamples(source, dim) {
       if (get().examplesFor === source) return;
       set({ examplesFor: source, examples: null, examplesError: null });
       const url = examplesUrl(source, modelsBase());
+      // the anchors first: an example shown can be clicked, and is fitted as any face is
+      anchorsFolder = folderOf(url);
+      anchorsLoaded = fetchAnchors(anchorsFolder, dim).then((r) => {
+        if (get().examplesFor === source) set(r.ok ? { anchors: r.value, anchorsError: null } : { anchors: null, anchorsError: r.error });
+      });
+      await anchorsLoaded;
       let error: string;
       try {
         const res = await fetch(url);
@@ -142,6 +206,7 @@ export const useFaceStore = create<FaceState>()((set, get) => {
       const bytes = new Uint8Array(await (file.size > 16 * MAX_EMBEDDING_BYTES ? file.slice(0, MAX_EMBEDDING_BYTES + 1) : file).arrayBuffer());
       const r = parseEmbeddingFile(file.name, bytes, d);
       if (!r.ok) return refuse(r.error);
+      await anchorsLoaded;
       condition({ source: 'upload', label: `embedding: ${displayName(file.name)}`, vector: r.vector, picture: null });
       set({ note: null });
     },
@@ -151,6 +216,7 @@ export const useFaceStore = create<FaceState>()((set, get) => {
       set({ busy: true, note: null });
       try {
         const { face, ms, numTensors } = await detectPhoto(file, displayName(file.name));
+        await anchorsLoaded;
         set({
           numTensors,
           crop: { rgb: face.preview, size: PREVIEW_SIZE, name: displayName(file.name), faces: face.faces, score: face.score, ms },

@@ -57,6 +57,7 @@ function Condition() {
         <div>
           drawn from <b data-testid="face-condition-label">{condition.label}</b>
         </div>
+        <Fit />
         <button type="button" className="face-button" data-testid="condition-download" onClick={() => download(condition.vector)} title="the embedding as a JSON array of 128 numbers (the upload reads it back)">
           ⤓ Embedding .json
         </button>
@@ -75,6 +76,30 @@ function Condition() {
         ) : null}
         {distanceError && <div className="face-error">{distanceError}</div>}
       </div>
+    </div>
+  );
+}
+
+/** What fitting did to the condition, and the cartoon people it was drawn from when it did something. */
+function Fit() {
+  const fitted = useFaceStore((s) => s.condition?.fitted ?? null);
+  const neighbours = useFaceStore((s) => s.neighbours);
+  if (!fitted) return null;
+  return (
+    <div className="face-fit">
+      <div className="muted" data-testid="face-fit">
+        {fitted.summary}
+      </div>
+      {neighbours && (
+        <div className="face-neighbours" role="group" aria-label="the training people it was drawn from">
+          {neighbours.map((n, i) => (
+            <div key={i} className="face-neighbour" data-testid="face-neighbour" title={`training person ${n.identity}: ${n.distance.toFixed(2)} from this face, ${Math.round(n.weight * 100)}% of the mean`}>
+              {n.thumb ? <RgbCanvas rgb={n.thumb.rgb} size={n.thumb.size} css={32} testid="face-neighbour-thumb" /> : <div className="face-blank" style={{ width: 32, height: 32 }} />}
+              <span>{Math.round(n.weight * 100)}%</span>
+            </div>
+          ))}
+        </div>
+      )}
     </div>
   );
 }
