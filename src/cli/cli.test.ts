@@ -244,7 +244,7 @@ describe('bad arguments and bad files', () => {
       [['sample', '--model', tiny, '--png', out, '--bogus', '1'], /unknown flag --bogus/],
       [['sample', '--model', tiny, '--png', out, '--count', 'many'], /--count: expected an integer/],
       [['sample', '--model', tiny, '--png', out, '--temperature', '0'], /--temperature: expected a number > 0/],
-      [['sample', '--model', tiny, '--png', out, '--mode', 'fast'], /--mode: expected one of cached\|naive/],
+      [['sample', '--model', tiny, '--png', out, '--mode', 'fast'], /--mode: expected one of cpu\|cached\|naive/],
       [['sample', '--model', tiny, '--png', out, '--guidance', '-1'], /--guidance: expected a number >= 0, got -1/],
       [['sample', '--model', tiny, '--png', out, '--guidance', 'lots'], /--guidance: expected a number, got "lots"/],
       [['sample', '--model', path.join(dir, 'badguide'), '--png', out], /badguide\/model\.json: metadata\.recommendedGuidance: expected a number >= 0, got -1/],

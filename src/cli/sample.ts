@@ -1,5 +1,5 @@
 // npm run sample -- --model DIR [--class C | --embedding FILE] --count N --seed S
-//   --temperature T --guidance G --mode cached|naive --png OUT.png --npy OUT.npy
+//   --temperature T --guidance G --mode cpu|cached|naive --png OUT.png --npy OUT.npy
 // An auto-encoder also takes --from-png A.png,... / --from-npy FILE (variations) or
 // --morph A.png,B.png --steps S (variations.ts).
 import { readFile } from 'node:fs/promises';
@@ -21,7 +21,7 @@ const spec = {
   seed: { type: 'int', min: 0, help: 'random seed (default 0)' },
   temperature: { type: 'number', positive: true, help: "softmax temperature (default: model.json's metadata.recommendedTemperature, else 1)" },
   guidance: { type: 'number', min: 0, help: "classifier-free guidance g >= 0 (default: model.json's metadata.recommendedGuidance, else 0)" },
-  mode: { type: 'enum', values: ['cached', 'naive'] as const, help: 'sampler (default cached)' },
+  mode: { type: 'enum', values: ['cpu', 'cached', 'naive'] as const, help: 'sampler (default: cpu, the WebAssembly kernel, on wasm / cpu; cached elsewhere)' },
   png: { type: 'string', help: 'write a grid of the samples to this PNG' },
   npy: { type: 'string', help: 'write the samples (levels 0..K-1) as uint8 [N,H,W,C] to this .npy' },
   scale: { type: 'int', min: 1, max: 32, help: 'PNG pixels per image pixel (default 4)' },
@@ -81,12 +81,13 @@ export async function runSample(argv: string[]): Promise<void> {
   checkAutoencoderFlags(a);
 
   const backend = await startBackend(a.backend ?? 'wasm');
-  const [{ loadModel }, { sample }, { disposeParams }] = await Promise.all([
+  const [{ loadModel }, { sample, bestMode }, { disposeParams }] = await Promise.all([
     import('../io/weightsNode'),
     import('../sampler'),
     import('../model'),
   ]);
   const model = await loadModel(a.model!);
+  const mode = a.mode ?? bestMode(model);
   try {
     const { height: H, width: W, channels: C } = model.config;
     if (a.guidance !== undefined && a.guidance > 0 && model.config.conditioning.type === 'none') {
@@ -100,11 +101,11 @@ export async function runSample(argv: string[]): Promise<void> {
     const { condition, note } = ae ?? (await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding }));
     if (note) process.stderr.write(`note: ${note}\n`);
     if (!ae && condition && 'embeddings' in condition && condition.embeddings && !a['no-fit']) condition.embeddings = await fitEmbeddings(a.model!, condition.embeddings);
-    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${a.mode ?? 'cached'}, guidance ${guidance}, temperature ${temperature}, ${backend})`, H * W * C);
+    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${mode}, guidance ${guidance}, temperature ${temperature}, ${backend})`, H * W * C);
     const t0 = performance.now();
     const images = await sample(
       model,
-      { count, seed: a.seed ?? 0, temperature, mode: a.mode ?? 'cached', condition, guidance },
+      { count, seed: a.seed ?? 0, temperature, mode, condition, guidance },
       (e) => progress.update(e.done),
     );
     progress.finish();
@@ -120,7 +121,7 @@ export async function runSample(argv: string[]): Promise<void> {
     }
     if (a.npy) files.push({ path: a.npy, data: encodeNpy(images, [count, H, W, C]) });
     await writeFilesAtomic(files);
-    const summary = { count, height: H, width: W, channels: C, mode: a.mode ?? 'cached', guidance, temperature, backend, seconds, png: a.png ?? null, npy: a.npy ?? null, ...ae?.summary };
+    const summary = { count, height: H, width: W, channels: C, mode, guidance, temperature, backend, seconds, png: a.png ?? null, npy: a.npy ?? null, ...ae?.summary };
     process.stdout.write(JSON.stringify(summary) + '\n');
   } finally {
     disposeParams(model.params);

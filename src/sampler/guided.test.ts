@@ -1,4 +1,4 @@
-// Prefixes, guidance and non-finite distributions, in the naive and cached samplers.
+// Prefixes, guidance and non-finite distributions, in the naive, cached and cpu-kernel samplers.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
@@ -66,9 +66,12 @@ describe('prefix', () => {
       const opts = { count: 2, seed: 9, temperature: 0.9, condition: { labels: [1, 2] }, prefix: { images, length } };
       const cached = await run(m, { ...opts, mode: 'cached' });
       const naive = await run(m, { ...opts, mode: 'naive' });
+      const cpu = await run(m, { ...opts, mode: 'cpu' });
       dispose(m);
       expect(Array.from(cached.x)).toEqual(Array.from(naive.x));
       expect(maxLogDiff(cached.events, naive.events)).toBeLessThan(1e-4);
+      expect(Array.from(cpu.x)).toEqual(Array.from(naive.x));
+      expect(maxLogDiff(cpu.events, naive.events)).toBeLessThan(1e-4);
       for (let n = 0; n < 2; n++) {
         expect(Array.from(cached.x.subarray(n * size, n * size + length))).toEqual(Array.from(images.subarray(n * size, n * size + length)));
       }
@@ -195,15 +198,18 @@ describe('guidance', () => {
     ['null condition of a spatial vector model', 1, { type: 'vector', dim: 3, nullable: true, spatial: true }, 'null', { embeddings: [new Float32Array([1, -1, 0.5])] }],
   ];
   for (const [name, C, conditioning, kind, condition] of cases) {
-    it(`guided cached = guided naive at every sub-pixel, and the same images (${name})`, async () => {
+    it(`guided cached and cpu-kernel = guided naive at every sub-pixel, and the same images (${name})`, async () => {
       const m = model(C, conditioning);
       const opts: SampleOptions = { count: 2, seed: 4, temperature: 0.8, guidance: 2, condition };
       const cached = await run(m, { ...opts, mode: 'cached' });
       const naive = await run(m, { ...opts, mode: 'naive' });
+      const cpu = await run(m, { ...opts, mode: 'cpu' });
       const plain = await sample(m, { ...opts, guidance: 0, mode: 'cached' });
       dispose(m);
       expect(maxLogDiff(cached.events, naive.events)).toBeLessThan(1e-4);
       expect(Array.from(cached.x)).toEqual(Array.from(naive.x));
+      expect(maxLogDiff(cpu.events, naive.events)).toBeLessThan(1e-4);
+      expect(Array.from(cpu.x)).toEqual(Array.from(naive.x));
       // guidance changes something
       expect(Array.from(cached.x)).not.toEqual(Array.from(plain));
     });
@@ -235,7 +241,7 @@ describe('guidance', () => {
     const base = { count: 3, seed: 21, temperature: 0.9, condition: { labels: [0, 1, 2] } };
     // the fingerprint of these images as sampled before guidance existed (commit 97956aa)
     const today = 2127001300;
-    for (const mode of ['cached', 'naive'] as const) {
+    for (const mode of ['cached', 'cpu', 'naive'] as const) {
       expect(fingerprint(await sample(m, { ...base, mode }))).toBe(today);
       expect(fingerprint(await sample(m, { ...base, mode, guidance: 0 }))).toBe(today);
       expect(fingerprint(await sample(m, { ...base, mode, guidance: 0, unconditional: 'mixture' }))).toBe(today);
@@ -269,7 +275,7 @@ describe('guidance', () => {
 
 describe('a distribution that is not finite', () => {
   for (const [what, value] of [['NaN', NaN], ['infinite', Infinity]] as const) {
-    for (const mode of ['cached', 'naive'] as const) {
+    for (const mode of ['cached', 'cpu', 'naive'] as const) {
       it(`stops sampling with an error naming the pixel (${what} weights, ${mode})`, async () => {
         const m = model(3, { type: 'class', classes: 3, nullable: true });
         // one output bias of channel 1 (G), logits [C, K]: every G sub-pixel is bad
@@ -310,7 +316,7 @@ describe('tensor memory', () => {
     ];
     const once = async () => {
       for (const [m, opts] of runs) {
-        for (const mode of ['cached', 'naive'] as const) {
+        for (const mode of ['cached', 'cpu', 'naive'] as const) {
           await sample(m, { ...opts, mode });
           const ctl = new AbortController();
           let n = 0;

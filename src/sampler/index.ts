@@ -1,11 +1,13 @@
 // Sampling: decide sub-pixels in raster order (R, G, B inside a pixel), streaming each
 // decision so a UI can draw it. The seeded RNG draws one uniform per image per drawn
-// sub-pixel in the same order in every mode, so the naive, cached and fused samplers give
-// the same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
+// sub-pixel in the same order in every mode, so the naive, cached, cpu and fused samplers
+// give the same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
+import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../model/params';
 import type { PixelCNN } from '../model/types';
 import { guidePlan } from './guidance';
-import { CachedStepper, GuidedStepper, NaiveStepper, type Stepper } from './steppers';
+import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
+import { CpuStepper } from './cpu';
 import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedWebGPUStepper, isWebGPUBackend } from './webgpu';
 
@@ -13,6 +15,7 @@ export type { PixelEvent, SampleOptions, SamplePrefix, SamplerMode, Unconditiona
 export { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 export { guidePlan, type GuidePlan } from './guidance';
 export { FusedWebGPUStepper } from './webgpu';
+export { CpuStepper } from './cpu';
 
 function abortError(): Error {
   const e = new Error('sampling aborted');
@@ -43,22 +46,35 @@ export function drawLevel(probs: Float32Array, offset: number, K: number, u: num
  */
 export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise<Stepper> {
   const mode = opts.mode ?? bestMode(model);
-  if (mode !== 'cached' && mode !== 'naive' && mode !== 'fused') {
-    throw new Error(`sampler: unknown mode "${mode}" (expected cached, fused or naive)`);
+  if (mode !== 'cached' && mode !== 'naive' && mode !== 'fused' && mode !== 'cpu') {
+    throw new Error(`sampler: unknown mode "${mode}" (expected cached, cpu, fused or naive)`);
   }
   const plan = guidePlan(model, opts);
   if (mode === 'fused') return FusedWebGPUStepper.create(model, opts.count, opts.condition, plan);
+  if (mode === 'cpu' && !isCpuBackend()) throw new Error(`sampler: mode "cpu" runs on the wasm or cpu backend (current: ${tf.getBackend()})`);
   const B = plan.N * plan.S;
-  const inner = mode === 'cached' ? new CachedStepper(model, B, plan.condition) : new NaiveStepper(model, B, plan.condition);
+  const make: Record<'cached' | 'cpu' | 'naive', () => PortableStepper> = {
+    cached: () => new CachedStepper(model, B, plan.condition),
+    cpu: () => new CpuStepper(model, B, plan.condition),
+    naive: () => new NaiveStepper(model, B, plan.condition),
+  };
+  const inner = make[mode]();
   return plan.kind === 'none' ? inner : new GuidedStepper(inner, model, plan);
 }
 
-/** The fastest mode for the current backend: fused kernels on WebGPU (softmax head), cached elsewhere. */
+/** The backends whose tensors the CPU kernel may read back synchronously. */
+function isCpuBackend(): boolean {
+  const b = tf.getBackend();
+  return b === 'wasm' || b === 'cpu';
+}
+
+/** The fastest mode for the current backend: fused kernels on WebGPU (softmax head), the CPU kernel on wasm / cpu, cached elsewhere. */
 export function bestMode(model: PixelCNN): SamplerMode {
   const { arch, output } = model.config;
   if (arch !== 'gated') return 'naive';
   // the fused kernels compute a softmax head only
-  return isWebGPUBackend() && output?.type !== 'logistic' ? 'fused' : 'cached';
+  if (isWebGPUBackend() && output?.type !== 'logistic') return 'fused';
+  return isCpuBackend() ? 'cpu' : 'cached';
 }
 
 function checkOptions(opts: SampleOptions): number {

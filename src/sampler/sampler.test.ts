@@ -4,7 +4,7 @@ import { initNodeBackend } from '../backend/node';
 import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from '../model/config';
 import { initParams, mulberry32 } from '../model/params';
 import type { PixelCNN } from '../model/types';
-import { CachedStepper, NaiveStepper, sample, samplePixels } from './index';
+import { bestMode, CachedStepper, CpuStepper, NaiveStepper, sample, samplePixels, type PortableStepper } from './index';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');
@@ -30,13 +30,17 @@ describe('cached sampler', () => {
     ['RGB, class, logistic mixture output', 3, { type: 'class', classes: 3 }, { type: 'logistic', mixtures: 3 }],
     ['RGB, class, dilations 1, 2, 4, 3', 3, { type: 'class', classes: 3 }, undefined, [1, 2, 4, 3]],
   ];
-  for (const [name, channels, cond, output, dilations] of cases) {
-    it(`gives the full forward pass's distribution at every sub-pixel (${name})`, async () => {
+  const steppers: [string, (m: PixelCNN, N: number, c: Parameters<typeof sample>[1]['condition']) => PortableStepper][] = [
+    ['cached', (m, N, c) => new CachedStepper(m, N, c)],
+    ['cpu kernel', (m, N, c) => new CpuStepper(m, N, c)],
+  ];
+  for (const [name, channels, cond, output, dilations] of cases) for (const [kind, make] of steppers) {
+    it(`gives the full forward pass's distribution at every sub-pixel (${kind}, ${name})`, async () => {
       const m = model(channels, cond, 1, output, dilations);
       const { height: H, width: W, channels: C, levels: K } = m.config;
       const N = 3;
       const c = cond.type === 'vector' ? { embeddings: condition.embeddings } : { labels: condition.labels };
-      const cached = new CachedStepper(m, N, c);
+      const cached = make(m, N, c);
       const naive = new NaiveStepper(m, N, c);
       const x = new Uint8Array(N * H * W * C);
       const rand = mulberry32(5);
@@ -61,12 +65,13 @@ describe('cached sampler', () => {
     });
   }
 
-  it('with one seed, cached and naive sampling give the same images', async () => {
+  it('with one seed, cached, cpu-kernel and naive sampling give the same images', async () => {
     const m = model(3, { type: 'class', classes: 3 });
     const opts = { count: 2, seed: 11, temperature: 0.9, condition: { labels: [1, 2] } };
     const a = await sample(m, { ...opts, mode: 'cached' });
     const b = await sample(m, { ...opts, mode: 'naive' });
     expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(await sample(m, { ...opts, mode: 'cpu' }))).toEqual(Array.from(b));
     const c = await sample(m, { ...opts, seed: 12, mode: 'cached' });
     expect(Array.from(c)).not.toEqual(Array.from(a));
   });
@@ -124,6 +129,7 @@ describe('cached sampler', () => {
 
   it('rejects bad options with one-line errors', async () => {
     const m = model(1, { type: 'class', classes: 3 });
+    await expect(sample(m, { count: 1, seed: 1, mode: 'gpu' as 'cpu', condition: { labels: [0] } })).rejects.toThrow(/unknown mode "gpu" \(expected cached, cpu, fused or naive\)/);
     await expect(sample(m, { count: 0, seed: 1 })).rejects.toThrow(/count must be a positive integer/);
     await expect(sample(m, { count: 1, seed: 1, temperature: 0, condition: { labels: [0] } })).rejects.toThrow(/temperature/);
     await expect(sample(m, { count: 1, seed: 1 })).rejects.toThrow(/class-conditional/);
@@ -132,7 +138,7 @@ describe('cached sampler', () => {
 });
 
 describe('on the wasm backend', () => {
-  it('cached and naive sampling give the same images', async () => {
+  it('cached, cpu-kernel (the default there) and naive sampling give the same images', async () => {
     await initNodeBackend('wasm');
     try {
       const m = model(3, { type: 'class', classes: 3, spatial: true });
@@ -140,6 +146,16 @@ describe('on the wasm backend', () => {
       const a = await sample(m, { ...opts, mode: 'cached' });
       const b = await sample(m, { ...opts, mode: 'naive' });
       expect(Array.from(a)).toEqual(Array.from(b));
+      expect(bestMode(m)).toBe('cpu');
+      expect(Array.from(await sample(m, opts))).toEqual(Array.from(b));
+      // the kernel's step is one call a sub-pixel, no tfjs kernel: the row step's ops only
+      const st = new CpuStepper(m, 2, { labels: [0, 2] });
+      const x = new Uint8Array(2 * 7 * 6 * 3);
+      st.startRow(0, x);
+      const kernels = (await tf.profile(async () => void (await st.probs(0, 0, 0, x, 1)))).kernels.length;
+      st.dispose();
+      expect(kernels).toBe(0);
+      expect(st.calls).toBe(1);
       Object.values(m.params).forEach((t) => t.dispose());
     } finally {
       await initNodeBackend('cpu');

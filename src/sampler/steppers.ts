@@ -127,6 +127,21 @@ export class CachedStepper implements PortableStepper {
     }
   }
 
+  /** the masked weights this stepper runs (the CPU kernel packs them once) */
+  weights(): Params {
+    return this.W;
+  }
+
+  /** per layer [N, 1, W, 2p]: what the current row adds to the horizontal pre-gate */
+  rowLinks(): readonly tf.Tensor4D[] {
+    return this.linkRow;
+  }
+
+  /** per layer [N, 1, reach, cin]: the layer's inputs at the `reach` columns left of the next one */
+  windows(): readonly tf.Tensor4D[] {
+    return this.prev;
+  }
+
   private replace<T extends tf.Tensor>(list: T[], i: number, t: T): void {
     list[i]?.dispose();
     list[i] = t;

@@ -2,8 +2,9 @@ import type { Condition } from '../model/types';
 
 // cached: cached stack state, portable tfjs ops (any backend)
 // fused: cached state in two hand-written WebGPU kernels (webgpu backend only)
+// cpu: cached state, the per-sub-pixel step in one WebAssembly SIMD call (wasm / cpu backends)
 // naive: one full forward pass per sub-pixel (the reference)
-export type SamplerMode = 'cached' | 'fused' | 'naive';
+export type SamplerMode = 'cached' | 'fused' | 'cpu' | 'naive';
 
 /** Where guidance's unconditional term comes from (see guidance.ts). */
 export type UnconditionalSource = 'null' | 'mixture';
@@ -21,7 +22,7 @@ export interface SampleOptions {
   seed: number;
   /** softmax temperature; 1 samples the model's distribution */
   temperature?: number;
-  /** default: the fastest for the backend (fused on WebGPU, cached elsewhere; naive for the masked baseline) */
+  /** default: the fastest for the backend (fused on WebGPU, cpu on wasm / cpu, cached elsewhere; naive for the masked baseline) */
   mode?: SamplerMode;
   condition?: Condition;
   /**

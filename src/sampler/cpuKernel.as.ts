@@ -1,0 +1,221 @@
+// AssemblyScript source of the CPU sampling kernel (compiled by `npm run build:kernel` into
+// cpuKernelWasm.ts; not TypeScript for tsc: see tsconfig's exclude). One call of `step`
+// is the cached sampler's whole horizontal step for one sub-pixel: every layer's own-row
+// taps, gate, 1x1 and residual, then the head and the softmax, for all N batch rows, as
+// the fused WebGPU pixel kernel does it (webgpu.ts). `advance` moves each layer's window
+// one column on once a pixel is decided. The vertical stack stays in tfjs (once a row).
+//
+// Memory is the caller's (imported), past heapBase(); every pointer is a byte offset into it. A table at
+// `cfg` says where everything is: header ints, then LAYER ints per layer (below).
+// Products run 4 outputs a lane (f32x4), weights laid out [in, out] so a row of a weight
+// matrix is contiguous along the outputs.
+
+const HEADER: i32 = 16;
+const LAYER: i32 = 12;
+
+@inline function hdr(cfg: usize, i: i32): i32 {
+  return load<i32>(cfg + (<usize>i << 2));
+}
+
+@inline function lay(cfg: usize, l: i32, i: i32): i32 {
+  return load<i32>(cfg + (<usize>(HEADER + l * LAYER + i) << 2));
+}
+
+@inline function at(base: i32, index: i32): usize {
+  return <usize>base + (<usize>index << 2);
+}
+
+/** out[n, o] += sum_i x[n * xs + i] * w[i * ws + o] for n < N, o < nOut (strides in floats). */
+function matAcc(out: i32, os: i32, x: i32, xs: i32, w: i32, ws: i32, N: i32, nIn: i32, nOut: i32): void {
+  for (let n = 0; n < N; n++) {
+    const xo = x + n * xs * 4;
+    const oo = out + n * os * 4;
+    let o = 0;
+    for (; o + 16 <= nOut; o += 16) {
+      const op = at(oo, o);
+      let a0 = v128.load(op);
+      let a1 = v128.load(op, 16);
+      let a2 = v128.load(op, 32);
+      let a3 = v128.load(op, 48);
+      let wp = at(w, o);
+      const wstep = <usize>ws << 2;
+      for (let i = 0; i < nIn; i++) {
+        const xv = f32x4.splat(load<f32>(at(xo, i)));
+        a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(wp)));
+        a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(wp, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(wp, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(wp, 48)));
+        wp += wstep;
+      }
+      v128.store(op, a0);
+      v128.store(op, a1, 16);
+      v128.store(op, a2, 32);
+      v128.store(op, a3, 48);
+    }
+    for (; o + 4 <= nOut; o += 4) {
+      const op = at(oo, o);
+      let a0 = v128.load(op);
+      let wp = at(w, o);
+      const wstep = <usize>ws << 2;
+      for (let i = 0; i < nIn; i++) {
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(at(xo, i))), v128.load(wp)));
+        wp += wstep;
+      }
+      v128.store(op, a0);
+    }
+    for (; o < nOut; o++) {
+      let a = load<f32>(at(oo, o));
+      for (let i = 0; i < nIn; i++) a += load<f32>(at(xo, i)) * load<f32>(at(w, i * ws + o));
+      store<f32>(at(oo, o), a);
+    }
+  }
+}
+
+/** dst[n, o] = src[o] for n < N, o < len (a bias broadcast over the batch). */
+function fillRows(dst: i32, src: i32, N: i32, len: i32): void {
+  for (let n = 0; n < N; n++) memory.copy(at(dst, n * len), <usize>src, <usize>len << 2);
+}
+
+/** x[n, o] += b[o] */
+function addBias(x: i32, b: i32, N: i32, len: i32): void {
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < len; o++) {
+      const p = at(x, n * len + o);
+      store<f32>(p, load<f32>(p) + load<f32>(at(b, o)));
+    }
+  }
+}
+
+function relu(x: i32, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const p = at(x, i);
+    if (load<f32>(p) < 0) store<f32>(p, 0);
+  }
+}
+
+/** out[n, j] = tanh(pre[n, j]) * sigmoid(pre[n, P + j]) */
+function gate(out: i32, pre: i32, N: i32, P: i32): void {
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < P; j++) {
+      const a = load<f32>(at(pre, n * 2 * P + j));
+      const b = load<f32>(at(pre, n * 2 * P + P + j));
+      store<f32>(at(out, n * P + j), Mathf.tanh(a) / (1 + Mathf.exp(-b)));
+    }
+  }
+}
+
+/** Layer l of the horizontal stack at column c, for every batch row: H holds its input, then its output. */
+function runLayer(cfg: usize, l: i32, c: i32): void {
+  const N = hdr(cfg, 1);
+  const P = hdr(cfg, 2);
+  const H = hdr(cfg, 5);
+  const PRE = hdr(cfg, 6);
+  const GATE = hdr(cfg, 7);
+  const W = hdr(cfg, 14);
+  const P2 = 2 * P;
+  const cin = lay(cfg, l, 0);
+  const half = lay(cfg, l, 1);
+  const d = lay(cfg, l, 2);
+  const reach = lay(cfg, l, 3);
+  const hc = lay(cfg, l, 4);
+  const ow = lay(cfg, l, 5);
+  const ob = lay(cfg, l, 6);
+  const link = lay(cfg, l, 7);
+  const state = lay(cfg, l, 8);
+  const hin = lay(cfg, l, 9);
+  // everything the row and the condition add to the pre-gate, then the own-row taps
+  for (let n = 0; n < N; n++) memory.copy(at(PRE, n * P2), at(link, (n * W + c) * P2), <usize>P2 << 2);
+  if (l === 0) {
+    // the caller's window of image columns c-reach..c [N, reach+1, C]
+    for (let dx = 0; dx <= half; dx++) matAcc(PRE, P2, state + dx * d * cin * 4, (reach + 1) * cin, hc + dx * cin * P2 * 4, P2, N, cin, P2);
+  } else {
+    memory.copy(<usize>hin, <usize>H, <usize>(N * P) << 2); // this column's input, for advance
+    // columns c-reach..c-1 of the layer's input [N, reach, P], then column c itself
+    for (let dx = 0; dx < half; dx++) matAcc(PRE, P2, state + dx * d * P * 4, reach * P, hc + dx * P * P2 * 4, P2, N, P, P2);
+    matAcc(PRE, P2, H, P, hc + half * P * P2 * 4, P2, N, P, P2);
+  }
+  gate(GATE, PRE, N, P);
+  // 1x1 out, plus the residual (none in the first layer)
+  if (l === 0) fillRows(H, ob, N, P);
+  else addBias(H, ob, N, P);
+  matAcc(H, P, GATE, P, ow, P, N, P, P);
+}
+
+/** One layer alone (for the benchmark that compares it with the same layer as tfjs ops). */
+export function layer(cfg: usize, l: i32, c: i32): void {
+  runLayer(cfg, l, c);
+}
+
+/**
+ * The horizontal stack at column c for every batch row, then the head's outputs
+ * colStart..colStart+nCols-1 into OUT [N, nCols]. mode 0: raw outputs; 1: softmax of
+ * outputs / temperature; 2: log-softmax.
+ */
+export function step(cfg: usize, c: i32, colStart: i32, nCols: i32, mode: i32, temperature: f32): void {
+  const L = hdr(cfg, 0);
+  const N = hdr(cfg, 1);
+  const P = hdr(cfg, 2);
+  const HH = hdr(cfg, 3);
+  const outStride = hdr(cfg, 4);
+  const H = hdr(cfg, 5);
+  const GATE = hdr(cfg, 7);
+  const HID = hdr(cfg, 8);
+  const OUT = hdr(cfg, 9);
+  for (let l = 0; l < L; l++) runLayer(cfg, l, c);
+  // head: relu -> 1x1 -> relu -> 1x1, only the columns asked for
+  memory.copy(<usize>GATE, <usize>H, <usize>(N * P) << 2);
+  relu(GATE, N * P);
+  fillRows(HID, hdr(cfg, 11), N, HH);
+  matAcc(HID, HH, GATE, P, hdr(cfg, 10), HH, N, P, HH);
+  relu(HID, N * HH);
+  fillRows(OUT, hdr(cfg, 13) + colStart * 4, N, nCols);
+  matAcc(OUT, nCols, HID, HH, hdr(cfg, 12) + colStart * 4, outStride, N, HH, nCols);
+  if (mode === 0) return;
+  for (let n = 0; n < N; n++) {
+    const row = OUT + n * nCols * 4;
+    let m: f32 = -Infinity;
+    for (let k = 0; k < nCols; k++) {
+      let v = load<f32>(at(row, k));
+      if (mode === 1) {
+        v = v / temperature;
+        store<f32>(at(row, k), v);
+      }
+      m = Mathf.max(m, v);
+    }
+    let z: f32 = 0;
+    for (let k = 0; k < nCols; k++) {
+      const e = Mathf.exp(load<f32>(at(row, k)) - m);
+      if (mode === 1) store<f32>(at(row, k), e);
+      z += e;
+    }
+    if (mode === 1) {
+      for (let k = 0; k < nCols; k++) store<f32>(at(row, k), load<f32>(at(row, k)) / z);
+    } else {
+      const lse = m + Mathf.log(z);
+      for (let k = 0; k < nCols; k++) store<f32>(at(row, k), load<f32>(at(row, k)) - lse);
+    }
+  }
+}
+
+/** Where the caller's blocks may start: past the kernel's own static data (its math tables). */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** The pixel is decided: every layer's window (layers >= 1) moves one column on. */
+export function advance(cfg: usize): void {
+  const L = hdr(cfg, 0);
+  const N = hdr(cfg, 1);
+  const P = hdr(cfg, 2);
+  for (let l = 1; l < L; l++) {
+    const reach = lay(cfg, l, 3);
+    if (reach === 0) continue;
+    const state = lay(cfg, l, 8);
+    const hin = lay(cfg, l, 9);
+    for (let n = 0; n < N; n++) {
+      const s = at(state, n * reach * P);
+      memory.copy(s, s + (<usize>P << 2), <usize>((reach - 1) * P) << 2);
+      memory.copy(s + (<usize>((reach - 1) * P) << 2), at(hin, n * P), <usize>P << 2);
+    }
+  }
+}

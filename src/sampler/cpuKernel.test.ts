@@ -1,0 +1,22 @@
+// The committed WebAssembly (cpuKernelWasm.ts) is what its AssemblyScript source compiles
+// to, so the two cannot drift apart; what it computes is checked against the naive sampler
+// in sampler.test.ts and guided.test.ts (mode 'cpu').
+import { describe, expect, it } from 'vitest';
+import { compileCpuKernel, generatedSource, GENERATED } from '../../scripts/build-cpu-kernel';
+import fs from 'node:fs';
+import { CPU_KERNEL_WASM } from './cpuKernelWasm';
+
+describe('the CPU sampling kernel', () => {
+  it('cpuKernelWasm.ts holds what cpuKernel.as.ts compiles to (npm run build:kernel)', () => {
+    const fresh = compileCpuKernel();
+    expect(fresh.length).toBeGreaterThan(1000);
+    expect(CPU_KERNEL_WASM === fresh, 'cpuKernelWasm.ts is stale: run npm run build:kernel').toBe(true);
+    expect(fs.readFileSync(GENERATED, 'utf8')).toBe(generatedSource(fresh));
+  });
+
+  it('is valid WebAssembly with SIMD, importing only its memory', () => {
+    const m = new WebAssembly.Module(Buffer.from(CPU_KERNEL_WASM, 'base64'));
+    expect(WebAssembly.Module.imports(m)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    expect(WebAssembly.Module.exports(m).map((e) => e.name).sort()).toEqual(['advance', 'heapBase', 'layer', 'memory', 'step']);
+  });
+});
