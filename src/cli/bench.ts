@@ -1,12 +1,17 @@
 // npm run bench -- --json
 // Sampler benchmark on one backend (wasm by default), for each batch size: ms per batch
-// for the naive sampler (one full forward pass per sub-pixel) and the cached sampler
-// (Ramachandran et al. 2017), the time of one full forward pass, and how many tfjs
-// kernels each generated sub-pixel costs. The last line of stdout is one JSON object.
+// for the naive sampler (one full forward pass per sub-pixel), the cached sampler
+// (Ramachandran et al. 2017) as tfjs ops and the same with its per-sub-pixel step in the
+// WebAssembly SIMD kernel (mode 'cpu', src/sampler/cpu.ts), the time of one full forward
+// pass, how many tfjs kernels each generated sub-pixel costs, where the cpu path's time
+// goes (row step, kernel step, window advance, the rest), and one layer's step as packed
+// tfjs ops against the kernel. The last line of stdout is one JSON object.
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { condTensor, disposeParams, forward, initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
-import { samplePixels, type SamplerMode } from '../sampler';
+import { CpuStepper, drawLevel, samplePixels, type SamplerMode } from '../sampler';
+import { gate, pointwise } from '../ops/conv';
+import { kernelOf, mulberry32 } from '../model/params';
 import { loadModel } from '../io/weightsNode';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, startBackend } from './common';
@@ -92,6 +97,83 @@ async function forwardTime(model: PixelCNN, count: number, repeats = 5): Promise
   return { cpu: median(times.map((t) => t.cpu)), wall: median(times.map((t) => t.wall)) };
 }
 
+/** CPU ms of the cpu path's stages over one whole batch, driven as samplePixels drives it. */
+async function cpuStages(model: PixelCNN, count: number): Promise<{ rowMs: number; stepMs: number; advanceMs: number; totalMs: number }> {
+  const { height: H, width: W, channels: C, levels: K } = model.config;
+  const st = new CpuStepper(model, count, conditionFor(model.config, count));
+  const x = new Uint8Array(count * H * W * C);
+  const rand = mulberry32(1);
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let rowMs = 0;
+  let stepMs = 0;
+  let advanceMs = 0;
+  const t0 = cpu();
+  try {
+    for (let r = 0; r < H; r++) {
+      let t = cpu();
+      st.startRow(r, x);
+      rowMs += cpu() - t;
+      for (let c = 0; c < W; c++) {
+        for (let ch = 0; ch < C; ch++) {
+          t = cpu();
+          const p = await st.probs(r, c, ch, x, 1);
+          stepMs += cpu() - t;
+          for (let n = 0; n < count; n++) x[((n * H + r) * W + c) * C + ch] = drawLevel(p, n * K, K, rand());
+        }
+        t = cpu();
+        st.endPixel();
+        advanceMs += cpu() - t;
+      }
+    }
+  } finally {
+    st.dispose();
+  }
+  return { rowMs, stepMs, advanceMs, totalMs: cpu() - t0 };
+}
+
+/**
+ * One layer's horizontal step (layer 1: a full hidden-width layer), median µs over `repeats`:
+ * as restructured tfjs ops (the window's taps packed into one [(half+1) p, 2p] matrix at
+ * load, one matMul for all gate products, the gate, the 1x1 and the residual: 6 kernels)
+ * against the WebAssembly kernel's one call for the same layer.
+ */
+async function oneLayer(model: PixelCNN, count: number, repeats = 200): Promise<{ tfjsOpsUs: number; tfjsKernels: number; wasmKernelUs: number }> {
+  const { hidden: P } = model.config;
+  const l = 1;
+  const half = kernelOf(model.config, l) >> 1;
+  const st = new CpuStepper(model, count, conditionFor(model.config, count));
+  const W = st.weights();
+  const hc = tf.reshape(W[`l${l}/h_conv`], [(half + 1) * P, 2 * P]) as tf.Tensor2D; // packed at load
+  const win = tf.randomNormal([count, (half + 1) * P], 0, 1, 'float32', 3);
+  const h = tf.randomNormal([count, P], 0, 1, 'float32', 4);
+  const link = tf.randomNormal([count, 2 * P], 0, 1, 'float32', 5);
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const tfjsStep = () =>
+    tf.tidy(() => tf.add(h, tf.add(pointwise(gate(tf.add(pointwise(win, hc), link)), W[`l${l}/out`] as tf.Tensor2D), W[`l${l}/out_bias`])));
+  try {
+    const ops: number[] = [];
+    const kern: number[] = [];
+    for (let i = 0; i < repeats + 10; i++) {
+      let t = performance.now();
+      const y = tfjsStep();
+      y.dataSync();
+      y.dispose();
+      if (i >= 10) ops.push((performance.now() - t) * 1000);
+      t = performance.now();
+      st.layerStep(l, 0);
+      if (i >= 10) kern.push((performance.now() - t) * 1000);
+    }
+    const kernels = (await tf.profile(async () => void tfjsStep().dispose())).kernels.length;
+    return { tfjsOpsUs: round(median(ops), 1), tfjsKernels: kernels, wasmKernelUs: round(median(kern), 1) };
+  } finally {
+    tf.dispose([hc, win, h, link]);
+    st.dispose();
+  }
+}
+
 /** tfjs kernels launched while `f` runs (counted by tf.profile). */
 async function countKernels(f: () => Promise<unknown>): Promise<number> {
   const info = await tf.profile(async () => {
@@ -142,15 +224,20 @@ export async function runBench(argv: string[]): Promise<void> {
     await forwardTime(model, 1, 2);
     await runSampler(model, 'naive', 1, 2);
     if (hasCached) await runSampler(model, 'cached', 1, config.width * config.channels);
+    if (hasCached) await runSampler(model, 'cpu', 1, config.width * config.channels);
     const results = [];
     for (const B of batches) {
       // warm-up at this batch size, so first-call allocation is not timed
       await runSampler(model, 'naive', B, 3);
       if (hasCached) await runSampler(model, 'cached', B, config.width * config.channels);
+      if (hasCached) await runSampler(model, 'cpu', B, config.width * config.channels);
       const fwd = await forwardTime(model, B);
       const naive = await runSampler(model, 'naive', B, naivePixels);
       const naiveMsPerPixel = naive.cpu / naive.done;
       const cached = hasCached ? await runSampler(model, 'cached', B) : null;
+      const cpu = hasCached ? await runSampler(model, 'cpu', B) : null;
+      const stages = hasCached ? await cpuStages(model, B) : null;
+      const layer = hasCached ? await oneLayer(model, B) : null;
       const r = {
         batch: B,
         forwardMs: round(fwd.cpu),
@@ -167,17 +254,36 @@ export async function runBench(argv: string[]): Promise<void> {
         },
         speedup: cached ? round((naiveMsPerPixel * subPixels) / cached.cpu, 1) : null,
         overheadFactor: cached ? round(cached.cpu / fwd.cpu, 1) : null,
+        cpu: cpu && {
+          msPerBatch: round(cpu.cpu, 0),
+          msPerSubPixel: round(cpu.cpu / cpu.done, 3),
+          measuredSubPixels: cpu.done,
+          speedup: round((naiveMsPerPixel * subPixels) / cpu.cpu, 1),
+          overheadFactor: round(cpu.cpu / fwd.cpu, 2),
+          // where one batch's CPU time goes, ms (a second run, driven stage by stage)
+          stages: stages && {
+            rowStepTfjs: round(stages.rowMs, 1),
+            kernelStep: round(stages.stepMs, 1),
+            advance: round(stages.advanceMs, 1),
+            rest: round(stages.totalMs - stages.rowMs - stages.stepMs - stages.advanceMs, 1),
+            total: round(stages.totalMs, 1),
+          },
+        },
+        oneLayer: layer,
         wall: {
           forwardMs: round(fwd.wall),
           naiveMsPerBatch: round((naive.wall / naive.done) * subPixels, 0),
           cachedMsPerBatch: cached ? round(cached.wall, 0) : null,
+          cpuMsPerBatch: cpu ? round(cpu.wall, 0) : null,
         },
       };
       results.push(r);
       log(
         `batch ${String(B).padStart(3)}: forward ${r.forwardMs} ms | naive ${r.naive.msPerBatch} ms/batch` +
           `${r.naive.extrapolated ? ` (from ${naive.done} sub-pixels)` : ''} | cached ${r.cached?.msPerBatch ?? '-'} ms/batch` +
-          ` | speedup ${r.speedup ?? '-'}x | cached/forward ${r.overheadFactor ?? '-'}`,
+          ` | speedup ${r.speedup ?? '-'}x | cached/forward ${r.overheadFactor ?? '-'}` +
+          ` | cpu ${r.cpu?.msPerBatch ?? '-'} ms/batch, speedup ${r.cpu?.speedup ?? '-'}x, cpu/forward ${r.cpu?.overheadFactor ?? '-'}` +
+          (layer ? ` | one layer: tfjs ops ${layer.tfjsOpsUs} µs (${layer.tfjsKernels} kernels), wasm kernel ${layer.wasmKernelUs} µs` : ''),
       );
     }
 
@@ -185,13 +291,17 @@ export async function runBench(argv: string[]): Promise<void> {
     // cached sampler's once-per-row vertical-stack work is included
     const countPixels = countRows * config.width * config.channels;
     const cachedKernels = hasCached ? await countKernels(() => runSampler(model, 'cached', 1, countPixels)) : null;
+    // the cpu path: tfjs kernels of the row step only (the sub-pixel step is one WebAssembly call)
+    const cpuKernels = hasCached ? await countKernels(() => runSampler(model, 'cpu', 1, countPixels)) : null;
     const naiveKernels = await countKernels(() => runSampler(model, 'naive', 1, 2));
     const kernelsPerSubPixel = {
       cached: cachedKernels === null ? null : round(cachedKernels / countPixels, 1),
+      cpu: cpuKernels === null ? null : round(cpuKernels / countPixels, 1),
+      cpuWasmCallsPerSubPixel: hasCached ? round((countPixels + countRows * config.width) / countPixels, 2) : null,
       naive: round(naiveKernels / 2, 1),
       countedOver: { cachedSubPixels: hasCached ? countPixels : 0, naiveSubPixels: 2 },
     };
-    log(`kernels per sub-pixel: cached ${kernelsPerSubPixel.cached ?? '-'}, naive ${kernelsPerSubPixel.naive}`);
+    log(`kernels per sub-pixel: cached ${kernelsPerSubPixel.cached ?? '-'}, cpu ${kernelsPerSubPixel.cpu ?? '-'} tfjs (row step) + ${kernelsPerSubPixel.cpuWasmCallsPerSubPixel ?? '-'} WebAssembly calls, naive ${kernelsPerSubPixel.naive}`);
 
     const last = results.find((r) => r.batch === 16) ?? results[results.length - 1];
     const out = {
@@ -213,6 +323,12 @@ export async function runBench(argv: string[]): Promise<void> {
       speedup: last.speedup,
       overheadFactor: last.overheadFactor,
       summaryBatch: last.batch,
+      // the cpu path (the default on wasm / cpu), beside the cached one above
+      cpu: {
+        speedup: last.cpu?.speedup ?? null,
+        overheadFactor: last.cpu?.overheadFactor ?? null,
+        overheadFactorBatch1: results.find((r) => r.batch === 1)?.cpu?.overheadFactor ?? null,
+      },
       kernelsPerSubPixel,
       leakedTensors: tf.memory().numTensors - tensorsAtStart,
       // other processes on this machine's cores distort every time above: check these
@@ -221,6 +337,8 @@ export async function runBench(argv: string[]): Promise<void> {
       notes: [
         `naive sampling runs one full forward pass per sub-pixel, so its cost per sub-pixel is constant: it is timed over the first ${naivePixels} sub-pixels and extrapolated to all ${subPixels}`,
         'cached sampling is timed over the whole image',
+        "cpu = the cached sampler with its per-sub-pixel step in one WebAssembly SIMD call (mode 'cpu', the default on wasm); its row step stays tfjs ops; stages: CPU ms of a second run driven stage by stage (rest = the loop, reading the distribution, drawing)",
+        'oneLayer: layer 1 alone, median µs a step: packed tfjs ops (one matMul for every gate product) against the WebAssembly kernel',
         'times are CPU time of this (single-threaded) process, robust to other load on the machine; `wall` holds wall-clock times of the same runs',
         'speedup = naive ms per batch / cached ms per batch; overheadFactor = cached ms per batch / one forward pass of the same batch',
         'kernels counted with tf.profile',
