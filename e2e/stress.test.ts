@@ -135,13 +135,18 @@ async function act(page: Page, rand: () => number): Promise<string> {
   return (await stroke(page, rand)) ? 'stroke' : 'stroke (no pad)';
 }
 
-/** The tensors badge after the first load of each model, on a calm page (no busy processes yet). */
+/**
+ * The tensors badge after the first load of each model, on a calm page (no busy processes
+ * yet); back on random-tiny at the end, where the storm starts, with a pad to draw on.
+ */
 async function firstLoadTensors(page: Page): Promise<Record<string, number>> {
   const out: Record<string, number> = { 'random-tiny': Number(await text(page, 'tensors')) };
-  for (const m of MODELS.filter((x) => x !== 'random-tiny')) {
+  for (const m of [...MODELS.filter((x) => x !== 'random-tiny'), 'random-tiny']) {
     await switchTo(page, m);
     expect(await settled(page)).toBe(m);
-    out[m] = Number(await text(page, 'tensors'));
+    const n = Number(await text(page, 'tensors'));
+    if (m in out) expect(n, `${m} loaded again`).toBe(out[m]);
+    out[m] = n;
   }
   return out;
 }
