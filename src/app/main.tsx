@@ -7,7 +7,7 @@ import { startWorkers } from './workers';
 import './styles.css';
 
 const { settings, page } = readUrl(location.search);
-useStore.setState({ settings, page });
+useStore.setState({ settings });
 writeUrl(settings);
 startWorkers(page);
 

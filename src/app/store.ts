@@ -17,7 +17,7 @@ import { isAbort } from './workerBridge';
 import { UndoStack, paintSegment } from './brush';
 import { frameDigit } from './picture';
 import { receptiveConfig } from './receptive';
-import { SPEEDS, randomSeed, writeModelUrl, writeUrl, type PageOptions, type Settings } from './url';
+import { SPEEDS, randomSeed, writeModelUrl, writeUrl, type Settings } from './url';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
 
@@ -99,7 +99,7 @@ export interface DrawState {
 
 /**
  * Which model the page runs, in one place (the header and the picker read it here):
- * - loading: the first model (or one picked after a failed start) is on its way, none draws;
+ * - loading: the page's first model is on its way, none draws;
  * - ready: `model` is loaded in the sampler and draws;
  * - switching: `to` is loading in place of `from`, which stays loaded (null after a failed start);
  * - failed: loading `name` failed (`message`, one line); `model` still draws, or null when
@@ -121,7 +121,6 @@ export interface ScorerState {
 }
 
 export interface AppState {
-  page: PageOptions;
   backend: BackendReport | null;
   model: ModelState;
   scorer: ScorerState;
@@ -514,7 +513,6 @@ export const useStore = create<AppState>()((set, get) => {
   }
 
   return {
-    page: {},
     backend: null,
     model: { kind: 'loading', name: DEFAULT_MODEL },
     scorer: { for: null, status: 'loading', message: null },
