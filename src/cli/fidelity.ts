@@ -187,7 +187,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
     if (!a.json) process.stderr.write(s + '\n');
   };
   const backend = await startBackend('wasm');
-  const [{ loadModel }, { sample }, { disposeParams }, { loadClassifier, classify, disposeClassifier }, { recommendedSampling }, { codesOf, requireEncoder }] = await Promise.all([
+  const [{ loadModel }, { sample, bestMode }, { disposeParams }, { loadClassifier, classify, disposeClassifier }, { recommendedSampling }, { codesOf, requireEncoder }] = await Promise.all([
     import('../io/weightsNode'),
     import('../sampler'),
     import('../model'),
@@ -217,10 +217,12 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
     const guidance = guidances?.[0] ?? recommended.guidance;
     const temperature = a.temperature ?? recommended.temperature;
     const seed = a.seed ?? 0;
+    // every mode draws the same images for a seed: take the fastest for the backend
+    const mode = bestMode(model);
     // the sources as the model sees them (its levels), so a low-level model is not charged for quantization
     const seen = levelsToPixels(Uint8Array.from(quantize(sources, c.levels)), c.levels);
     const batches = Math.ceil(n / batch);
-    const progress = new Progress(`fidelity: ${k} variation(s) of ${n} test digits, ${batches} batch(es) (guidance ${guidance}, temperature ${temperature}, ${backend})`, batches * D);
+    const progress = new Progress(`fidelity: ${k} variation(s) of ${n} test digits, ${batches} batch(es) (guidance ${guidance}, temperature ${temperature}, ${mode}, ${backend})`, batches * D);
     const t0 = performance.now();
     const variations = new Uint8Array(n * k * D);
     for (let b = 0; b < batches; b++) {
@@ -228,7 +230,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
       const m = Math.min(batch, n - lo);
       const codes = await codesOf(model, { pixels: sources.subarray(lo * D, (lo + m) * D), count: m, files: [] });
       // batch b is seeded seed + b, as `sample --from-npy` of that batch alone would be with that seed
-      const levels = await sample(model, { count: m * k, seed: seed + b, temperature, guidance, mode: 'cached', condition: { embeddings: repeatEach(codes, k) } }, (e) => progress.update(b * D + e.done));
+      const levels = await sample(model, { count: m * k, seed: seed + b, temperature, guidance, mode, condition: { embeddings: repeatEach(codes, k) } }, (e) => progress.update(b * D + e.done));
       variations.set(levelsToPixels(levels, c.levels), lo * k * D);
     }
     progress.finish();
@@ -304,6 +306,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
         ...figures,
         greyBand,
         ...conventionalFigures,
+        mode,
         backend,
         seconds,
         png,
