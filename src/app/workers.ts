@@ -44,7 +44,7 @@ export interface Ports {
 /** Builds the clients around the workers' ports, wires them to the store and loads the first model. */
 export function connectWorkers(ports: Ports, page: PageOptions, urls: { wasmBase: string; modelsBase: string }, trace?: (name: string) => (msg: FromWorker) => void): () => void {
   const store = () => useStore.getState();
-  const init = { backend: page.backend, ...urls };
+  const init = { backend: page.backend, threads: page.threads, ...urls };
   const sampler = new SamplerClient(ports.sampler, { type: 'init', role: 'sampler', ...init }, {
     backend: (b) => store().samplerBackend(b),
     initError: () => undefined, // every load fails with the reason: the model state shows it
@@ -59,7 +59,7 @@ export function connectWorkers(ports: Ports, page: PageOptions, urls: { wasmBase
       tensors: () => undefined, // a score says its own
       trace: trace?.('scorer'),
     }));
-  const receptive = new ReceptiveClient(ports.receptive, { type: 'init', backend: page.backend, wasmBase: urls.wasmBase }, {
+  const receptive = new ReceptiveClient(ports.receptive, { type: 'init', backend: page.backend, wasmBase: urls.wasmBase, threads: page.threads }, {
     ready: (b) => store().receptiveBackend(b),
     initError: (message) => store().receptiveBackend(null, message),
   });

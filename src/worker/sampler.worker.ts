@@ -200,7 +200,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       void seq.run(msg.reqId, msg.modelId, (m, signal) => sample(m, msg, signal));
       return;
     case 'score':
-      void seq.score(msg.reqId, msg.modelId, (m) => score(m, msg));
+      void seq.job('score', msg.reqId, msg.modelId, (m) => score(m, msg));
       return;
     case 'cancel':
       seq.cancel(msg.reqId);

@@ -182,12 +182,12 @@ describe('the worker sequencer', () => {
     // R1: the scorer got the new model; a picture drawn for the old one arrives after
     void seq.load(2, 'b');
     await arrive('b');
-    await seq.score(3, 1, body);
+    await seq.job('score', 3, 1, body);
     expect(of(3)).toEqual(["failed: score: the picture is for the model of load 1, this worker holds load 2's"]);
     // R3: a load for a model the sampler failed is not what the picture was drawn for either
     void seq.load(4, 'c');
     await refuse('c', 'HTTP 404');
-    await seq.score(5, 4, body);
+    await seq.job('score', 5, 4, body);
     expect(of(5)[0]).toMatch(/^failed: score: the picture is for the model of load 4/);
     expect(scored).toBe(0);
   });
@@ -199,8 +199,8 @@ describe('the worker sequencer', () => {
     void seq.init(() => gate.promise); // holds the queue so scores wait
     const body = (id: number) => async () => ({ type: 'score', reqId: id, classes: 1, logp: new Float32Array(0), ms: 0, numTensors: 0 }) as Answer;
     await arrive('a');
-    void seq.score(2, 1, body(2));
-    void seq.score(3, 1, body(3));
+    void seq.job('score', 2, 1, body(2));
+    void seq.job('score', 3, 1, body(3));
     void seq.load(4, 'b');
     seq.cancel(4);
     gate.resolve();

@@ -1,7 +1,7 @@
 // The order of things in a sampling (or scoring) worker, without tfjs: the backend first,
 // then one load at a time (a newer load skips an older one still waiting), one model held,
-// one run at a time (the newest wins), and a run or a score only on the model it was asked
-// for. sampler.worker.ts gives it the real work; sequencer.test.ts gives it fakes and plays
+// one run at a time (the newest wins), and a run or a job (a score) only on the model it
+// was asked for. sampler.worker.ts gives it the real work; sequencer.test.ts gives it fakes and plays
 // the interleavings that used to race.
 import type { Answer, ModelInfo } from './protocol';
 
@@ -17,8 +17,8 @@ export interface Work<M> {
 
 /** The body of a run: samples on `model` until done (resolves with its active ms) or until `signal` aborts. */
 export type RunBody<M> = (model: M, signal: AbortSignal) => Promise<number>;
-/** The body of a score: answers with the score itself. */
-export type ScoreBody<M> = (model: M) => Promise<Answer>;
+/** The body of a job on the model held (a score, an encode): answers with its result. */
+export type JobBody<M> = (model: M) => Promise<Answer>;
 
 export function errorText(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
@@ -39,7 +39,8 @@ export class Sequencer<M> {
   private held: { id: number; model: M } | undefined;
   private running: { id: number; abort: AbortController; finished: Promise<void> } | undefined;
   private newestRun = 0;
-  private waitingScore: { id: number; modelId: number; body: ScoreBody<M> } | undefined;
+  /** of each kind of job, the one waiting for its turn (a newer one replaces it) */
+  private readonly waitingJob = new Map<string, { id: number; modelId: number; body: JobBody<M> }>();
   /** requests cancelled before they started */
   private cancelled = new Set<number>();
 
@@ -150,21 +151,23 @@ export class Sequencer<M> {
     }
   }
 
-  /** Scores on the model loaded by `modelId`; a newer score still waiting replaces this one. */
-  score(reqId: number, modelId: number, body: ScoreBody<M>): Promise<void> {
-    const before = this.waitingScore;
-    this.waitingScore = { id: reqId, modelId, body };
+  /**
+   * Runs a job (a score; another kind is another name) on the model loaded by `modelId`, in
+   * turn with the loads; a newer job of the same kind still waiting replaces this one.
+   */
+  job(kind: string, reqId: number, modelId: number, body: JobBody<M>): Promise<void> {
+    const before = this.waitingJob.get(kind);
+    this.waitingJob.set(kind, { id: reqId, modelId, body });
     if (before) {
       this.fail(before.id, 'replaced by a newer request', true);
       return this.queue;
     }
     return this.enqueue(async () => {
-      const job = this.waitingScore;
-      this.waitingScore = undefined;
+      const job = this.waitingJob.get(kind);
+      this.waitingJob.delete(kind);
       if (!job) return;
-      if (this.cancelled.delete(job.id)) return this.fail(job.id, 'cancelled', true);
       if (this.held?.id !== job.modelId) {
-        return this.fail(job.id, `score: the picture is for the model of load ${job.modelId}, this worker holds ${this.held ? `load ${this.held.id}'s` : 'none'}`);
+        return this.fail(job.id, `${kind}: the picture is for the model of load ${job.modelId}, this worker holds ${this.held ? `load ${this.held.id}'s` : 'none'}`);
       }
       try {
         this.work.answer(await job.body(this.held.model));
@@ -180,8 +183,9 @@ export class Sequencer<M> {
       this.running.abort.abort();
       return;
     }
-    if (this.waitingScore?.id === reqId) {
-      this.waitingScore = undefined;
+    for (const [kind, job] of this.waitingJob) {
+      if (job.id !== reqId) continue;
+      this.waitingJob.delete(kind);
       this.fail(reqId, 'cancelled', true);
       return;
     }
