@@ -2,7 +2,9 @@
 // another role). It owns the worker and knows which model the worker holds, so the store
 // asks for "a run" or "a score" and never handles a reqId. One promise per request; a newer
 // load, run or score replaces the one before it (see workerBridge.ts). A new kind of request
-// is a message in protocol.ts, a case in the worker, and a method here that calls `send`.
+// (say 'encode', answered 'encoded') is its two messages in protocol.ts (the answer also in
+// Answer and in FINAL below), a case in sampler.worker.ts calling seq.job('encode', ...),
+// and a method here like score() that sends it with this.modelId.
 import type { Answer, BackendReport, FromWorker, GenerateRequest, InitRequest, ModelInfo, PixelBatch, Progress, ScoreResult } from '../worker/protocol';
 import { Bridge, WorkerError, type WorkerPort } from './workerBridge';
 
