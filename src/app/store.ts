@@ -7,10 +7,10 @@
 // directly (useStore.subscribe) and draw in the next animation frame.
 import { create } from 'zustand';
 import type { Architecture } from '../model/config';
-import type { BackendReport, ModelInfo, PixelBatch, ScoreResult, WireCondition } from '../worker/protocol';
+import type { BackendReport, ModelInfo, PixelBatch, WireCondition } from '../worker/protocol';
 import { DEFAULT_MODEL } from '../worker/catalog';
-import type { ModelConfig } from '../model/config';
-import { posterior } from '../model/posterior';
+import { bestGuess, emptyDraw, toLevels, toScore, type DrawState } from './drawing';
+import { canDraw, drawingModel, pickedName, runCondition, type ModelState, type ScorerState } from './modelState';
 import type { SamplerClient } from './samplerClient';
 import type { ReceptiveClient } from './receptiveClient';
 import { isAbort } from './workerBridge';
@@ -18,6 +18,10 @@ import { UndoStack, paintSegment } from './brush';
 import { frameDigit } from './picture';
 import { receptiveConfig } from './receptive';
 import { SPEEDS, randomSeed, writeModelUrl, writeUrl, type Settings } from './url';
+
+// what components and tests read with the state, kept importable from here
+export { bestGuess, toLevels, type DrawState, type Score } from './drawing';
+export { canDraw, classesOf, drawingModel, pickedName, runCondition, startError, type ModelState, type ScorerState } from './modelState';
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
 
@@ -59,65 +63,6 @@ export interface ReceptiveState {
   numTensors: number | null;
   error: string | null;
   backend: BackendReport | null;
-}
-
-/** What one forward pass says about the drawing. */
-export interface Score {
-  /** the drawing's version this answers */
-  version: number;
-  /** rows of logp: the model's classes, or 1 for a model without classes */
-  classes: number;
-  /** log p (nats) of each sub-pixel, [classes * H * W * C] */
-  logp: Float32Array;
-  /** bits/dim of the whole drawing under each row */
-  bitsPerDim: number[];
-  /** p(class | drawing), uniform prior; null for a model without classes */
-  probs: number[] | null;
-  ms: number;
-  /** live tensors in the scoring worker afterwards (flat when nothing leaks) */
-  numTensors: number;
-}
-
-export interface DrawState {
-  height: number;
-  width: number;
-  /** the pad's picture, [H * W] grey 0..255, white ink on black (as MNIST) */
-  image: Uint8Array;
-  /** bumped whenever image changes (the pad redraws on it) */
-  version: number;
-  /** whether there is ink on the pad */
-  inked: boolean;
-  canUndo: boolean;
-  /** rows a completion keeps */
-  keepRows: number;
-  /** one line about the last picture loaded (e.g. that it was inverted), or its error */
-  pictureNote: string | null;
-  pictureError: string | null;
-  score: Score | null;
-  scoreError: string | null;
-}
-
-/**
- * Which model the page runs, in one place (the header and the picker read it here):
- * - loading: the page's first model is on its way, none draws;
- * - ready: `model` is loaded in the sampler and draws;
- * - switching: `to` is loading in place of `from`, which stays loaded (null after a failed start);
- * - failed: loading `name` failed (`message`, one line); `model` still draws, or null when
- *   no model was ever loaded (the page shows the error instead of its panels).
- */
-export type ModelState =
-  | { kind: 'loading'; name: string }
-  | { kind: 'ready'; model: ModelInfo }
-  | { kind: 'switching'; from: ModelInfo | null; to: string }
-  | { kind: 'failed'; name: string; message: string; model: ModelInfo | null };
-
-/** The scoring worker follows the sampler: it loads a model only once the sampler has it. */
-export interface ScorerState {
-  /** the sampler's model the scorer is loading or holds (identity: the scorer is asked for `for` only) */
-  for: ModelInfo | null;
-  status: 'loading' | 'ready' | 'failed';
-  /** why it failed, one line */
-  message: string | null;
 }
 
 export interface AppState {
@@ -182,80 +127,6 @@ export interface Clients {
   receptive: Pick<ReceptiveClient, 'field'>;
 }
 
-/** The model that draws now (loaded in the sampler), if any. */
-export function drawingModel(s: Pick<AppState, 'model'>): ModelInfo | null {
-  const m = s.model;
-  return m.kind === 'ready' || m.kind === 'failed' ? m.model : m.kind === 'switching' ? m.from : null;
-}
-
-/** Whether a run may start: a model draws and none is on its way to replace it. */
-export function canDraw(s: Pick<AppState, 'model'>): boolean {
-  return s.model.kind === 'ready' || (s.model.kind === 'failed' && s.model.model !== null);
-}
-
-/** The name the picker shows: the model asked for last, or after a failed switch the one still drawing. */
-export function pickedName(s: Pick<AppState, 'model'>): string {
-  const m = s.model;
-  if (m.kind === 'loading') return m.name;
-  if (m.kind === 'ready') return m.model.source;
-  if (m.kind === 'switching') return m.to;
-  return m.model?.source ?? m.name;
-}
-
-/** The classes of a class model, 0 for any other (or none). */
-export function classesOf(model: ModelInfo | null): number {
-  const c = model?.config.conditioning;
-  return c?.type === 'class' ? c.classes : 0;
-}
-
-/** Why the page has no model at all (its first load failed), or null. */
-export function startError(s: Pick<AppState, 'model'>): string | null {
-  return s.model.kind === 'failed' && s.model.model === null ? s.model.message : null;
-}
-
-/** 8-bit grey -> the model's levels (as eval quantizes MNIST), repeated over its channels. */
-export function toLevels(grey: Uint8Array, levels: number, channels: number): Uint8Array {
-  const out = new Uint8Array(grey.length * channels);
-  for (let i = 0; i < grey.length; i++) {
-    const v = Math.floor((grey[i] * levels) / 256);
-    for (let c = 0; c < channels; c++) out[i * channels + c] = v;
-  }
-  return out;
-}
-
-/**
- * The condition a run of this model starts with, or null when the page has not chosen one
- * yet (no class picked for a class model, no face for a vector model): then nothing runs.
- */
-export function runCondition(config: ModelConfig, label: number | null, vector: Float32Array | null): WireCondition | null {
-  const c = config.conditioning;
-  if (c.type === 'class') return label === null || label >= c.classes ? null : { kind: 'class', label };
-  if (c.type === 'vector') return vector === null || vector.length !== c.dim ? null : { kind: 'vector', values: Array.from(vector) };
-  return { kind: 'none' };
-}
-
-function emptyDraw(height: number, width: number, keepRows = Math.floor(height / 2)): DrawState {
-  return {
-    height,
-    width,
-    image: new Uint8Array(height * width),
-    version: 0,
-    inked: false,
-    canUndo: false,
-    keepRows: Math.min(keepRows, height),
-    pictureNote: null,
-    pictureError: null,
-    score: null,
-    scoreError: null,
-  };
-}
-
-/** The class the drawing is most likely to be, when the model has classes and has scored it. */
-export function bestGuess(score: Score | null): number | null {
-  if (!score?.probs) return null;
-  return score.probs.indexOf(Math.max(...score.probs));
-}
-
 const NO_CLIENTS: Clients = {
   sampler: {
     load: () => Promise.reject(new Error('no sampling worker')),
@@ -268,27 +139,6 @@ const NO_CLIENTS: Clients = {
   scorer: () => ({ load: () => Promise.reject(new Error('no scoring worker')), score: () => Promise.reject(new Error('no scoring worker')) }),
   receptive: { field: () => Promise.reject(new Error('no receptive-field worker')) },
 };
-
-/** The score's sums and p(class | drawing) from the worker's log p of every sub-pixel. */
-function toScore(version: number, msg: ScoreResult, config: ModelConfig): { score: Score; scoreError: string | null } {
-  const per = msg.logp.length / msg.classes;
-  const nats: number[] = [];
-  for (let k = 0; k < msg.classes; k++) {
-    let sum = 0;
-    for (let j = k * per; j < (k + 1) * per; j++) sum += msg.logp[j];
-    nats.push(sum);
-  }
-  let probs: number[] | null = null;
-  let scoreError: string | null = null;
-  if (config.conditioning.type === 'class') {
-    try {
-      probs = Array.from(posterior(nats));
-    } catch (e) {
-      scoreError = (e as Error).message;
-    }
-  }
-  return { score: { version, classes: msg.classes, logp: msg.logp, bitsPerDim: nats.map((n) => -n / per / Math.LN2), probs, ms: msg.ms, numTensors: msg.numTensors }, scoreError };
-}
 
 export const useStore = create<AppState>()((set, get) => {
   let clients = NO_CLIENTS;
