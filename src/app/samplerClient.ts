@@ -5,7 +5,7 @@
 // (say 'encode', answered 'encoded') is its two messages in protocol.ts (the answer also in
 // Answer and in FINAL below), a case in sampler.worker.ts calling seq.job('encode', ...),
 // and a method here like score() that sends it with this.modelId.
-import type { Answer, BackendReport, FromWorker, GenerateRequest, InitRequest, ModelInfo, PixelBatch, Progress, ScoreResult } from '../worker/protocol';
+import type { Answer, BackendReport, EncodeResult, FromWorker, GenerateRequest, InitRequest, ModelInfo, PixelBatch, Progress, ScoreResult } from '../worker/protocol';
 import { Bridge, WorkerError, type WorkerPort } from './workerBridge';
 
 export interface SamplerEvents {
@@ -32,7 +32,7 @@ export type RunEnd = Extract<Answer, { type: 'done' | 'stopped' }>;
 
 export type RunOptions = Omit<GenerateRequest, 'type' | 'reqId' | 'modelId'>;
 
-const FINAL = new Set<FromWorker['type']>(['loaded', 'done', 'stopped', 'score', 'failed']);
+const FINAL = new Set<FromWorker['type']>(['loaded', 'done', 'stopped', 'score', 'encoded', 'failed']);
 
 export class SamplerClient {
   private readonly bridge: Bridge<FromWorker>;
@@ -51,9 +51,10 @@ export class SamplerClient {
         if (m.type === 'backend') events.backend(m.backend);
         else if (m.type === 'init-error') events.initError(m.message, m.backend);
       },
-      // a replaced run's or load's tensors are not the worker's state any more
+      // a replaced run's or load's tensors are not the worker's state any more; a job's
+      // (score, encode) may be counted while a run holds its own, so only runs and loads report
       onNewest: (m, kind) => {
-        if (kind !== 'score' && 'numTensors' in m) events.tensors(m.numTensors);
+        if ((kind === 'run' || kind === 'load') && 'numTensors' in m) events.tensors(m.numTensors);
       },
       trace: events.trace,
       name: init.role === 'scorer' ? 'scoring worker' : 'sampling worker',
@@ -123,6 +124,14 @@ export class SamplerClient {
     const modelId = this.modelId;
     const a = await this.bridge.send('score', (reqId) => ({ msg: { type: 'score', reqId, modelId, image } }), { signal }).answer;
     if (a.type !== 'score') throw new WorkerError(`unexpected answer '${a.type}' to a score`);
+    return a;
+  }
+
+  /** The code of a picture ([H * W * C] levels) under the held auto-encoder's encoder. */
+  async encode(image: Uint8Array, signal?: AbortSignal): Promise<EncodeResult> {
+    const modelId = this.modelId;
+    const a = await this.bridge.send('encode', (reqId) => ({ msg: { type: 'encode', reqId, modelId, image } }), { signal }).answer;
+    if (a.type !== 'encoded') throw new WorkerError(`unexpected answer '${a.type}' to an encode`);
     return a;
   }
 

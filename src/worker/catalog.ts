@@ -51,12 +51,26 @@ export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
       headHidden: 12,
       conditioning: { type: 'vector', dim: 128, nullable: true },
     }),
+  // an auto-encoder (models/mnist-ae's kind: a conv encoder whose code conditions the decoder) at 8x8, for fast e2e runs
+  'random-ae-tiny': () =>
+    makeConfig({
+      height: 8,
+      width: 8,
+      levels: 16,
+      hidden: 8,
+      layers: 2,
+      firstKernel: 5,
+      headHidden: 16,
+      conditioning: { type: 'vector', dim: 4, nullable: true },
+      encoder: { type: 'conv', channels: [4], code: 4 },
+    }),
 };
 
 /** The shipped models under /models/, as the picker names them. */
 export const SHIPPED_MODELS: readonly { name: string; label: string }[] = [
   { name: 'mnist', label: 'digits (mnist)' },
   { name: 'faces', label: 'faces' },
+  { name: 'mnist-ae', label: 'digit variations (mnist-ae)' },
 ];
 
 /** URL of the folder holding model.json for a spec (a name under modelsBase, or a path/URL). */

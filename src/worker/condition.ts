@@ -16,5 +16,8 @@ export function samplerCondition(m: PixelCNN, wire: WireCondition, count: number
     return { labels: new Array(count).fill(wire.label) };
   }
   if (c.type !== 'vector') throw new Error('this model is conditioned on a class, not a vector');
-  return { embeddings: [Float32Array.from(wire.values)] };
+  if (wire.kind === 'vector') return { embeddings: [Float32Array.from(wire.values)] };
+  // one vector per image (a morph strip): the model checks each one's length and values
+  if (wire.values.length !== count) throw new Error(`condition: got ${wire.values.length} vectors for ${count} images`);
+  return { embeddings: wire.values.map((v) => Float32Array.from(v)) };
 }

@@ -47,8 +47,15 @@ export interface ModelInfo {
   valBitsPerDim?: number;
 }
 
-/** What a run is conditioned on: nothing, a class, or a vector (an embedding). */
-export type WireCondition = { kind: 'none' } | { kind: 'class'; label: number } | { kind: 'vector'; values: number[] };
+/**
+ * What a run is conditioned on: nothing, a class, a vector (an embedding) for every image,
+ * or one vector per image (`values[i]` for image i: an auto-encoder's morph strip).
+ */
+export type WireCondition =
+  | { kind: 'none' }
+  | { kind: 'class'; label: number }
+  | { kind: 'vector'; values: number[] }
+  | { kind: 'vectors'; values: number[][] };
 
 export interface GenerateRequest {
   type: 'generate';
@@ -113,8 +120,27 @@ export interface ScoreRequest {
   image: Uint8Array;
 }
 
+/** The code of a picture under an auto-encoder model's encoder (src/worker/encode.ts). */
+export interface EncodeRequest {
+  type: 'encode';
+  reqId: number;
+  /** the load (its reqId) of the model the picture was made for: any other model refuses it */
+  modelId: number;
+  /** [H * W * C] levels */
+  image: Uint8Array;
+}
+
+export interface EncodeResult {
+  type: 'encoded';
+  reqId: number;
+  /** [code] floats in (-1, 1) */
+  code: Float32Array;
+  ms: number;
+  numTensors: number;
+}
+
 /** Every request the page makes, each with its own reqId (one counter per worker). */
-export type Request = LoadRequest | GenerateRequest | ScoreRequest;
+export type Request = LoadRequest | GenerateRequest | ScoreRequest | EncodeRequest;
 
 export type ToWorker =
   | InitRequest
@@ -144,7 +170,7 @@ export interface PixelBatch {
 
 /**
  * What the worker says. Each request gets exactly one final answer ('loaded', 'done',
- * 'stopped', 'score' or 'failed', all carrying its reqId); a run also reports progress
+ * 'stopped', 'score', 'encoded' or 'failed', all carrying its reqId); a run also reports progress
  * ('started', 'pixels', 'paused', 'resumed') on the way. 'backend' and 'init-error'
  * answer 'init'.
  */
@@ -159,11 +185,12 @@ export type FromWorker =
   | { type: 'done'; reqId: number; elapsedMs: number; numTensors: number }
   | { type: 'stopped'; reqId: number; numTensors: number }
   | ScoreResult
+  | EncodeResult
   /** one line; `replaced`: a newer request of the same kind took its place before it ran */
   | { type: 'failed'; reqId: number; message: string; numTensors: number; replaced?: boolean };
 
 /** The final answers, one per request. */
-export type Answer = Extract<FromWorker, { type: 'loaded' | 'done' | 'stopped' | 'score' | 'failed' }>;
+export type Answer = Extract<FromWorker, { type: 'loaded' | 'done' | 'stopped' | 'score' | 'encoded' | 'failed' }>;
 /** What a run reports before its final answer. */
 export type Progress = Extract<FromWorker, { type: 'started' | 'pixels' | 'paused' | 'resumed' }>;
 

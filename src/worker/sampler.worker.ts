@@ -14,6 +14,7 @@ import { samplePixels } from '../sampler';
 import { selectBackend } from './backend';
 import { loadModel } from './loadModel';
 import { samplerCondition } from './condition';
+import { encodePicture } from './encode';
 import { Sequencer, errorText } from './sequencer';
 import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type ScoreRequest, type ToWorker } from './protocol';
 
@@ -201,6 +202,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     case 'score':
       void seq.job('score', msg.reqId, msg.modelId, (m) => score(m, msg));
+      return;
+    case 'encode':
+      void seq.job('encode', msg.reqId, msg.modelId, (m) => encodePicture(m, msg));
       return;
     case 'cancel':
       seq.cancel(msg.reqId);
