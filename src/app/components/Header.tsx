@@ -1,5 +1,5 @@
 // Title, the backend tfjs runs on (and why faster ones were skipped) and the model loaded.
-import { drawingModel, useStore } from '../store';
+import { drawingModel, startError, useStore } from '../store';
 import { ModelPicker, ModelSwitchError } from './ModelPicker';
 
 /** This page's URL with another backend asked for first. */
@@ -13,8 +13,8 @@ export function Header() {
   const backend = useStore((s) => s.backend);
   const model = useStore(drawingModel);
   // the first model is on its way, or none could be loaded (the page shows why instead of its panels)
-  const starting = useStore((s) => !drawingModel(s) && s.model.kind !== 'failed');
-  const failed = useStore((s) => !drawingModel(s) && s.model.kind === 'failed');
+  const failed = useStore((s) => startError(s) !== null);
+  const starting = useStore((s) => !drawingModel(s)) && !failed;
   const numTensors = useStore((s) => s.numTensors);
 
   return (
