@@ -13,8 +13,9 @@ export interface GridLayout {
   height: number;
 }
 
-export function gridLayout(live: Pick<Live, 'count' | 'height' | 'width'>): GridLayout {
-  const cols = Math.ceil(Math.sqrt(live.count));
+export function gridLayout(live: Pick<Live, 'count' | 'height' | 'width'> & { kind?: Live['kind'] }): GridLayout {
+  // a morph is a strip, A to B left to right; anything else a square-ish grid
+  const cols = live.kind === 'morph' ? live.count : Math.ceil(Math.sqrt(live.count));
   const rows = Math.ceil(live.count / cols);
   return { cols, rows, width: cols * live.width, height: rows * live.height };
 }

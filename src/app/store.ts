@@ -25,8 +25,8 @@ export { canDraw, classesOf, drawingModel, pickedName, runCondition, startError,
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
 
-/** A plain sample, or a completion of the drawing's first rows. */
-export type RunKind = 'sample' | 'complete';
+/** A plain sample, a completion of the drawing's first rows, or an auto-encoder's morph strip (one code per image). */
+export type RunKind = 'sample' | 'complete' | 'morph';
 
 /** One run's pixels, mutated in place as batches arrive. */
 export interface Live {
@@ -85,12 +85,18 @@ export interface AppState {
   lastKind: RunKind;
   /** the face panel's embedding, for a vector-conditioned model; null before one is chosen */
   conditionVector: Float32Array | null;
+  /** an auto-encoder's morph: one code per image of a 'morph' run, A's to B's; null before one */
+  morphCodes: Float32Array[] | null;
 
   /** wires the store to the workers' clients and loads the page's first model */
   start(clients: Clients, model: string): void;
   pick(label: number): void;
   /** conditions a vector model on this embedding and starts a new sample run (as pick does for a class) */
   setConditionVector(v: Float32Array): void;
+  /** an auto-encoder's code of a picture ([H * W * C] 8-bit grey, the pad's kind) from the sampling worker */
+  encode(image: Uint8Array): Promise<Float32Array>;
+  /** draws a strip of images, image i from codes[i] (an auto-encoder's morph) */
+  morph(codes: Float32Array[]): void;
   /** loads another model (a name under /models/ or a random preset) without reloading the page */
   switchModel(name: string): void;
   /** completes the drawing's first keepRows rows for the picked class (or the best guess) */
@@ -122,7 +128,7 @@ export interface AppState {
 
 /** The workers' clients; the scorer is started on first use (after the sampler's first model). */
 export interface Clients {
-  sampler: Pick<SamplerClient, 'load' | 'run' | 'stop' | 'pause' | 'resume' | 'speed'>;
+  sampler: Pick<SamplerClient, 'load' | 'run' | 'stop' | 'pause' | 'resume' | 'speed' | 'encode'>;
   scorer(): Pick<SamplerClient, 'load' | 'score'>;
   receptive: Pick<ReceptiveClient, 'field'>;
 }
@@ -135,6 +141,7 @@ const NO_CLIENTS: Clients = {
     pause: () => undefined,
     resume: () => undefined,
     speed: () => undefined,
+    encode: () => Promise.reject(new Error('no sampling worker')),
   },
   scorer: () => ({ load: () => Promise.reject(new Error('no scoring worker')), score: () => Promise.reject(new Error('no scoring worker')) }),
   receptive: { field: () => Promise.reject(new Error('no receptive-field worker')) },
@@ -155,22 +162,26 @@ export const useStore = create<AppState>()((set, get) => {
     const s = get();
     const model = drawingModel(s);
     if (!model || !canDraw(s)) return;
-    const { settings, draw, conditionVector } = s;
-    const condition = runCondition(model.config, settings.label, conditionVector);
+    const { settings, draw, conditionVector, morphCodes } = s;
+    const morph = kind === 'morph' ? morphCodes : null;
+    if (kind === 'morph' && !morph) return;
+    const condition: WireCondition | null = morph ? { kind: 'vectors', values: morph.map((c) => Array.from(c)) } : runCondition(model.config, settings.label, conditionVector);
     if (!condition) return;
+    // a morph draws one image per code; every other run fills the grid
+    const count = morph ? morph.length : settings.count;
     const { height, width, channels: ch, levels } = model.config;
     const runId = s.runId + 1;
     const total = height * width * ch;
-    const image = new Uint8Array(settings.count * total);
+    const image = new Uint8Array(count * total);
     let prefix: { values: Uint8Array; length: number } | undefined;
     if (kind === 'complete') {
       const values = toLevels(draw.image, levels, ch);
       prefix = { values, length: draw.keepRows * width * ch };
-      for (let i = 0; i < settings.count; i++) image.set(values.subarray(0, prefix.length), i * total);
+      for (let i = 0; i < count; i++) image.set(values.subarray(0, prefix.length), i * total);
     }
     const given = prefix?.length ?? 0;
-    const live: Live = { runId, kind, condition, given, count: settings.count, height, width, channels: ch, levels, image, done: given, total, probs: new Float32Array(settings.count * levels), elapsedMs: 0 };
-    set({ runId, lastKind: kind, focus: Math.min(s.focus, settings.count - 1), status: 'running', runMessage: null, live, liveTick: s.liveTick + 1 });
+    const live: Live = { runId, kind, condition, given, count, height, width, channels: ch, levels, image, done: given, total, probs: new Float32Array(count * levels), elapsedMs: 0 };
+    set({ runId, lastKind: kind, focus: Math.min(s.focus, count - 1), status: 'running', runMessage: null, live, liveTick: s.liveTick + 1 });
     const mine = () => get().runId === runId;
     clients.sampler
       .run(
@@ -178,7 +189,7 @@ export const useStore = create<AppState>()((set, get) => {
           condition,
           guidance: settings.guidance ?? model.recommendedGuidance,
           ...(prefix ? { prefix } : {}),
-          count: settings.count,
+          count,
           seed: settings.seed,
           temperature: settings.temperature ?? model.recommendedTemperature,
           delayMs: SPEEDS[settings.speed],
@@ -284,6 +295,7 @@ export const useStore = create<AppState>()((set, get) => {
       rf: { ...s.rf, layers: Math.min(config.layers, 12), target: { row: Math.floor(config.height / 2), col: Math.floor(config.width / 2) } },
       draw: emptyDraw(config.height, config.width),
       conditionVector: keepVector ? s.conditionVector : null,
+      morphCodes: null,
       live: null,
       status: 'idle',
       runMessage: null,
@@ -378,6 +390,7 @@ export const useStore = create<AppState>()((set, get) => {
     draw: emptyDraw(28, 28),
     lastKind: 'sample',
     conditionVector: null,
+    morphCodes: null,
 
     start(c, model) {
       clients = c;
@@ -397,6 +410,21 @@ export const useStore = create<AppState>()((set, get) => {
       }
       set({ conditionVector: Float32Array.from(v) });
       generate('sample');
+    },
+    async encode(image) {
+      const model = drawingModel(get());
+      if (!model || !canDraw(get())) throw new Error('encode: no model is ready yet');
+      const { code } = await clients.sampler.encode(toLevels(image, model.config.levels, model.config.channels));
+      return code;
+    },
+    morph(codes) {
+      const c = drawingModel(get())?.config.conditioning;
+      if (c?.type !== 'vector' || codes.length === 0 || codes.some((v) => v.length !== c.dim)) {
+        set({ runMessage: `morph: the model reads ${c?.type === 'vector' ? `${c.dim}-number codes` : 'no codes'}` });
+        return;
+      }
+      set({ morphCodes: codes.map((v) => Float32Array.from(v)) });
+      generate('morph');
     },
     switchModel(name) {
       if (name !== pickedName(get())) load(name);
