@@ -141,7 +141,8 @@ export async function open(browser: Browser, url: string): Promise<Opened> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
   const errors: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+    // "Failed to load resource" names no resource: its location does
+    if (m.type() === 'error') errors.push(m.location().url ? `${m.text()} (${m.location().url})` : m.text());
   });
   page.on('pageerror', (e) => errors.push(e.message));
   await page.addInitScript(LONG_TASK_PROBE);
