@@ -3,8 +3,9 @@
 // switches among digits, faces, random-tiny and random-faces-tiny, class and face picks,
 // grid changes, stops, strokes on the pad) at random short intervals. After each sequence
 // one last pick must run to done, and then: no page error, the tensors badge shows the
-// figure that model had after its first load, and the bars under the pad are the shown
-// model's own (checked against the same Bayes classifier run here in Node).
+// figure that model had after its first load, the bars under the pad are the shown model's
+// own (checked against the same Bayes classifier run here in Node), and a fresh page opened
+// on the same link draws the same picture.
 // STRESS_SEEDS=1,2,3 picks the seeds (`npm run test:stress`); `npm test` runs one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +18,7 @@ import { classify } from '../src/model/classify';
 import { disposeParams, initParams, mulberry32, type PixelCNN } from '../src/model';
 import { RANDOM_PRESETS } from '../src/worker/catalog';
 import { toLevels } from '../src/app/store';
-import { buildApp, launch, open, pageReport, screenshot, serve, waitFor, waitForStatus, type Server } from './harness';
+import { buildApp, canvasStats, launch, open, pageReport, screenshot, serve, waitFor, waitForStatus, type Server } from './harness';
 
 const SEEDS = (process.env.STRESS_SEEDS ?? '1').split(',').map(Number);
 const ACTIONS = 40;
@@ -151,11 +152,13 @@ async function firstLoadTensors(page: Page): Promise<Record<string, number>> {
   return out;
 }
 
-/** Picks a class, or a face once the examples are there: a new run on the model shown. */
-async function pickSomething(page: Page, rand: () => number): Promise<boolean> {
-  if (await clickNow(page, testid(`class-${Math.floor(rand() * 10)}`))) return true;
-  await page.locator(testid('face-example')).first().waitFor({ timeout: 30_000 });
-  return clickNow(page, testid('face-example'), Math.floor(rand() * 4));
+/** Picks a class, or a face once the examples are there: a new run on the model shown. Returns what it clicked. */
+async function pickSomething(page: Page, rand: () => number): Promise<{ selector: string; nth: number } | null> {
+  const cls = { selector: testid(`class-${Math.floor(rand() * 10)}`), nth: 0 };
+  if (await clickNow(page, cls.selector)) return cls;
+  const face = { selector: testid('face-example'), nth: Math.floor(rand() * 4) };
+  await page.locator(face.selector).first().waitFor({ timeout: 30_000 });
+  return (await clickNow(page, face.selector, face.nth)) ? face : null;
 }
 
 /** The bars under the pad answer its drawing: wait for them, then compare with Node's classifier. */
@@ -209,7 +212,8 @@ describe('the page under a storm of actions on a loaded machine', () => {
         const model = await settled(page);
         await page.locator(testid('speed')).fill('4');
         await clickNow(page, testid('grid-1'));
-        expect(await pickSomething(page, rand), `something to pick on ${model}`).toBe(true);
+        const picked = await pickSomething(page, rand);
+        expect(picked, `something to pick on ${model}`).not.toBeNull();
         await waitForStatus(page, 'done', 120_000);
         expect(await settled(page)).toBe(model);
         expect(Number(await text(page, 'tensors')), `tensors on ${model} after its run; first load ${JSON.stringify(tensors)}\n${await pageReport(page)}`).toBe(tensors[model]);
@@ -217,6 +221,20 @@ describe('the page under a storm of actions on a loaded machine', () => {
         console.info(`seed ${seed}: ended on ${model}, done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         await screenshot(page, `stress-seed-${seed}`);
         expect(errors, failedRequests.join('\n')).toEqual([]);
+        // the link reproduces the picture: a fresh page with the same URL (and the same pick) draws
+        // the same images, so no pixel of a replaced run or an old model survived in it
+        const { hash } = await canvasStats(page);
+        stopBusy();
+        const fresh = await open(browser, page.url());
+        try {
+          expect(await settled(fresh.page)).toBe(model);
+          if (picked!.selector.includes('face-example')) await fresh.page.locator(picked!.selector).nth(picked!.nth).click({ timeout: 30_000 });
+          await waitForStatus(fresh.page, 'done', 120_000);
+          expect((await canvasStats(fresh.page)).hash, `the picture of ${page.url()} on a fresh page`).toBe(hash);
+          expect(fresh.errors).toEqual([]);
+        } finally {
+          await fresh.page.close();
+        }
       } finally {
         stopBusy();
         await page.close();
