@@ -12,6 +12,7 @@ import { ProbChart } from './components/ProbChart';
 import { ReceptivePanel } from './components/ReceptivePanel';
 import { DrawPanel } from './components/DrawPanel';
 import { FacePanel } from './components/FacePanel';
+import { AePanel } from './components/AePanel';
 
 function InitError() {
   const message = useStore(startError);
@@ -56,6 +57,7 @@ export function App() {
           <section className="card stage" aria-label="samples">
             <ClassPicker />
             <FacePanel />
+            <AePanel />
             <SampleCanvas />
             <Progress />
           </section>

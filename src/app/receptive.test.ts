@@ -40,6 +40,13 @@ describe('readField', () => {
 
 describe('the visualizer on the real models', () => {
   const base = makeConfig({ height: 12, width: 12, conditioning: { type: 'class', classes: 10 } });
+  it("draws an auto-encoder's field too: its encoder goes with its condition", () => {
+    const ae = makeConfig({ ...base, conditioning: { type: 'vector', dim: 4, nullable: true }, encoder: { type: 'conv', channels: [4], code: 4 } });
+    const c = receptiveConfig(ae, 'gated', 3);
+    expect(c.encoder).toBeUndefined();
+    expect(() => makeConfig(c)).not.toThrow();
+  });
+
   it('keeps a dilated model\'s dilations for any number of layers shown', () => {
     const dilated = makeConfig({ ...base, height: 20, width: 20, layers: 4, dilations: [1, 1, 2, 4] });
     expect(receptiveConfig(dilated, 'gated', 2).dilations).toEqual([1, 1]);

@@ -10,7 +10,8 @@ export function receptiveConfig(model: ModelConfig, arch: Architecture, layers: 
   // a dilated model keeps its first `layers` dilations (a prefix of valid dilations is
   // valid); layers beyond the model's own are undilated
   const dilations = model.dilations && Array.from({ length: layers }, (_, l) => model.dilations![l] ?? 1);
-  return { ...model, arch, layers, dilations, hidden: 4 * ch, headHidden: 4 * ch, levels: 2, conditioning: { type: 'none' } };
+  // no condition, so no encoder either (an auto-encoder's code is its condition)
+  return { ...model, arch, layers, dilations, hidden: 4 * ch, headHidden: 4 * ch, levels: 2, conditioning: { type: 'none' }, encoder: undefined };
 }
 
 export const enum Cell {

@@ -203,10 +203,11 @@ function GuessBars() {
  * Why the pad does not fit the loaded model, or null when it does: the pad draws one grey
  * channel, and its tools (complete for a class, guess p(class | drawing)) need classes.
  */
-export function padUnfit(config: { channels: number; conditioning: { type: string } } | undefined): string | null {
+export function padUnfit(config: { channels: number; conditioning: { type: string }; encoder?: unknown } | undefined): string | null {
   if (!config) return null; // still loading: the pad is there as before
   if (config.channels !== 1) return 'This model paints in colour; the drawing pad draws grey digits for a class model such as digits (mnist).';
-  if (config.conditioning.type !== 'class') return 'This model has no classes to complete or guess; the drawing pad is for a class model such as digits (mnist).';
+  // an auto-encoder reads the drawing as a source (the panel's "Use my drawing")
+  if (config.conditioning.type !== 'class' && config.encoder === undefined) return 'This model has no classes to complete or guess; the drawing pad is for a class model such as digits (mnist).';
   return null;
 }
 

@@ -165,7 +165,8 @@ function Photo() {
 }
 
 export function FacePanel() {
-  const vector = useStore((s) => drawingModel(s)?.config.conditioning.type === 'vector');
+  // an auto-encoder's vector is its code, not a face: AePanel offers its sources
+  const vector = useStore((s) => drawingModel(s)?.config.conditioning.type === 'vector' && drawingModel(s)?.config.encoder === undefined);
   const source = useStore((s) => drawingModel(s)?.source ?? null);
   const dim = useStore((s) => {
     const c = drawingModel(s)?.config.conditioning;

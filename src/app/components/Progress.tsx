@@ -6,8 +6,9 @@ import { drawingModel, startError, useStore, type AppState } from '../store';
 export function statusWord(s: Pick<AppState, 'status' | 'model' | 'conditionVector'>): string {
   if (s.model.kind === 'loading' || (s.model.kind === 'switching' && !s.model.from)) return 'loading';
   if (startError(s) !== null) return 'error';
-  // a vector model draws nothing until the face panel gives it an embedding
-  if (s.status === 'idle' && drawingModel(s)?.config.conditioning.type === 'vector' && !s.conditionVector) return 'pick a face';
+  // a vector model draws nothing until the face panel (or an auto-encoder's source) gives it a vector
+  const config = drawingModel(s)?.config;
+  if (s.status === 'idle' && config?.conditioning.type === 'vector' && !s.conditionVector) return config.encoder ? 'pick a source' : 'pick a face';
   return s.status;
 }
 
