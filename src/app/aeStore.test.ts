@@ -101,6 +101,29 @@ describe('a source', () => {
     expect(generated().filter((g) => g.condition.kind === 'vector')).toHaveLength(0);
   });
 
+  it("a code is drawn again on the model that made it, never on another auto-encoder of the same code size", async () => {
+    void ae().pickExample(0);
+    await encoded([0.5, 0.5, 0.5, 0.5]);
+    const runs = () => generated().filter((g) => g.condition.kind === 'vector').length;
+    expect(runs()).toBe(1);
+    useStore.getState().switchModel('other-ae');
+    await w.loaded(w.sampler, info('other-ae')); // the same config, other weights
+    expect(runs()).toBe(1);
+    expect(useStore.getState().conditionVector).toBeNull();
+    useStore.getState().switchModel('random-tiny');
+    await w.loaded(w.sampler, { ...info('random-tiny'), config: RANDOM_PRESETS['random-tiny']() });
+    useStore.getState().switchModel('random-ae-tiny');
+    await w.loaded(w.sampler, info());
+    expect(runs()).toBe(1); // the code was dropped on other-ae
+    void ae().pickExample(1);
+    await encoded([0, 0, 0, 0.5]);
+    useStore.getState().switchModel('random-tiny');
+    await w.loaded(w.sampler, { ...info('random-tiny'), config: RANDOM_PRESETS['random-tiny']() });
+    useStore.getState().switchModel('random-ae-tiny');
+    await w.loaded(w.sampler, info());
+    expect(generated().at(-1)!.condition).toEqual({ kind: 'vector', values: [0, 0, 0, 0.5] }); // back on its own model: drawn again
+  });
+
   it('a picture file is framed at the model size and encoded', async () => {
     const decode = async () => ({ data: Uint8ClampedArray.from({ length: 16 * 16 * 4 }, (_, i) => (i % 4 === 3 ? 255 : Math.floor(i / 4) % 16 === 7 ? 255 : 0)), width: 16, height: 16 });
     const up = ae().uploadPicture(new File(['x'], 'seven.png'), decode);

@@ -85,6 +85,8 @@ export interface AppState {
   lastKind: RunKind;
   /** the face panel's embedding, for a vector-conditioned model; null before one is chosen */
   conditionVector: Float32Array | null;
+  /** the model (its source) conditionVector was given for: an auto-encoder's code means nothing to another model */
+  vectorFor: string | null;
   /** an auto-encoder's morph: one code per image of a 'morph' run, A's to B's; null before one */
   morphCodes: Float32Array[] | null;
 
@@ -286,8 +288,9 @@ export const useStore = create<AppState>()((set, get) => {
     const config = model.config;
     const c = config.conditioning;
     // a class or a face the new model cannot read is dropped
-    // (a face waits through a digits model for the next face model that reads it)
-    const keepVector = c.type !== 'vector' || s.conditionVector?.length === c.dim;
+    // (a face waits through a digits model for the next face model that reads it; an
+    // auto-encoder's code is kept only for the model that made it)
+    const keepVector = c.type !== 'vector' || (s.conditionVector?.length === c.dim && (config.encoder === undefined || s.vectorFor === model.source));
     undo.clear();
     set({
       model: { kind: 'ready', model },
@@ -390,6 +393,7 @@ export const useStore = create<AppState>()((set, get) => {
     draw: emptyDraw(28, 28),
     lastKind: 'sample',
     conditionVector: null,
+    vectorFor: null,
     morphCodes: null,
 
     start(c, model) {
@@ -408,7 +412,7 @@ export const useStore = create<AppState>()((set, get) => {
         set({ runMessage: `condition: got ${v.length} numbers, the model reads ${c.dim}` });
         return;
       }
-      set({ conditionVector: Float32Array.from(v) });
+      set({ conditionVector: Float32Array.from(v), vectorFor: drawingModel(get())?.source ?? null });
       generate('sample');
     },
     async encode(image) {
