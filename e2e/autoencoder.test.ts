@@ -169,8 +169,12 @@ describe.skipIf(!shippedAe)('auto-encoder panel (the trained models/mnist-ae, wa
   it('draws variations of a bundled test digit and a morph between two', async () => {
     const { page, errors } = await openPage('model=mnist-ae&n=4&speed=0&seed=1&backend=wasm');
     await page.waitForSelector(testid('ae-example'), { timeout: 60_000 });
+    await waitFor(page, 'status "pick a source"', () => document.querySelector('[data-testid="status"]')?.textContent === 'pick a source', null, { timeout: 60_000 });
+    const loadTensors = await tensors(page);
     await page.locator(testid('ae-example')).nth(3).click();
     await variationsOf(page, 'test digit 3 (#18)', 240_000);
+    console.info(`mnist-ae variations of test digit 3: ${await text(page, 'progress')}; tensors ${await tensors(page)} (after the load ${loadTensors})`);
+    expect(await tensors(page)).toBe(loadTensors);
     const grid = await canvasStats(page);
     expect(grid.undecided).toBe(0);
     expect(grid.bright).toBeGreaterThan(0); // the grid holds ink, not a blank page
@@ -182,6 +186,8 @@ describe.skipIf(!shippedAe)('auto-encoder panel (the trained models/mnist-ae, wa
     await page.locator(testid('morph')).click();
     await waitFor(page, 'the morph strip', () => (document.querySelector('[data-testid="samples"]') as HTMLElement | null)?.dataset.cols === '8', null, { timeout: 30_000 });
     await waitForStatus(page, 'done', 240_000);
+    console.info(`mnist-ae morph 3 -> 8: ${await text(page, 'progress')}; tensors ${await tensors(page)}`);
+    expect(await tensors(page)).toBe(loadTensors);
     await screenshot(page, 'ae-06-mnist-ae-morph');
     expect(errors).toEqual([]);
     expect(foreign).toEqual([]);
