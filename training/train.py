@@ -110,6 +110,22 @@ def format_duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h > 0 else f"{m}m{s % 60:02d}s"
 
 
+def is_code_path(name: str) -> bool:
+    """The auto-encoder's encoder and every weight that reads the code (V of each gate, the map s = m(h))."""
+    return name.startswith("enc/") or name.startswith("cond_map/") or name.endswith("cond")
+
+
+def param_groups(net: PixelCNN, hyper: dict) -> list[dict]:
+    """One Adam group, or two when the code path learns faster (hyper codeLrScale): a decoder that
+    starts from a trained PixelCNN models the pixels well already, and its code has to catch up."""
+    scale = hyper.get("codeLrScale")
+    if not scale or scale == 1:
+        return [{"params": list(net.parameters())}]
+    W = net.named_weights()
+    return [{"params": [w for n, w in W.items() if not is_code_path(n)], "scale": 1.0},
+            {"params": [w for n, w in W.items() if is_code_path(n)], "scale": float(scale)}]
+
+
 # ---- batches ----
 
 def to_batch(net: PixelCNN, data: ImageSet, idx: np.ndarray, device, dropped: np.ndarray | None = None):
@@ -262,6 +278,7 @@ def parse_args(argv):
     p.add_argument("--autoencoder", type=int, metavar="D", help="with --init: make the model a PixelCNN auto-encoder with a D-d code from a conv encoder (the decoder starts as the init's unconditional model)")
     p.add_argument("--encoder-channels", default="32,64", help="with --autoencoder: the encoder's stride-2 conv widths (default 32,64)")
     p.add_argument("--code-map", type=int, metavar="Q", help="with --autoencoder: the code enters through a location-dependent map s = m(h) of Q channels, not V^T h")
+    p.add_argument("--code-lr-scale", type=float, help="an auto-encoder's encoder and the weights that read its code learn at this multiple of the learning rate (the trunk at 1x)")
     p.add_argument("--cond-dropout", type=float, help="probability an image's condition is replaced by the null one (needs a nullable model)")
     p.add_argument("--out", required=True, help="model folder for the weights")
     p.add_argument("--state", help="folder for checkpoint.pt and train.log (default <out>.train)")
@@ -285,7 +302,7 @@ def parse_args(argv):
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train (default auto: CUDA when present)")
     p.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # tests: act as if interrupted after N updates of this run
     a = p.parse_args(argv)
-    for k in ("epochs", "minutes", "lr", "checkpoint_minutes"):
+    for k in ("epochs", "minutes", "lr", "checkpoint_minutes", "code_lr_scale"):
         v = getattr(a, k)
         if v is not None and not (v > 0 and math.isfinite(v)):
             raise UsageError(f"--{k.replace('_', '-')}: expected a number > 0, got {v}")
@@ -374,6 +391,10 @@ def choose_model(a) -> tuple[dict, dict, dict | None]:
         hyper["lr"] = a.lr
     if a.warmup is not None:
         hyper["warmupSteps"] = a.warmup
+    if a.code_lr_scale is not None:
+        if not config.get("encoder"):
+            raise UsageError("--code-lr-scale: the model has no encoder (config.encoder)")
+        hyper["codeLrScale"] = a.code_lr_scale
     return config, hyper, weights
 
 
@@ -460,7 +481,7 @@ def _train(a, world: World) -> dict:
     if cuda:
         net = net.to(memory_format=torch.channels_last)
     model = torch.nn.parallel.DistributedDataParallel(net) if world.size > 1 else net
-    opt = torch.optim.Adam(net.parameters(), lr=hyper["lr"], betas=(adam_opts["beta1"], adam_opts["beta2"]), eps=adam_opts["eps"])
+    opt = torch.optim.Adam(param_groups(net, hyper), lr=hyper["lr"], betas=(adam_opts["beta1"], adam_opts["beta2"]), eps=adam_opts["eps"])
     amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else None
     scaler = torch.cuda.amp.GradScaler(enabled=amp_dtype == torch.float16)
     if ck:
@@ -559,7 +580,7 @@ def _train(a, world: World) -> dict:
                 x = x.contiguous(memory_format=torch.channels_last)
             lr = learning_rate(hyper, progress["step"], progress["totalSteps"], progress.get("scheduleStart", 0))
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g.get("scale", 1.0)
             with torch.autocast("cuda", dtype=amp_dtype, enabled=amp_dtype is not None):
                 nats = model(x, h)  # [shard] nats per image
             # mean nats per sub-pixel of the GLOBAL batch; DDP averages over processes, so scale by their number

@@ -16,7 +16,7 @@ import torch
 from training.autoencoder import ConvAutoEncoder, ae_config, from_pixelcnn
 from training.config import ConfigError, init_weights, make_config, param_specs
 from training.model import PixelCNN
-from training.train import add_null_slot
+from training.train import add_null_slot, param_groups
 from training.weights import load_model_folder, save_model_folder
 
 from .common import ROOT, run_trainer
@@ -139,6 +139,21 @@ class TrainerFlags(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn(msg, r.stderr)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+class CodeLearningRate(unittest.TestCase):
+    def test_the_code_path_gets_its_own_group_and_a_model_without_an_encoder_refuses_the_flag(self):
+        net = PixelCNN(small_ae(nullable=True))
+        groups = param_groups(net, {"codeLrScale": 4})
+        names = {id(w): n for n, w in net.named_weights().items()}
+        fast = sorted(names[id(w)] for w in groups[1]["params"])
+        self.assertEqual(groups[1]["scale"], 4.0)
+        self.assertEqual(fast, sorted(n for n in names.values() if n.startswith("enc/") or n.endswith("cond")))
+        self.assertEqual(len(groups[0]["params"]) + len(fast), len(names))
+        self.assertEqual(len(param_groups(net, {})), 1)
+        r = run_trainer(["--data", "mnist", "--preset", "mnist-tiny", "--steps", "1", "--code-lr-scale", "3", "--out", f"{tempfile.mkdtemp()}/m"])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--code-lr-scale: the model has no encoder", r.stderr)
 
 
 class Conventional(unittest.TestCase):
