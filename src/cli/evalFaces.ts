@@ -74,8 +74,9 @@ export interface EmbeddingFigures {
   file: string;
   /** distance of the embedding to the nearest training descriptor (null without a train split) */
   distanceToData: number | null;
-  /** the fit's blend (0 kept, 1 only the anchors' mean); null without fitting */
+  /** the fit's blend (0 kept, 1 only the anchors' mean) and the distance to the nearest anchor; null without fitting */
   blend: number | null;
+  distanceToAnchors: number | null;
   /** the anchors it was drawn from (identities), when blend > 0 */
   neighbours: number[];
   speckle: SpeckleFigures;
@@ -151,8 +152,8 @@ export interface EvalFacesResult {
   reRender: IdentityFigures;
   seconds: { sampling: number; descriptors: number };
   png: string | null;
-  /** the fitting applied to each condition, or null */
-  fit: { anchors: string; k: number; near: number; far: number; base?: number; fitted: number } | null;
+  /** the fitting applied to each condition (and the conditions' distance to the nearest anchor), or null */
+  fit: { anchors: string; k: number; near: number; far: number; base?: number; fitted: number; distanceToAnchors: { median: number; p90: number; max: number; mean: number } } | null;
   /** colour speckle of all portraits, of the people with glasses and without */
   speckle: { all: SpeckleFigures; glasses: SpeckleFigures | null; noGlasses: SpeckleFigures | null; perPerson: number[] };
   /** the conditions' distance to the nearest training descriptor (null without a train split) */
@@ -335,7 +336,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
     progress?.finish();
     const shares = speckleShares(drawn, S * K, SIZE);
     const sharesOf = (p: number) => shares.slice(p * K, (p + 1) * K);
-    const fitFigures = anchors ? { anchors: anchorsFile, ...anchors.fit, fitted: fits!.filter((f) => f.fit.blend > 0).length } : null;
+    const fitFigures = anchors ? { anchors: anchorsFile, ...anchors.fit, fitted: fits!.filter((f) => f.fit.blend > 0).length, distanceToAnchors: quantiles(fits!.map((f) => f.fit.distance)) } : null;
 
     if (a.png) {
       const shownPeople = embeddingsMode ? S : Math.min(PNG_PEOPLE, S);
@@ -366,6 +367,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
           file: s.name,
           distanceToData: toData ? toData[p] : null,
           blend: f ? f.blend : null,
+          distanceToAnchors: f ? f.distance : null,
           neighbours: f && f.blend > 0 ? f.neighbours.map((n) => Number(anchors!.identities[n.index])) : [],
           speckle: speckleOf(sharesOf(p)),
           meanDistance: own.reduce((x, y) => x + y, 0) / K,
@@ -389,7 +391,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
     say(`real re-render (ceiling): top1 ${pct(t.reRender.top1)}, top5 ${pct(t.reRender.top5)}, distance to own ${t.reRender.meanOwnDistance.toFixed(3)} vs others ${t.reRender.meanOtherDistance.toFixed(3)}; chance top1 ${pct(1 / N)}`);
     say(`speckle: ${pct2(speckle.all.mean)} of pixels (worst portrait ${pct2(speckle.all.max)})${speckle.glasses ? `; with glasses ${pct2(speckle.glasses.mean)} (${speckle.glasses.portraits / K} people), without ${pct2(speckle.noGlasses!.mean)}` : ''}`);
     if (dist) say(`conditions' distance to the nearest training descriptor: median ${dist.median.toFixed(3)}, p90 ${dist.p90.toFixed(3)}, max ${dist.max.toFixed(3)}`);
-    if (fitFigures) say(`fitted onto ${fitFigures.anchors}: ${fitFigures.fitted} of ${S} conditions moved`);
+    if (fitFigures) say(`fitted onto ${fitFigures.anchors}: ${fitFigures.fitted} of ${S} conditions moved; distance to the nearest anchor median ${fitFigures.distanceToAnchors.median.toFixed(3)}, max ${fitFigures.distanceToAnchors.max.toFixed(3)}`);
     const result: EvalFacesResult = {
       model: a.model!,
       faces: t.data.dir,
