@@ -4,7 +4,9 @@
 // models/faces's), conditioned four ways: an example face, that example's embedding
 // downloaded and uploaded back, a photo (face-api's own demo pictures from node_modules,
 // nothing committed), and malformed files, which leave the condition and portraits as they
-// were. Screenshots in e2e/artifacts/faces-*.png.
+// were. The photo's face is fitted onto models/faces/anchors.json (issue 25) and the panel
+// shows the cartoon people it was drawn from; its committed embedding uploaded does the same.
+// Screenshots in e2e/artifacts/faces-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,11 +14,19 @@ import type { Browser, Page } from 'playwright-core';
 import { encodePng } from '../src/io/png';
 import { encodeNpy } from '../src/io/npy';
 import { parseFaceExamples } from '../src/faces/examples';
+import { parseAnchors } from '../src/faces/anchorsFile';
+import { fitCondition } from '../src/faces/fitCondition';
 import { artifactsDir, backendOf, buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, waitForStatus, type Server } from './harness';
 
 const testid = (id: string) => `[data-testid="${id}"]`;
 const URL_FLAGS = 'model=random-faces-tiny&n=4&speed=0&guidance=0&seed=3';
 const DEMO = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
+
+const anchors = (() => {
+  const r = parseAnchors(JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/faces/anchors.json'), 'utf8')), 128);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+})();
 
 const examples = (() => {
   const r = parseFaceExamples(JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/faces/examples.json'), 'utf8')), 32, 128);
@@ -47,6 +57,17 @@ afterAll(async () => {
 const text = async (id: string) => (await page.locator(testid(id)).first().textContent())?.trim() ?? '';
 const distances = async () => (await page.locator(testid('face-distance')).allTextContents()).map((t) => Number(t.replace(/^#\d+\s*/, '')));
 
+/** Waits for a condition in the page; on a timeout, says what the panel showed and saves a screenshot. */
+async function waitFor<A extends number | string | undefined>(what: string, fn: (arg: A) => boolean, arg: A, timeout = 120_000): Promise<void> {
+  try {
+    await page.waitForFunction(fn as (arg: unknown) => boolean, arg, { timeout });
+  } catch (e) {
+    const shot = await screenshot(page, `faces-timeout-${what.replace(/\W+/g, '-')}`);
+    const panel = await page.locator(testid('face-panel')).textContent().catch(() => null);
+    throw new Error(`${what}: not seen in ${timeout} ms (${(e as Error).message.split('\n')[0]}); the panel read: ${panel}; screenshot ${shot}; page errors: ${errors.join(' | ')}`);
+  }
+}
+
 async function waitForDistances(count: number): Promise<number[]> {
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="face-distance"]').length === n, count, { timeout: 120_000 });
   return distances();
@@ -59,6 +80,8 @@ describe('face panel', () => {
     await page.locator(testid('face-example')).nth(0).click();
     await waitForStatus(page, 'done', 120_000);
     expect(await text('face-condition-label')).toBe(`example: person ${examples[0].identity}`);
+    // fitted as the command line fits it: the panel's line is fitCondition's
+    expect(await text('face-fit')).toBe(fitCondition(anchors, examples[0].descriptor).summary);
     const d = await waitForDistances(4);
     expect(d.every((x) => Number.isFinite(x) && x > 0), d.join(',')).toBe(true);
     await screenshot(page, 'faces-01-example');
@@ -110,12 +133,28 @@ describe('face panel', () => {
     expect(await text('face-note')).toMatch(/^\d+ faces in the photo: used the largest$/);
     await waitForStatus(page, 'done', 120_000);
     await waitForDistances(4);
+    // a real face lies further from the training cartoons than anchors.json's `far`: it is
+    // drawn from its nearest cartoon people, and the panel says so and shows them
+    const fitLine = await text('face-fit');
+    expect(fitLine).toMatch(new RegExp(`^drawn from the ${anchors.fit.k} cartoon people nearest this face: this face lies 0\\.\\d\\d from the nearest training face`));
+    await waitFor('the neighbours\' thumbnails', (n) => document.querySelectorAll('[data-testid="face-neighbour-thumb"]').length === n, anchors.fit.k);
+    const neighbourTitles = await page.locator(testid('face-neighbour')).evaluateAll((els) => els.map((e) => e.getAttribute('title')));
+    expect(neighbourTitles.every((t) => /^training person \d+: 0\.\d\d from this face, \d+% of the mean$/.test(t ?? '')), neighbourTitles.join(' | ')).toBe(true);
     await screenshot(page, 'faces-03-photo');
-    // the photo's embedding, for drawing it with the trained model on the command line
+    // the photo's embedding is what scripts/demo-embeddings.ts committed for it
     const [download] = await Promise.all([page.waitForEvent('download'), page.click(testid('condition-download'))]);
     const photoCondition = JSON.parse(fs.readFileSync(await download.path(), 'utf8')) as number[];
     expect(photoCondition.length === 128 && photoCondition.every(Number.isFinite)).toBe(true);
     fs.writeFileSync(path.join(artifactsDir, 'faces-photo-condition.json'), JSON.stringify(photoCondition) + '\n');
+    const committed = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/faces/demo-photos/sample2.json'), 'utf8')) as number[];
+    expect(Math.hypot(...photoCondition.map((x, i) => x - committed[i]))).toBeLessThan(1e-3);
+    // and that JSON uploaded behaves as the photo does: the same fit, the same people
+    await page.setInputFiles(testid('embedding-file'), { name: 'sample2.json', mimeType: 'application/json', buffer: fs.readFileSync(path.join(repoRoot, 'models/faces/demo-photos/sample2.json')) });
+    await waitFor('the uploaded embedding', () => document.querySelector('[data-testid="face-condition-label"]')?.textContent === 'embedding: sample2.json', undefined);
+    expect(await text('face-fit')).toBe(fitLine);
+    expect(await page.locator(testid('face-neighbour')).evaluateAll((els) => els.map((e) => e.getAttribute('title')))).toEqual(neighbourTitles);
+    await waitForStatus(page, 'done', 120_000);
+    await waitForDistances(4);
     const tensors: number[] = [];
     for (let i = 0; i < 3; i++) {
       await page.setInputFiles(testid('photo-file'), { ...photo, name: `again${i}.jpg` });
