@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 
 import numpy as np
 
@@ -95,96 +96,168 @@ def dims(config: dict) -> int:
 
 
 def _is_int(v) -> bool:
+    # 32.0 is refused although JavaScript (where JSON's 32.0 is 32) takes it: shapes must be ints
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def validate_config(o) -> None:
-    """Raises ConfigError naming the first bad field (the same rules as validateConfig in TypeScript)."""
-    if not isinstance(o, dict):
+_MISSING = object()
+
+
+def _js_number(x) -> str:
+    """A number as JavaScript's String(x) writes it (shortest round-trip digits, JS's exponent rules)."""
+    if isinstance(x, int):
+        return str(x)
+    if not math.isfinite(x):
+        return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
+    if x == 0:
+        return "0"
+    sign, digits, exp = Decimal(repr(abs(x))).normalize().as_tuple()
+    d = "".join(map(str, digits))
+    k, n = len(d), exp + len(d)  # x = 0.d * 10^n
+    if k <= n <= 21:
+        s = d + "0" * (n - k)
+    elif 0 < n <= 21:
+        s = d[:n] + "." + d[n:]
+    elif -6 < n <= 0:
+        s = "0." + "0" * -n + d
+    else:
+        s = d[0] + ("." + d[1:] if k > 1 else "") + f"e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
+    return ("-" if x < 0 else "") + s
+
+
+def _js(v, spaced: bool = False) -> str:
+    """A value as TypeScript's messages write it: JSON.stringify (a missing field is undefined), or
+    with spaced=True src/model/config.ts's pyJson (", " and ": " between items; missing is null)."""
+    if v is _MISSING:
+        return "null" if spaced else "undefined"
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return repr(v)  # Python's alone (JSON gives TypeScript an integer): "got 6.0" says why 6.0 is refused
+    if isinstance(v, (int, float)):
+        return _js_number(v) if isinstance(v, int) or math.isfinite(v) else "null"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    comma, colon = (", ", ": ") if spaced else (",", ":")
+    if isinstance(v, (list, tuple)):
+        return "[" + comma.join(_js(x, spaced) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + comma.join(json.dumps(str(k), ensure_ascii=False) + colon + _js(x, spaced) for k, x in v.items()) + "}"
+    return json.dumps(str(v))
+
+
+def _fields(v) -> dict | None:
+    """What TypeScript's `typeof v === 'object' && v !== null` lets through, as a dict: an array
+    passes that test too and has none of the fields, so it fails on its first field's check."""
+    if isinstance(v, dict):
+        return v
+    return {} if isinstance(v, list) else None
+
+
+def validate_config(config) -> None:
+    """Raises ConfigError naming the first bad field: validateConfig's rules, order and messages
+    (src/model/config.ts is the reference; training/tests/test_config_parity.py runs both)."""
+    o = _fields(config)
+    if o is None:
         raise ConfigError("config: expected an object")
+    get = lambda k: o.get(k, _MISSING)  # noqa: E731
 
     def pos_int(k, lo=1):
-        v = o.get(k)
+        v = get(k)
         if not _is_int(v) or v < lo:
-            raise ConfigError(f"config.{k}: expected an integer >= {lo}, got {v!r}")
+            raise ConfigError(f"config.{k}: expected an integer >= {lo}, got {_js(v)}")
 
-    if o.get("arch") not in ("gated", "masked"):
-        raise ConfigError(f'config.arch: expected "gated" or "masked", got {o.get("arch")!r}')
+    if get("arch") not in ("gated", "masked"):
+        raise ConfigError(f'config.arch: expected "gated" or "masked", got {_js(get("arch"))}')
     pos_int("height", 2)
     pos_int("width", 2)
     pos_int("levels", 2)
     for k in ("hidden", "layers", "headHidden", "firstKernel", "kernel"):
         pos_int(k)
-    if o.get("channels") not in (1, 3):
-        raise ConfigError(f"config.channels: expected 1 or 3, got {o.get('channels')!r}")
+    if not _is_int(get("channels")) or o["channels"] not in (1, 3):
+        raise ConfigError(f"config.channels: expected 1 or 3, got {_js(get('channels'))}")
     for k in ("firstKernel", "kernel"):
         if o[k] % 2 != 1:
             raise ConfigError(f"config.{k}: expected an odd kernel size, got {o[k]}")
     for k in ("hidden", "headHidden"):
         if o[k] % o["channels"] != 0:
             raise ConfigError(f"config.{k}: {o[k]} is not a multiple of channels ({o['channels']})")
-    d = o.get("dilations")
-    if d is not None:
-        if not isinstance(d, list) or len(d) != o["layers"]:
-            raise ConfigError(f"config.dilations: expected an array of {o['layers']} integers (one per layer), got {d!r}")
-        span = 0
-        for l, dl in enumerate(d):
-            if not _is_int(dl) or dl < 1 or dl > 64:
-                raise ConfigError(f"config.dilations: expected integers from 1 to 64, got {dl!r}")
-            if (dl != 1) if l == 0 else (dl > span):
-                raise ConfigError(
-                    f"config.dilations: layer {l} has dilation {dl} but the layers below it see only {span} pixel(s) back, "
-                    f"so its receptive field would have holes (use at most {max(1, span)})"
-                )
-            span += dl * ((o["firstKernel"] if l == 0 else o["kernel"]) >> 1)
-    c = o.get("conditioning")
-    if not isinstance(c, dict):
+    if "dilations" in o:
+        _validate_dilations(o)
+    c = _fields(get("conditioning"))
+    if c is None:
         raise ConfigError("config.conditioning: expected an object")
-    if c.get("type") == "class":
+    t = c.get("type", _MISSING)
+    if t == "class":
         if not _is_int(c.get("classes")) or c["classes"] < 2:
-            raise ConfigError(f"config.conditioning.classes: expected an integer >= 2, got {c.get('classes')!r}")
-    elif c.get("type") == "vector":
+            raise ConfigError(f"config.conditioning.classes: expected an integer >= 2, got {_js(c.get('classes', _MISSING))}")
+    elif t == "vector":
         if not _is_int(c.get("dim")) or c["dim"] < 1:
-            raise ConfigError(f"config.conditioning.dim: expected an integer >= 1, got {c.get('dim')!r}")
-    elif c.get("type") != "none":
-        raise ConfigError(f'config.conditioning.type: expected "none", "class" or "vector", got {c.get("type")!r}')
-    if c["type"] != "none":
-        if "nullable" in c and not isinstance(c["nullable"], bool):
-            raise ConfigError(f"config.conditioning.nullable: expected true or false, got {c['nullable']!r}")
-        if "dropout" in c:
-            p = c["dropout"]
-            if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 <= p <= 1):
-                raise ConfigError(f"config.conditioning.dropout: expected a number from 0 to 1, got {p!r}")
-            if p > 0 and not is_nullable(c):
-                raise ConfigError("config.conditioning.dropout: needs conditioning.nullable (the null condition to drop to)")
-    if is_spatial(c):
+            raise ConfigError(f"config.conditioning.dim: expected an integer >= 1, got {_js(c.get('dim', _MISSING))}")
+    elif t != "none":
+        raise ConfigError(f'config.conditioning.type: expected "none", "class" or "vector", got {_js(t)}')
+    if t != "none" and c.get("spatial") is True:
         pos_int("spatialChannels")
+    if "nullable" in c:
+        if not isinstance(c["nullable"], bool):
+            raise ConfigError(f"config.conditioning.nullable: expected true or false, got {_js(c['nullable'])}")
+        if t == "none" and c["nullable"]:
+            raise ConfigError("config.conditioning.nullable: a model without conditioning has no condition to null")
+    if "dropout" in c:
+        p = c["dropout"]
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) or not (0 <= p <= 1):
+            raise ConfigError(f"config.conditioning.dropout: expected a probability from 0 to 1, got {_js(p)}")
+        if p > 0 and c.get("nullable") is not True:
+            raise ConfigError(
+                f'config.conditioning.dropout: {_js_number(p)} needs "nullable": true (dropout replaces the condition by the null one)'
+            )
     if "encoder" in o:
         _validate_encoder(o["encoder"], c)
-    out = o.get("output")
-    if out is not None:
-        if not isinstance(out, dict):
+    if "output" in o:
+        out = _fields(o["output"])
+        if out is None:
             raise ConfigError("config.output: expected an object")
         if out.get("type") == "logistic":
-            m = out.get("mixtures")
+            m = out.get("mixtures", _MISSING)
             if not _is_int(m) or m < 1 or m > 32:
-                raise ConfigError(f"config.output.mixtures: expected an integer from 1 to 32, got {m!r}")
+                raise ConfigError(f"config.output.mixtures: expected an integer from 1 to 32, got {_js(m)}")
         elif out.get("type") != "softmax":
-            raise ConfigError(f'config.output.type: expected "softmax" or "logistic", got {out.get("type")!r}')
+            raise ConfigError(f'config.output.type: expected "softmax" or "logistic", got {_js(out.get("type", _MISSING))}')
+
+
+def _validate_dilations(o: dict) -> None:
+    d = o["dilations"]
+    if not isinstance(d, list) or len(d) != o["layers"]:
+        raise ConfigError(f"config.dilations: expected an array of {o['layers']} integers (one per layer), got {_js(d)}")
+    for v in d:
+        if not _is_int(v) or v < 1 or v > 64:
+            raise ConfigError(f"config.dilations: expected integers from 1 to 64, got {_js(v)}")
+    # a layer of dilation d adds offsets 0, d, 2d, ... to the span S the layers below see without
+    # gaps; the sum stays gapless only while d <= S
+    span = 0
+    for l, dl in enumerate(d):
+        if (dl != 1) if l == 0 else (dl > span):
+            raise ConfigError(
+                f"config.dilations: layer {l} has dilation {dl} but the layers below it see only {span} pixel(s) back, "
+                f"so its receptive field would have holes (use at most {max(1, span)})"
+            )
+        span += dl * ((o["firstKernel"] if l == 0 else o["kernel"]) >> 1)
 
 
 def _validate_encoder(e, c: dict) -> None:
-    """The auto-encoder's image -> code network (src/model/config.ts has the same rules and messages)."""
+    """The auto-encoder's image -> code network (its values written as pyJson writes them)."""
     if not isinstance(e, dict):
         raise ConfigError("config.encoder: expected an object")
     if e.get("type") != "conv":
-        raise ConfigError(f'config.encoder.type: expected "conv", got {json.dumps(e.get("type"))}')
-    ch = e.get("channels")
+        raise ConfigError(f'config.encoder.type: expected "conv", got {_js(e.get("type", _MISSING), True)}')
+    ch = e.get("channels", _MISSING)
     if not isinstance(ch, list) or not 1 <= len(ch) <= 4 or not all(_is_int(v) and 1 <= v <= 512 for v in ch):
-        raise ConfigError(f"config.encoder.channels: expected 1 to 4 integers from 1 to 512, got {json.dumps(ch)}")
-    code = e.get("code")
+        raise ConfigError(f"config.encoder.channels: expected 1 to 4 integers from 1 to 512, got {_js(ch, True)}")
+    code = e.get("code", _MISSING)
     if not _is_int(code) or code < 1:
-        raise ConfigError(f"config.encoder.code: expected an integer >= 1, got {json.dumps(code)}")
+        raise ConfigError(f"config.encoder.code: expected an integer >= 1, got {_js(code, True)}")
     if c.get("type") != "vector" or c.get("dim") != code:
         raise ConfigError(
             f'config.encoder: the code is the decoder\'s condition, so conditioning must be {{"type": "vector", "dim": {code}}}'
