@@ -10,6 +10,11 @@
 //   {"kind": "classifier", "dir": DIR, "images": X.npy (uint8 [B,28,28,1]), "out": OUT.npy} -> logits [B, 10]
 //   {"kind": "encode", "model": DIR, "images": X.npy (uint8 [B,H,W,C]), "out": OUT.npy} -> the auto-encoder's codes [B, d]
 //   {"kind": "validate", "configs": [{...}, ...], "out": OUT.json} -> validateConfig's message per config (null: valid)
+//   {"kind": "rng", "keys": [..], "draws": N, "bounds": [n, ..], "out": OUT.json}
+//     -> {"uint32": N draws of Rng.fromKeys(...keys), "ints": a fresh one's int(n) per bound}
+//   {"kind": "order", "seed": S, "epoch": E, "count": C, "out": OUT.json} -> epochOrder(S, E, C)
+//   {"kind": "lr", "hyper": {...}, "steps": [..], "total": T | null, "start": S, "out": OUT.json}
+//     -> learningRate(hyper, step, T, S) per step
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/backend/node.ts';
@@ -17,7 +22,9 @@ import { decodeNpy, encodeNpy } from '../src/io/npy.ts';
 import { loadModel } from '../src/io/weightsNode.ts';
 import { classifierLogits, disposeClassifier, loadClassifier } from '../src/eval/classifier.ts';
 import { condTensor, encode, forward, initParams, makeConfig, paramSpecs, disposeParams, validateConfig, type Condition } from '../src/model/index.ts';
-import { getPreset, presetNames } from '../src/train/presets.ts';
+import { getPreset, presetNames, type TrainHyper } from '../src/train/presets.ts';
+import { Rng } from '../src/train/rng.ts';
+import { epochOrder, learningRate } from '../src/train/trainer.ts';
 
 type Job = Record<string, unknown> & { kind: string; out: string };
 
@@ -87,6 +94,19 @@ async function main() {
         }
       });
       fs.writeFileSync(job.out, JSON.stringify(messages));
+    } else if (job.kind === 'rng') {
+      const keys = job.keys as number[];
+      const r = Rng.fromKeys(...keys);
+      const uint32 = Array.from({ length: job.draws as number }, () => r.nextUint32());
+      const q = Rng.fromKeys(...keys);
+      const ints = (job.bounds as number[]).map((n) => q.int(n));
+      fs.writeFileSync(job.out, JSON.stringify({ uint32, ints }));
+    } else if (job.kind === 'order') {
+      fs.writeFileSync(job.out, JSON.stringify(Array.from(epochOrder(job.seed as number, job.epoch as number, job.count as number))));
+    } else if (job.kind === 'lr') {
+      const hyper = job.hyper as TrainHyper;
+      const rates = (job.steps as number[]).map((s) => learningRate(hyper, s, job.total as number | null, job.start as number));
+      fs.writeFileSync(job.out, JSON.stringify(rates));
     } else {
       throw new Error(`unknown job kind ${job.kind}`);
     }
