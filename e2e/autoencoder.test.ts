@@ -172,7 +172,7 @@ describe.skipIf(!shippedAe)('auto-encoder panel (the trained models/mnist-ae, wa
     await waitFor(page, 'status "pick a source"', () => document.querySelector('[data-testid="status"]')?.textContent === 'pick a source', null, { timeout: 60_000 });
     const loadTensors = await tensors(page);
     await page.locator(testid('ae-example')).nth(3).click();
-    await variationsOf(page, 'test digit 3 (#18)', 240_000);
+    await variationsOf(page, 'test digit 3 (#18)');
     console.info(`mnist-ae variations of test digit 3: ${await text(page, 'progress')}; tensors ${await tensors(page)} (after the load ${loadTensors})`);
     expect(await tensors(page)).toBe(loadTensors);
     const grid = await canvasStats(page);
@@ -181,16 +181,16 @@ describe.skipIf(!shippedAe)('auto-encoder panel (the trained models/mnist-ae, wa
     await screenshot(page, 'ae-05-mnist-ae-variations');
     await page.locator(testid('morph-a')).click();
     await page.locator(testid('ae-example')).nth(8).click();
-    await variationsOf(page, 'test digit 8 (#61)', 240_000);
+    await variationsOf(page, 'test digit 8 (#61)');
     await page.locator(testid('morph-b')).click();
     await page.locator(testid('morph')).click();
     await waitFor(page, 'the morph strip', () => (document.querySelector('[data-testid="samples"]') as HTMLElement | null)?.dataset.cols === '8', null, { timeout: 30_000 });
-    await waitForStatus(page, 'done', 240_000);
+    await waitForStatus(page, 'done');
     console.info(`mnist-ae morph 3 -> 8: ${await text(page, 'progress')}; tensors ${await tensors(page)}`);
     expect(await tensors(page)).toBe(loadTensors);
     await screenshot(page, 'ae-06-mnist-ae-morph');
     expect(errors).toEqual([]);
     expect(foreign).toEqual([]);
     await page.close();
-  }, 600_000);
+  }, 300_000);
 });

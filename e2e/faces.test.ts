@@ -16,7 +16,7 @@ import { encodeNpy } from '../src/io/npy';
 import { parseFaceExamples } from '../src/faces/examples';
 import { parseAnchors } from '../src/faces/anchorsFile';
 import { fitCondition } from '../src/faces/fitCondition';
-import { artifactsDir, backendOf, buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, waitForStatus, type Server } from './harness';
+import { artifactsDir, backendOf, buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, waitFor, waitForStatus, type Server } from './harness';
 
 const testid = (id: string) => `[data-testid="${id}"]`;
 const URL_FLAGS = 'model=random-faces-tiny&n=4&speed=0&guidance=0&seed=3';
@@ -56,17 +56,6 @@ afterAll(async () => {
 
 const text = async (id: string) => (await page.locator(testid(id)).first().textContent())?.trim() ?? '';
 const distances = async () => (await page.locator(testid('face-distance')).allTextContents()).map((t) => Number(t.replace(/^#\d+\s*/, '')));
-
-/** Waits for a condition in the page; on a timeout, says what the panel showed and saves a screenshot. */
-async function waitFor<A extends number | string | undefined>(what: string, fn: (arg: A) => boolean, arg: A, timeout = 120_000): Promise<void> {
-  try {
-    await page.waitForFunction(fn as (arg: unknown) => boolean, arg, { timeout });
-  } catch (e) {
-    const shot = await screenshot(page, `faces-timeout-${what.replace(/\W+/g, '-')}`);
-    const panel = await page.locator(testid('face-panel')).textContent().catch(() => null);
-    throw new Error(`${what}: not seen in ${timeout} ms (${(e as Error).message.split('\n')[0]}); the panel read: ${panel}; screenshot ${shot}; page errors: ${errors.join(' | ')}`);
-  }
-}
 
 async function waitForDistances(count: number): Promise<number[]> {
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="face-distance"]').length === n, count, { timeout: 120_000 });
@@ -137,7 +126,8 @@ describe('face panel', () => {
     // drawn from its nearest cartoon people, and the panel says so and shows them
     const fitLine = await text('face-fit');
     expect(fitLine).toMatch(new RegExp(`^drawn from the ${anchors.fit.k} cartoon people nearest this face: this face lies 0\\.\\d\\d from the nearest training face`));
-    await waitFor('the neighbours\' thumbnails', (n) => document.querySelectorAll('[data-testid="face-neighbour-thumb"]').length === n, anchors.fit.k);
+    // the thumbnails follow the fit line at once (one small PNG from this server)
+    await waitFor(page, 'the neighbours\' thumbnails', (n) => document.querySelectorAll('[data-testid="face-neighbour-thumb"]').length === n, anchors.fit.k, { timeout: 30_000 });
     const neighbourTitles = await page.locator(testid('face-neighbour')).evaluateAll((els) => els.map((e) => e.getAttribute('title')));
     expect(neighbourTitles.every((t) => /^training person \d+: 0\.\d\d from this face, \d+% of the mean$/.test(t ?? '')), neighbourTitles.join(' | ')).toBe(true);
     await screenshot(page, 'faces-03-photo');
@@ -150,7 +140,7 @@ describe('face panel', () => {
     expect(Math.hypot(...photoCondition.map((x, i) => x - committed[i]))).toBeLessThan(1e-3);
     // and that JSON uploaded behaves as the photo does: the same fit, the same people
     await page.setInputFiles(testid('embedding-file'), { name: 'sample2.json', mimeType: 'application/json', buffer: fs.readFileSync(path.join(repoRoot, 'models/faces/demo-photos/sample2.json')) });
-    await waitFor('the uploaded embedding', () => document.querySelector('[data-testid="face-condition-label"]')?.textContent === 'embedding: sample2.json', undefined);
+    await waitFor(page, 'the uploaded embedding', () => document.querySelector('[data-testid="face-condition-label"]')?.textContent === 'embedding: sample2.json', undefined, { timeout: 30_000 });
     expect(await text('face-fit')).toBe(fitLine);
     expect(await page.locator(testid('face-neighbour')).evaluateAll((els) => els.map((e) => e.getAttribute('title')))).toEqual(neighbourTitles);
     await waitForStatus(page, 'done', 120_000);

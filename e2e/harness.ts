@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { build } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -68,6 +68,15 @@ export async function serve(dir: string): Promise<Server> {
 
 /** Browsers launched with WebGPU: open() asks the app for it (below). */
 const withWebGPU = new WeakSet<Browser>();
+
+/** A port nobody listens on now, for a server the test starts itself (vite preview). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
 
 export async function launch(opts: { webgpu: boolean }): Promise<Browser> {
   const browser = await chromium.launch({

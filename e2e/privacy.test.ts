@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { preview, type PreviewServer } from 'vite';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { askForWebGPU, backendOf, buildApp, launch, LONG_TASK_PROBE, repoRoot, screenshot, waitForStatus } from './harness';
+import { askForWebGPU, backendOf, buildApp, freePort, launch, LONG_TASK_PROBE, repoRoot, screenshot, waitForStatus } from './harness';
 import { CSP, CSP_HEADER } from '../src/app/csp';
 import { encodePng } from '../src/io/png';
 
@@ -72,14 +72,6 @@ function collectErrors(page: Page): string[] {
     }),
   );
   return errors;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 /** A picture a user might load: a 64x64 RGB gradient with a bright disc, as PNG. */
