@@ -5,22 +5,14 @@ import { makeConfig, type ModelConfig } from '../model/config';
 /** The model the app loads when the URL names none. */
 export const DEFAULT_MODEL = 'mnist';
 
+/** The tiny trunk of the e2e presets: small enough that a 2x2 grid samples in seconds even on software WebGPU. */
+const TINY = { height: 8, width: 8, levels: 16, hidden: 8, layers: 2, firstKernel: 5, headHidden: 16 };
+
 /** Random-weight presets, for trying the app before training and for fast e2e tests. */
 export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
   // the shipped MNIST model's shape, class-conditional, untrained
   random: () => makeConfig({ conditioning: { type: 'class', classes: 10 } }),
-  // small enough that a 2x2 grid samples in seconds even on software WebGPU
-  'random-tiny': () =>
-    makeConfig({
-      height: 8,
-      width: 8,
-      levels: 16,
-      hidden: 8,
-      layers: 2,
-      firstKernel: 5,
-      headHidden: 16,
-      conditioning: { type: 'class', classes: 10 },
-    }),
+  'random-tiny': () => makeConfig({ ...TINY, conditioning: { type: 'class', classes: 10 } }),
   // models/faces's shape (its model.json config), conditioned on a 128-d face embedding through a spatial map
   'random-faces': () =>
     makeConfig({
@@ -53,17 +45,7 @@ export const RANDOM_PRESETS: Record<string, () => ModelConfig> = {
     }),
   // an auto-encoder (models/mnist-ae's kind: a conv encoder whose code conditions the decoder) at 8x8, for fast e2e runs
   'random-ae-tiny': () =>
-    makeConfig({
-      height: 8,
-      width: 8,
-      levels: 16,
-      hidden: 8,
-      layers: 2,
-      firstKernel: 5,
-      headHidden: 16,
-      conditioning: { type: 'vector', dim: 4, nullable: true },
-      encoder: { type: 'conv', channels: [4], code: 4 },
-    }),
+    makeConfig({ ...TINY, conditioning: { type: 'vector', dim: 4, nullable: true }, encoder: { type: 'conv', channels: [4], code: 4 } }),
 };
 
 /** The shipped models under /models/, as the picker names them. */
