@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import init_weights, is_nullable, make_config, param_specs
+from .config import encoder_grid, init_weights, is_nullable, make_config, param_specs
 from .model import encoder
 
 
@@ -59,7 +59,6 @@ def from_pixelcnn(config: dict, weights: dict[str, np.ndarray], new_config: dict
 def deconv_specs(config: dict, channels: list[int]) -> list[tuple[str, tuple[int, ...], float]]:
     """The baseline's decoder, the encoder's mirror: dense code -> [gh, gw, c_last], then
     stride-2 transposed 3x3 convs back to H x W, a sigmoid for the mean intensity."""
-    from .config import encoder_grid
     gh, gw = encoder_grid(config)
     code = config["encoder"]["code"]
     chans = list(reversed(channels))
@@ -93,7 +92,6 @@ class ConvAutoEncoder(torch.nn.Module):
         """levels [B, C, H, W] -> the reconstruction in 0..1 [B, C, H, W]."""
         cfg, W = self.config, self.W()
         code = encoder(cfg, W, x.float() * (2 / (cfg["levels"] - 1)) - 1)
-        from .config import encoder_grid
         gh, gw = encoder_grid(cfg)
         chans = list(reversed(cfg["encoder"]["channels"]))
         a = torch.relu(code @ W["dec/dense"] + W["dec/dense_bias"]).view(-1, gh, gw, chans[0]).permute(0, 3, 1, 2)
@@ -106,6 +104,6 @@ class ConvAutoEncoder(torch.nn.Module):
         for i in range(len(chans)):
             th, tw = sizes[i]
             a = F.conv_transpose2d(a, W[f"dec/deconv{i}"], W[f"dec/deconv{i}_bias"], stride=2, padding=1,
-                                   output_padding=(th - (2 * a.shape[2] - 1) + 0, tw - (2 * a.shape[3] - 1) + 0))
+                                   output_padding=(th - (2 * a.shape[2] - 1), tw - (2 * a.shape[3] - 1)))
             a = torch.relu(a) if i < len(chans) - 1 else torch.sigmoid(a)
         return a
