@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as faceapi from '@vladmandic/face-api/dist/face-api.esm-nobundle.js';
 import { faceDescriptors, rgbaToRgb, type FaceRecognizer } from '../faces/descriptor';
-import { CROP_BACKGROUND, cropSquare, detectorScale, largestFace, visiblePart } from '../app/faceCrop';
+import { CROP_BACKGROUND, cropSquare, detectorScale, largestFace, visiblePart } from '../faces/crop';
 import { selectBackend } from './backend';
 import { CROP_SIZE, PREVIEW_SIZE, type FromFaceWorker, type PhotoFace, type ToFaceWorker } from './faceapiProtocol';
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BACKGROUND } from '../faces/render';
-import { CHIN_MARGIN, CROP_BACKGROUND, FACE_SHARE, cropSquare, detectorScale, largestFace, visiblePart } from './faceCrop';
-import { descriptorDistance, distancesTo, levelsTo8bit } from './faceDistance';
+import { BACKGROUND } from './render';
+import { CHIN_MARGIN, CROP_BACKGROUND, FACE_SHARE, cropSquare, detectorScale, largestFace, visiblePart } from './crop';
 
 describe('cropSquare', () => {
   it('frames the face as the cartoons are framed: the box FACE_SHARE of the width, centred, its bottom CHIN_MARGIN above the edge', () => {
@@ -53,22 +52,5 @@ describe('detectorScale', () => {
     expect(detectorScale(640, 480, 640)).toBe(1);
     expect(detectorScale(1280, 2560, 640)).toBe(0.25);
     expect(detectorScale(100, 50, 640)).toBe(1);
-  });
-});
-
-describe('descriptor distances', () => {
-  it('is the Euclidean distance, per portrait', () => {
-    expect(descriptorDistance([0, 0, 0], [1, 2, 2])).toBe(3);
-    expect(() => descriptorDistance([1], [1, 2])).toThrow(/lengths 1 and 2/);
-    const cond = Float32Array.from([1, 0]);
-    expect(distancesTo(cond, Float32Array.from([1, 0, 4, 3, 1, 1]), 3)).toEqual([0, Math.sqrt(18), 1]);
-    expect(() => distancesTo(cond, new Float32Array(5), 3)).toThrow(/need 6 numbers, got 5/);
-  });
-  it('maps levels to 8-bit pixels', () => {
-    expect(Array.from(levelsTo8bit(Uint8Array.from([0, 1, 3]), 4))).toEqual([0, 85, 255]);
-    const eight = Uint8Array.from([0, 7, 255]);
-    const out = levelsTo8bit(eight, 256);
-    expect(Array.from(out)).toEqual([0, 7, 255]);
-    expect(out).not.toBe(eight);
   });
 });
