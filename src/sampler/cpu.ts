@@ -1,7 +1,7 @@
 // CPU sampling in one call a sub-pixel: the cached sampler (steppers.ts) with its
 // per-sub-pixel horizontal step done by a hand-written WebAssembly SIMD kernel
 // (cpuKernel.as.ts) instead of ~200 tfjs kernel launches, as the fused WebGPU pixel kernel
-// does it on the GPU (webgpu.ts). The vertical stack and a prefix's warm-up stay tfjs ops
+// does it on the GPU (webgpu/pixelKernel.ts). The vertical stack and a prefix's warm-up stay tfjs ops
 // (once a row, where their convolutions are large enough for tfjs's own kernels); their
 // outputs are copied into the kernel's memory. The masked weights are packed into that
 // memory once. For wasm and cpu backends (it reads tensors back with dataSync).

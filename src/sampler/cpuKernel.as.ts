@@ -2,7 +2,7 @@
 // cpuKernelWasm.ts; not TypeScript for tsc: see tsconfig's exclude). One call of `step`
 // is the cached sampler's whole horizontal step for one sub-pixel: every layer's own-row
 // taps, gate, 1x1 and residual, then the head and the softmax, for all N batch rows, as
-// the fused WebGPU pixel kernel does it (webgpu.ts). `advance` moves each layer's window
+// the fused WebGPU pixel kernel does it (webgpu/pixelKernel.ts). `advance` moves each layer's window
 // one column on once a pixel is decided. The vertical stack stays in tfjs (once a row).
 //
 // Memory is the caller's (imported), past heapBase(); every pointer is a byte offset into it. A table at
