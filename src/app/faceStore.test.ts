@@ -6,7 +6,7 @@ import { makeConfig } from '../model/config';
 import { useStore } from './store';
 import { connectFakes } from './fakeWorkers';
 import { examplesUrl, useFaceStore } from './faceStore';
-import { downloadConditionJson } from './embeddingFile';
+import { formatEmbeddingJson } from '../io/embedding';
 import { encodeAnchors, parseAnchors } from '../faces/anchorsFile';
 import { fitCondition } from '../faces/fitCondition';
 
@@ -48,7 +48,7 @@ describe('face store', () => {
   });
 
   it("a good upload conditions on its numbers; a bad one is one line and changes nothing", async () => {
-    await useFaceStore.getState().uploadEmbedding(file('mine.json', downloadConditionJson(vec(7))));
+    await useFaceStore.getState().uploadEmbedding(file('mine.json', formatEmbeddingJson(vec(7))));
     expect(useFaceStore.getState().condition).toMatchObject({ source: 'upload', label: 'embedding: mine.json', picture: null });
     expect(generated()).toHaveLength(1);
     expect(generated()[0].condition).toEqual({ kind: 'vector', values: Array.from(vec(7)) });
@@ -65,7 +65,7 @@ describe('face store', () => {
     }
     expect(generated()).toHaveLength(1);
     // the next good file clears the line
-    await useFaceStore.getState().uploadEmbedding(file('again.json', downloadConditionJson(vec(1))));
+    await useFaceStore.getState().uploadEmbedding(file('again.json', formatEmbeddingJson(vec(1))));
     expect(useFaceStore.getState().error).toBeNull();
     expect(generated()).toHaveLength(2);
   });
@@ -84,7 +84,7 @@ describe('face store', () => {
     useFaceStore.setState({ anchors: parsed.value });
     // far from every anchor: drawn from the mean of the nearest two, as fitCondition says
     const far = Float32Array.from(vec(9), (x) => x * 3);
-    await useFaceStore.getState().uploadEmbedding(file('far.json', downloadConditionJson(far)));
+    await useFaceStore.getState().uploadEmbedding(file('far.json', formatEmbeddingJson(far)));
     const want = fitCondition(parsed.value, far);
     const s = useFaceStore.getState();
     expect(s.condition!.vector).toEqual(far); // the download gives the face itself back
@@ -92,7 +92,7 @@ describe('face store', () => {
     expect(generated().at(-1)!.condition).toEqual({ kind: 'vector', values: Array.from(want.vector) });
     expect(s.neighbours!.map((n) => n.identity)).toEqual(want.fit.neighbours.map((n) => 40 + n.index));
     // an anchor itself is kept as it is, and no neighbours are claimed
-    await useFaceStore.getState().uploadEmbedding(file('near.json', downloadConditionJson(vec(1))));
+    await useFaceStore.getState().uploadEmbedding(file('near.json', formatEmbeddingJson(vec(1))));
     expect(useFaceStore.getState().condition!.fitted!.fit.blend).toBe(0);
     expect(useFaceStore.getState().neighbours).toBeNull();
     expect(generated().at(-1)!.condition).toEqual({ kind: 'vector', values: Array.from(vec(1)) });

@@ -10,7 +10,7 @@ import { create } from 'zustand';
 import { EXAMPLES_FILE, MAX_EXAMPLES_BYTES, parseFaceExamples, type FaceExample } from '../faces/examples';
 import { modelFolder } from '../worker/catalog';
 import { CROP_SIZE, PREVIEW_SIZE } from '../worker/faceapiProtocol';
-import { MAX_EMBEDDING_BYTES, displayName, parseEmbeddingFile } from './embeddingFile';
+import { MAX_EMBEDDING_BYTES, displayName, parseEmbeddingFile } from '../io/embedding';
 import { distancesTo, levelsTo8bit } from './faceDistance';
 import { FaceJobError, describeImages, detectPhoto, onFaceWorker } from './faceWorker';
 import { anchorThumb, type AnchorAtlas, type FaceAnchors } from '../faces/anchorsFile';

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeBackend } from '../backend/node';
 import type { Condition, ModelConfig } from '../model';
-import { parseEmbedding } from '../io/npy';
+import { embeddingRowsOrThrow } from '../io/embedding';
 import { UsageError, type Flag } from './args';
 
 export const backendFlag = {
@@ -46,7 +46,7 @@ export async function conditionFromFlags(
   }
   if (flags.class !== undefined) throw new UsageError(`this model is conditioned on a ${c.dim}-d vector: use --embedding FILE`);
   if (flags.embedding === undefined) throw new UsageError(`this model is conditioned on a ${c.dim}-d vector: --embedding FILE is required`);
-  const rows = parseEmbedding(await readInputFile(flags.embedding), flags.embedding);
+  const rows = embeddingRowsOrThrow(flags.embedding, await readInputFile(flags.embedding));
   if (rows[0].length !== c.dim) throw new Error(`${flags.embedding}: embedding has length ${rows[0].length}, the model expects ${c.dim}`);
   if (rows.length !== 1 && rows.length !== count) {
     throw new Error(`${flags.embedding}: holds ${rows.length} embeddings; give 1 (shared) or --count (${count})`);

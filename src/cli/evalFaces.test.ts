@@ -357,9 +357,9 @@ describe('npm run sample --embedding on a faces model', () => {
     const cases: [string, RegExp][] = [
       [await file('short.npy', encodeNpy(new Float32Array(127), [127])), /short\.npy: embedding has length 127, the model expects 128$/],
       [await file('short.json', JSON.stringify(Array(127).fill(0.1))), /short\.json: embedding has length 127, the model expects 128$/],
-      [await file('nan.npy', encodeNpy(nan, [2, D])), /nan\.npy: row 1 element 5 is not a finite number$/],
-      [await file('nan.json', `[${Array(D).fill('0').join(',').replace(/^0/, 'NaN')}]`), /nan\.json: not valid JSON/],
-      [await file('inf.json', `[${Array(D).fill('0').join(',').replace(/^0/, '1e999')}]`), /inf\.json: row 0 element 0 is not a finite number$/],
+      [await file('nan.npy', encodeNpy(nan, [2, D])), /nan\.npy: not finite: row 1 element 5 is NaN$/],
+      [await file('nan.json', `[${Array(D).fill('0').join(',').replace(/^0/, 'NaN')}]`), /nan\.json: not finite: element 0 is NaN$/],
+      [await file('inf.json', `[${Array(D).fill('0').join(',').replace(/^0/, '1e999')}]`), /inf\.json: not finite: element 0 is Infinity$/],
       [await file('three.npy', encodeNpy(new Float32Array(3 * D), [3, D])), /three\.npy: holds 3 embeddings; give 1 \(shared\) or --count \(2\)$/],
     ];
     for (const [f, re] of cases) {

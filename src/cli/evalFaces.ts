@@ -29,7 +29,7 @@ import { fitCondition } from '../faces/fitCondition';
 import type { FaceAnchors } from '../faces/anchorsFile';
 import { modelAnchors, readAnchorsFile } from '../faces/anchorsNode';
 import { decode as decodePng } from 'fast-png';
-import { parseEmbedding } from '../io/npy';
+import { embeddingRowsOrThrow } from '../io/embedding';
 import { encodePng, imageGrid, levelsToPixels } from '../io/png';
 import { checkWritable, writeFilesAtomic } from '../io/atomicWrite';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
@@ -105,7 +105,7 @@ export async function readEmbeddingsDir(dir: string, dim: number): Promise<{ fil
   if (names.length === 0) throw new UsageError(`--embeddings: ${dir} holds no .json or .npy files`);
   const out = [];
   for (const f of names) {
-    const rows = parseEmbedding(new Uint8Array(await fs.readFile(path.join(dir, f))), path.join(dir, f));
+    const rows = embeddingRowsOrThrow(path.join(dir, f), new Uint8Array(await fs.readFile(path.join(dir, f))));
     if (rows.length !== 1) throw new Error(`${path.join(dir, f)}: holds ${rows.length} embeddings; eval-faces reads one a file`);
     if (rows[0].length !== dim) throw new Error(`${path.join(dir, f)}: embedding has length ${rows[0].length}, the model expects ${dim}`);
     // a picture of the face beside it (the app's crop), for the --png

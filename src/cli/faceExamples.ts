@@ -12,7 +12,7 @@ import { readFacesDir } from '../faces/dataset';
 import { DESCRIPTOR_DIM } from '../faces/descriptor';
 import { EXAMPLES_FORMAT, pngDataUrl, parseFaceExamples } from '../faces/examples';
 import { peopleOf } from '../faces/identity';
-import { downloadConditionJson } from '../app/embeddingFile';
+import { formatEmbeddingJson } from '../io/embedding';
 import { encodePng } from '../io/png';
 import { checkWritable, writeFilesAtomic } from '../io/atomicWrite';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
@@ -122,7 +122,7 @@ export async function runFaceExamples(argv: string[]): Promise<void> {
     const png = encodePng(data.images.subarray(row * px, (row + 1) * px), size, size, 3);
     const d = data.descriptors.subarray(row * DESCRIPTOR_DIM, (row + 1) * DESCRIPTOR_DIM);
     // shortest decimals that read back as the same float32s
-    return { identity, variant, png: pngDataUrl(png), descriptor: JSON.parse(downloadConditionJson(d)) as number[] };
+    return { identity, variant, png: pngDataUrl(png), descriptor: JSON.parse(formatEmbeddingJson(d)) as number[] };
   });
   const file = { format: EXAMPLES_FORMAT, size, dim: DESCRIPTOR_DIM, source: { faces: path.relative(process.cwd(), data.dir) || '.', seed: data.meta.seed }, examples };
   const checked = parseFaceExamples(file, size, DESCRIPTOR_DIM);

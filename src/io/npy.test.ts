@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeNpy, encodeNpy, NpyHeaderError, parseEmbedding, readNpyHeader } from './npy';
+import { decodeNpy, encodeNpy, NpyHeaderError, readNpyHeader } from './npy';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -46,25 +46,5 @@ describe('.npy files', () => {
     expect(() => decodeNpy(noShape)).toThrow(/^npy: no 'shape' entry$/);
     expect(readNpyHeader(f)).toEqual({ version: 1, descr: '<f4', fortranOrder: false, shape: [2], dataStart: 128 });
     expect(() => readNpyHeader(new Uint8Array(20))).toThrow(NpyHeaderError);
-  });
-});
-
-describe('embedding files', () => {
-  it('reads [D] and [N, D] from .npy and JSON', () => {
-    const one = parseEmbedding(encodeNpy(Float32Array.of(1, 2, 3), [3]), 'e.npy');
-    expect(one.map((r) => Array.from(r))).toEqual([[1, 2, 3]]);
-    const two = parseEmbedding(encodeNpy(Float32Array.of(1, 2, 3, 4), [2, 2]), 'e.npy');
-    expect(two.map((r) => Array.from(r))).toEqual([[1, 2], [3, 4]]);
-    const js = parseEmbedding(new TextEncoder().encode('[[0.5, 1], [2, 3]]'), 'e.json');
-    expect(js.map((r) => Array.from(r))).toEqual([[0.5, 1], [2, 3]]);
-  });
-
-  it('names the file and the problem', () => {
-    const enc = (s: string) => new TextEncoder().encode(s);
-    expect(() => parseEmbedding(enc('[1, 2'), 'x.json')).toThrow(/^x\.json: not valid JSON/);
-    expect(() => parseEmbedding(enc('{"a": 1}'), 'x.json')).toThrow(/x\.json: expected a JSON array/);
-    expect(() => parseEmbedding(enc('[[1, 2], [3]]'), 'x.json')).toThrow(/row 1 has length 1/);
-    expect(() => parseEmbedding(enc('[1, 1e300]'), 'x.json')).toThrow(/element 1 is not a finite number/);
-    expect(() => parseEmbedding(encodeNpy(new Uint8Array(3), [3]), 'x.npy')).toThrow(/float32 or float64, got uint8/);
   });
 });

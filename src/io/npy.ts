@@ -1,6 +1,6 @@
-// NumPy .npy files (format version 1.0): write uint8 / float32 arrays, read them back.
-// Also reads a conditioning vector file (.npy or .json) for `--embedding`.
-// Environment-free except readEmbeddingFile, which takes the file's bytes from the caller.
+// NumPy .npy files: write uint8 / float32 arrays (format 1.0), read them back (formats
+// 1-3). Environment-free: bytes in, bytes out. Conditioning-vector files (.npy or .json)
+// are read by embedding.ts, on top of readNpyHeader.
 
 export type NpyDtype = 'uint8' | 'float32' | 'float64';
 
@@ -63,7 +63,7 @@ export class NpyHeaderError extends Error {
 /**
  * Reads a .npy header (format 1-3): magic, version, header length, and the dictionary's
  * descr / fortran_order / shape. Throws NpyHeaderError naming what is wrong; checks
- * nothing about the data (decodeNpy and the app's embedding parser each do their own).
+ * nothing about the data (decodeNpy and embedding.ts each do their own).
  */
 export function readNpyHeader(file: Uint8Array): NpyHeader {
   if (file.length < NPY_MAGIC.length || NPY_MAGIC.some((b, i) => file[i] !== b)) throw new NpyHeaderError('no \\x93NUMPY magic at the start', true);
@@ -133,40 +133,4 @@ export function decodeNpy(file: Uint8Array): NpyArray {
   const data =
     dtype === 'uint8' ? bytes : dtype === 'float32' ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
   return { dtype, shape, data };
-}
-
-/**
- * A conditioning vector file: a .npy of shape [D] or [N, D] (float32/float64), or JSON
- * holding [x, ...] or [[x, ...], ...]. Returns one Float32Array per row.
- */
-export function parseEmbedding(bytes: Uint8Array, fileName: string): Float32Array[] {
-  let rows: Float32Array[];
-  if (fileName.toLowerCase().endsWith('.npy')) {
-    const a = decodeNpy(bytes);
-    if (a.dtype === 'uint8') throw new Error(`${fileName}: embedding must be float32 or float64, got uint8`);
-    if (a.shape.length === 1) rows = [Float32Array.from(a.data)];
-    else if (a.shape.length === 2) {
-      const [n, d] = a.shape;
-      rows = [];
-      for (let i = 0; i < n; i++) rows.push(Float32Array.from(a.data.subarray(i * d, (i + 1) * d)));
-    } else throw new Error(`${fileName}: embedding must have shape [D] or [N, D], got [${a.shape}]`);
-  } else {
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(bytes));
-    } catch (e) {
-      throw new Error(`${fileName}: not valid JSON (${(e as Error).message})`);
-    }
-    const isNums = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
-    if (isNums(json)) rows = [Float32Array.from(json)];
-    else if (Array.isArray(json) && json.length > 0 && json.every(isNums)) rows = (json as number[][]).map((r) => Float32Array.from(r));
-    else throw new Error(`${fileName}: expected a JSON array of numbers or an array of such arrays`);
-  }
-  if (rows.length === 0 || rows[0].length === 0) throw new Error(`${fileName}: embedding is empty`);
-  for (let i = 0; i < rows.length; i++) {
-    if (rows[i].length !== rows[0].length) throw new Error(`${fileName}: row ${i} has length ${rows[i].length}, row 0 has ${rows[0].length}`);
-    const bad = rows[i].findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new Error(`${fileName}: row ${i} element ${bad} is not a finite number`);
-  }
-  return rows;
 }

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { canDraw, drawingModel, useStore } from '../store';
 import { useFaceStore, type FacePicture } from '../faceStore';
-import { downloadConditionJson } from '../embeddingFile';
+import { formatEmbeddingJson } from '../../io/embedding';
 import './FacePanel.css';
 
 /** An RGB picture drawn on a canvas, `css` pixels square, pixelated. */
@@ -35,7 +35,7 @@ function Picture({ picture, css }: { picture: FacePicture | null; css: number })
 
 function download(vector: Float32Array): void {
   const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([downloadConditionJson(vector)], { type: 'application/json' }));
+  a.href = URL.createObjectURL(new Blob([formatEmbeddingJson(vector)], { type: 'application/json' }));
   a.download = 'face-condition.json';
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);

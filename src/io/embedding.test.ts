@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { EMBEDDING_ERROR_PREFIX, MAX_EMBEDDING_BYTES, displayName, downloadConditionJson, parseEmbeddingFile, type EmbeddingErrorKind, type EmbeddingParse } from './embeddingFile';
-import { decodeNpy, encodeNpy } from '../io/npy';
+import {
+  EMBEDDING_ERROR_PREFIX,
+  MAX_EMBEDDING_BYTES,
+  displayName,
+  embeddingRowsOrThrow,
+  formatEmbeddingJson,
+  parseEmbeddingFile,
+  parseEmbeddingRows,
+  type EmbeddingErrorKind,
+  type EmbeddingParse,
+  type EmbeddingRowsParse,
+} from './embedding';
+import { decodeNpy, encodeNpy } from './npy';
 import { mulberry32 as rng } from '../model/params';
 
 const D = 128;
@@ -231,7 +242,65 @@ describe('parseEmbeddingFile: named one-line errors', () => {
   });
 });
 
-describe('downloadConditionJson', () => {
+describe('parseEmbeddingRows (the CLI): rows of any one length', () => {
+  const rowsOf = (r: EmbeddingRowsParse) => {
+    if (!r.ok) throw new Error(`expected rows, got: ${r.error}`);
+    return r.rows.map((x) => Array.from(x));
+  };
+
+  it('reads [D] and [N, D] from .npy and JSON', () => {
+    expect(rowsOf(parseEmbeddingRows('e.npy', encodeNpy(Float32Array.of(1, 2, 3), [3])))).toEqual([[1, 2, 3]]);
+    expect(rowsOf(parseEmbeddingRows('e.npy', encodeNpy(Float32Array.of(1, 2, 3, 4), [2, 2])))).toEqual([[1, 2], [3, 4]]);
+    expect(rowsOf(parseEmbeddingRows('e.npy', npy(Float64Array.of(0.5, 1, 2, 3), '(2, 2)')))).toEqual([[0.5, 1], [2, 3]]);
+    expect(rowsOf(parseEmbeddingRows('e.json', enc('[[0.5, 1], [2, 3]]')))).toEqual([[0.5, 1], [2, 3]]);
+    expect(rowsOf(parseEmbeddingRows('e.json', enc('[0.5, 1]')))).toEqual([[0.5, 1]]);
+    // more than the app's 1 MB: the CLI reads a descriptor per image
+    const many = vec(2100 * D, 5);
+    expect(parseEmbeddingRows('many.npy', encodeNpy(many, [2100, D]))).toMatchObject({ ok: true, rows: { length: 2100 } });
+  });
+
+  it('names the file as given and the problem, in the same words as the app', () => {
+    const long = `/some/long/folder/of/embeddings/${'x'.repeat(60)}/e.json`;
+    expect(parseEmbeddingRows(long, enc('[1, 2'))).toMatchObject({ ok: false, kind: 'not-json', error: expect.stringMatching(new RegExp(`^${long}: not JSON: `)) });
+    const cases: [string, Uint8Array, EmbeddingErrorKind, string | RegExp][] = [
+      ['x.json', enc('{"a": 1}'), 'not-array', 'x.json: not an array of numbers: the JSON is an object, expected an array of numbers or an array of such arrays'],
+      ['x.json', enc('[[1, 2], [3]]'), 'wrong-length', 'x.json: wrong length: row 1 has 1 numbers, row 0 has 2'],
+      ['x.json', enc('[]'), 'wrong-length', 'x.json: wrong length: no numbers'],
+      ['x.json', enc('[[1], ["a"]]'), 'not-array', 'x.json: not an array of numbers: row 1 element 0 is a string'],
+      ['x.json', enc('[1, 1e300]'), 'not-finite', "x.json: not finite: element 1 1e+300 is beyond float32's range"],
+      ['x.json', enc('[[1, 2], [3, NaN]]'), 'not-finite', 'x.json: not finite: row 1 element 1 is NaN'],
+      ['x.npy', encodeNpy(new Uint8Array(3), [3]), 'npy-dtype', /^x\.npy: unsupported \.npy dtype '\|u1' \(uint8\)/],
+      ['x.npy', encodeNpy(new Float32Array(8), [2, 2, 2]), 'npy-shape', 'x.npy: wrong .npy shape (2, 2, 2), expected (D,) or (N, D)'],
+      ['x.npy', encodeNpy(new Float32Array(0), [0, 4]), 'npy-shape', 'x.npy: wrong .npy shape (0, 4) holds no numbers'],
+      ['x.npy', npy(new Float32Array(4), '(2, 2)').subarray(0, -4), 'npy-data', 'x.npy: wrong .npy data size: shape (2, 2) of float32 needs 16 data bytes, the file has 12'],
+    ];
+    for (const [name, bytes, kind, want] of cases) {
+      const r = parseEmbeddingRows(name, bytes);
+      expect(r, name).toMatchObject({ ok: false, kind });
+      if (r.ok) continue;
+      if (typeof want === 'string') expect(r.error).toBe(want);
+      else expect(r.error).toMatch(want);
+    }
+    const nan = new Float32Array(2 * D);
+    nan[D + 5] = NaN;
+    expect(parseEmbeddingRows('nan.npy', encodeNpy(nan, [2, D]))).toMatchObject({ error: 'nan.npy: not finite: row 1 element 5 is NaN' });
+  });
+
+  it('refuses an (N, D) array in Fortran order (its rows are not laid out one after another)', () => {
+    const f = npy(Float32Array.of(1, 2, 3, 4), '(2, 2)');
+    const at = new TextDecoder('latin1').decode(f).indexOf('False');
+    const fortran = f.slice();
+    fortran.set(enc('True, '), at);
+    expect(parseEmbeddingRows('f.npy', fortran)).toMatchObject({ ok: false, kind: 'npy-shape', error: 'f.npy: wrong .npy shape (2, 2) in Fortran order, expected C order' });
+  });
+
+  it('embeddingRowsOrThrow throws the same line', () => {
+    expect(embeddingRowsOrThrow('e.json', enc('[1, 2]')).map((r) => Array.from(r))).toEqual([[1, 2]]);
+    expect(() => embeddingRowsOrThrow('x.json', enc('[1, 2'))).toThrow(/^x\.json: not JSON: /);
+  });
+});
+
+describe('formatEmbeddingJson', () => {
   it('round-trips exactly: every float32 bit pattern comes back, -0 included', () => {
     const r = rng(11);
     for (let trial = 0; trial < 50; trial++) {
@@ -242,7 +311,7 @@ describe('downloadConditionJson', () => {
       v[0] = -0;
       v[1] = 3.4028234663852886e38; // float32 max
       v[2] = -1.401298464324817e-45; // smallest denormal
-      const text = downloadConditionJson(v);
+      const text = formatEmbeddingJson(v);
       expect(text).not.toMatch(/\n./);
       const back = parseEmbeddingFile('condition.json', new TextEncoder().encode(text));
       if (!back.ok) throw new Error(back.error);
@@ -252,16 +321,16 @@ describe('downloadConditionJson', () => {
 
   it('writes the shortest decimals (a descriptor is ~1.5 KB, not 3)', () => {
     const v = vec();
-    const text = downloadConditionJson(v);
+    const text = formatEmbeddingJson(v);
     expect(text.startsWith('[')).toBe(true);
     expect(JSON.parse(text)).toHaveLength(D);
-    expect(downloadConditionJson([0.1, 1, -2.5])).toBe('[0.1, 1, -2.5]\n');
+    expect(formatEmbeddingJson([0.1, 1, -2.5])).toBe('[0.1, 1, -2.5]\n');
     expect(text.length).toBeLessThan(JSON.stringify(Array.from(v)).length);
   });
 
   it('refuses what JSON cannot hold', () => {
-    expect(() => downloadConditionJson([1, NaN])).toThrow('condition: element 1 is NaN, not a finite float32');
-    expect(() => downloadConditionJson([1e39])).toThrow(/element 0 is Infinity/);
+    expect(() => formatEmbeddingJson([1, NaN])).toThrow('condition: element 1 is NaN, not a finite float32');
+    expect(() => formatEmbeddingJson([1e39])).toThrow(/element 0 is Infinity/);
   });
 });
 
@@ -281,7 +350,7 @@ function fuzzCases(seed: number, count: number): Case[] {
     return [
       { name: 'v.json', bytes: enc(JSON.stringify(arr)), how: 'json' },
       { name: 'v.json', bytes: enc(JSON.stringify(arr, null, 1)), how: 'json-pretty' },
-      { name: 'v.json', bytes: enc(downloadConditionJson(v)), how: 'json-download' },
+      { name: 'v.json', bytes: enc(formatEmbeddingJson(v)), how: 'json-download' },
       { name: 'v.json', bytes: enc(JSON.stringify([arr])), how: 'json-row' },
       { name: 'v.npy', bytes: encodeNpy(v, [D]), how: 'npy-f4' },
       { name: 'v.npy', bytes: encodeNpy(v, [1, D]), how: 'npy-f4-row' },
@@ -434,6 +503,39 @@ describe('parseEmbeddingFile: fuzz', () => {
     console.info(`fuzz: ${ok} valid, errors ${JSON.stringify(Object.fromEntries(kinds))}`);
     expect(ok).toBeGreaterThan(300);
     for (const k of Object.keys(EMBEDDING_ERROR_PREFIX)) expect(kinds.get(k) ?? 0, `no ${k} error among the fuzz cases: ${JSON.stringify([...kinds])}`).toBeGreaterThan(0);
+  });
+
+  it('the same 3,000 files read as the CLI reads them: rows of one finite length or a named one-line error, and every file the app takes gives the CLI the same vector', () => {
+    const cases = fuzzCases(20261201, 3000);
+    let ok = 0;
+    for (const c of cases) {
+      const where = `${c.how} (${c.name}, ${c.bytes.length} bytes)`;
+      let r: EmbeddingRowsParse;
+      try {
+        r = parseEmbeddingRows(c.name, c.bytes);
+      } catch (e) {
+        throw new Error(`threw on ${where}: ${(e as Error).message}`);
+      }
+      const app = parseEmbeddingFile(c.name, c.bytes);
+      if (r.ok) {
+        ok++;
+        expect(r.rows.length, where).toBeGreaterThan(0);
+        for (const row of r.rows) {
+          expect(row, where).toBeInstanceOf(Float32Array);
+          expect(row.length, where).toBe(r.rows[0].length);
+          expect(row.every(Number.isFinite), where).toBe(true);
+        }
+      } else {
+        expect(r.error.startsWith(`${c.name}: ${EMBEDDING_ERROR_PREFIX[r.kind]}`), `${where}: ${r.error}`).toBe(true);
+        expect(r.error, where).not.toMatch(/[\n\r\u2028\u2029]/);
+        expect(r.error, where).not.toContain('internal error');
+      }
+      if (app.ok) {
+        expect(r.ok, where).toBe(true);
+        if (r.ok) expect(r.rows.map((x) => Array.from(x)), where).toEqual([Array.from(app.vector)]);
+      }
+    }
+    expect(ok).toBeGreaterThan(300);
   });
 
   it('is reproducible: the same seed gives the same files and the same answers', () => {
