@@ -150,17 +150,18 @@ function checkEntry(e: unknown, where: string): CheckedEntry {
   return { name, shape: shape as number[], half };
 }
 
-/**
- * Builds a model from a parsed model.json and a way to read its shards (fetch in the
- * browser, fs in Node). Validates the config, every tensor's name, shape and dtype
- * against paramShapes(config), every shard's length and every value (no NaN/Inf). An
- * auto-encoder's enc/* tensors are in paramShapes too (after the head), so they are
- * checked as strictly as the decoder's; a folder without config.encoder has none.
- */
-export async function parseModelArtifacts(
-  modelJson: unknown,
-  readShard: (path: string) => Promise<ArrayBuffer>,
-): Promise<PixelCNN> {
+/** A weightsManifest group whose paths, names, shapes and dtypes are checked; no bytes read yet. */
+interface CheckedGroup {
+  /** e.g. weightsManifest[0], for messages */
+  where: string;
+  paths: string[];
+  entries: CheckedEntry[];
+}
+
+const bytesOf = (e: CheckedEntry) => size(e.shape) * (e.half ? 2 : 4);
+
+/** model.json's top level: the format tag, a valid config and a non-empty weightsManifest. */
+function checkHeader(modelJson: unknown): { config: ModelConfig; manifest: unknown[] } {
   if (!isObject(modelJson)) throw new Error(`${MODEL_JSON}: expected a JSON object`);
   if (modelJson.format !== MODEL_FORMAT) {
     throw new Error(`${MODEL_JSON}: format is ${JSON.stringify(modelJson.format)}, expected "${MODEL_FORMAT}"`);
@@ -173,87 +174,117 @@ export async function parseModelArtifacts(
   }
   const manifest = modelJson.weightsManifest;
   if (!Array.isArray(manifest) || manifest.length === 0) throw new Error(`${MODEL_JSON}: weightsManifest must be a non-empty array`);
+  return { config, manifest };
+}
 
-  const expected = new Map(paramShapes(config).map((s) => [s.name, s.shape]));
-  const values = new Map<string, Float32Array>();
-
-  for (let g = 0; g < manifest.length; g++) {
-    const group = manifest[g];
-    const where = `weightsManifest[${g}]`;
-    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-      throw new Error(`${MODEL_JSON}: ${where}: expected {paths: [...], weights: [...]}`);
+/**
+ * Group g of the manifest against the config's parameters (`expected`: name -> shape):
+ * every name a parameter, listed once (`seen`: the names of earlier groups), with its shape.
+ */
+function checkGroup(group: unknown, g: number, expected: Map<string, number[]>, seen: ReadonlySet<string>): CheckedGroup {
+  const where = `weightsManifest[${g}]`;
+  if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+    throw new Error(`${MODEL_JSON}: ${where}: expected {paths: [...], weights: [...]}`);
+  }
+  const paths = group.paths.map((p, i) => checkShardPath(p, `${where}.paths[${i}]`));
+  const entries = group.weights.map((e, i) => checkEntry(e, `${where}.weights[${i}]`));
+  for (const e of entries) {
+    const want = expected.get(e.name);
+    if (!want) throw new Error(`${MODEL_JSON}: tensor '${e.name}' is not a parameter of this config`);
+    if (seen.has(e.name) || entries.filter((x) => x.name === e.name).length > 1) {
+      throw new Error(`${MODEL_JSON}: tensor '${e.name}' is listed twice`);
     }
-    const paths = group.paths.map((p, i) => checkShardPath(p, `${where}.paths[${i}]`));
-    const entries = group.weights.map((e, i) => checkEntry(e, `${where}.weights[${i}]`));
-
-    // check names and shapes before reading any bytes
-    for (const e of entries) {
-      const want = expected.get(e.name);
-      if (!want) throw new Error(`${MODEL_JSON}: tensor '${e.name}' is not a parameter of this config`);
-      if (values.has(e.name) || entries.filter((x) => x.name === e.name).length > 1) {
-        throw new Error(`${MODEL_JSON}: tensor '${e.name}' is listed twice`);
-      }
-      if (want.join(',') !== e.shape.join(',')) {
-        throw new Error(`${MODEL_JSON}: tensor '${e.name}' has shape ${fmt(e.shape)}, config expects ${fmt(want)}`);
-      }
-    }
-
-    // read the shards; remember where each starts so errors can name the file
-    const buffers: Uint8Array[] = [];
-    for (const p of paths) {
-      let buf: ArrayBuffer;
-      try {
-        buf = await readShard(p);
-      } catch (e) {
-        throw new Error(`${p}: cannot be read (${String((e as Error).message ?? e).split('\n')[0]})`);
-      }
-      buffers.push(new Uint8Array(buf));
-    }
-    const starts: number[] = [];
-    let total = 0;
-    for (const b of buffers) {
-      starts.push(total);
-      total += b.length;
-    }
-    const shardAt = (byte: number) => {
-      let i = 0;
-      while (i + 1 < starts.length && starts[i + 1] <= byte) i++;
-      return paths[i] ?? '(no shard)';
-    };
-    const needed = entries.reduce((s, e) => s + size(e.shape) * (e.half ? 2 : 4), 0);
-    if (total !== needed) {
-      // name the first tensor that does not fit, and the shard it should end in
-      let off = 0;
-      for (const e of entries) {
-        const n = size(e.shape) * (e.half ? 2 : 4);
-        if (off + n > total) {
-          const last = paths[paths.length - 1] ?? '(no shard)';
-          throw new Error(
-            `${last}: truncated: tensor '${e.name}' needs bytes ${off}..${off + n} of ${where}, but its shards hold only ${total}`,
-          );
-        }
-        off += n;
-      }
-      throw new Error(`${paths[paths.length - 1]}: ${total - needed} bytes more than ${where} describes (wrong or corrupt shard)`);
-    }
-    const all = new Uint8Array(total);
-    buffers.forEach((b, i) => all.set(b, starts[i]));
-
-    let off = 0;
-    for (const e of entries) {
-      const n = size(e.shape);
-      const bytes = all.slice(off, off + n * (e.half ? 2 : 4));
-      const v = e.half ? float16ToFloat32(new Uint16Array(bytes.buffer)) : new Float32Array(bytes.buffer);
-      const bad = v.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) {
-        const at = off + bad * (e.half ? 2 : 4);
-        throw new Error(`${shardAt(at)}: tensor '${e.name}' holds ${v[bad]} at index ${bad}`);
-      }
-      values.set(e.name, v);
-      off += n * (e.half ? 2 : 4);
+    if (want.join(',') !== e.shape.join(',')) {
+      throw new Error(`${MODEL_JSON}: tensor '${e.name}' has shape ${fmt(e.shape)}, config expects ${fmt(want)}`);
     }
   }
+  return { where, paths, entries };
+}
 
+/** A group's shards as one byte array, and which shard holds a given byte (for messages). */
+async function readShards(
+  group: CheckedGroup,
+  readShard: (path: string) => Promise<ArrayBuffer>,
+): Promise<{ bytes: Uint8Array; shardAt: (byte: number) => string }> {
+  const { paths } = group;
+  const buffers: Uint8Array[] = [];
+  for (const p of paths) {
+    let buf: ArrayBuffer;
+    try {
+      buf = await readShard(p);
+    } catch (e) {
+      throw new Error(`${p}: cannot be read (${String((e as Error).message ?? e).split('\n')[0]})`);
+    }
+    buffers.push(new Uint8Array(buf));
+  }
+  const starts: number[] = [];
+  let total = 0;
+  for (const b of buffers) {
+    starts.push(total);
+    total += b.length;
+  }
+  checkShardLength(group, total);
+  const bytes = new Uint8Array(total);
+  buffers.forEach((b, i) => bytes.set(b, starts[i]));
+  const shardAt = (byte: number) => {
+    let i = 0;
+    while (i + 1 < starts.length && starts[i + 1] <= byte) i++;
+    return paths[i] ?? '(no shard)';
+  };
+  return { bytes, shardAt };
+}
+
+/** The shards must hold exactly the group's tensors; otherwise name the first that does not fit. */
+function checkShardLength({ where, paths, entries }: CheckedGroup, total: number): void {
+  const needed = entries.reduce((s, e) => s + bytesOf(e), 0);
+  if (total === needed) return;
+  let off = 0;
+  for (const e of entries) {
+    const n = bytesOf(e);
+    if (off + n > total) {
+      const last = paths[paths.length - 1] ?? '(no shard)';
+      throw new Error(`${last}: truncated: tensor '${e.name}' needs bytes ${off}..${off + n} of ${where}, but its shards hold only ${total}`);
+    }
+    off += n;
+  }
+  throw new Error(`${paths[paths.length - 1]}: ${total - needed} bytes more than ${where} describes (wrong or corrupt shard)`);
+}
+
+/** Each tensor's values (float16 widened to float32), in manifest order; every value finite. */
+function decodeTensors(group: CheckedGroup, bytes: Uint8Array, shardAt: (byte: number) => string): [string, Float32Array][] {
+  const out: [string, Float32Array][] = [];
+  let off = 0;
+  for (const e of group.entries) {
+    const chunk = bytes.slice(off, off + bytesOf(e));
+    const v = e.half ? float16ToFloat32(new Uint16Array(chunk.buffer)) : new Float32Array(chunk.buffer);
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`${shardAt(off + bad * (e.half ? 2 : 4))}: tensor '${e.name}' holds ${v[bad]} at index ${bad}`);
+    out.push([e.name, v]);
+    off += bytesOf(e);
+  }
+  return out;
+}
+
+/**
+ * Builds a model from a parsed model.json and a way to read its shards (fetch in the
+ * browser, fs in Node). Validates the config, every tensor's name, shape and dtype
+ * against paramShapes(config), every shard's length and every value (no NaN/Inf). An
+ * auto-encoder's enc/* tensors are in paramShapes too (after the head), so they are
+ * checked as strictly as the decoder's; a folder without config.encoder has none.
+ * Each group is checked before its shards are read.
+ */
+export async function parseModelArtifacts(
+  modelJson: unknown,
+  readShard: (path: string) => Promise<ArrayBuffer>,
+): Promise<PixelCNN> {
+  const { config, manifest } = checkHeader(modelJson);
+  const expected = new Map(paramShapes(config).map((s) => [s.name, s.shape]));
+  const values = new Map<string, Float32Array>();
+  for (let g = 0; g < manifest.length; g++) {
+    const group = checkGroup(manifest[g], g, expected, new Set(values.keys()));
+    const { bytes, shardAt } = await readShards(group, readShard);
+    for (const [name, v] of decodeTensors(group, bytes, shardAt)) values.set(name, v);
+  }
   for (const name of expected.keys()) {
     if (!values.has(name)) throw new Error(`${MODEL_JSON}: tensor '${name}' is missing from weightsManifest`);
   }
