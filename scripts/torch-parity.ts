@@ -23,7 +23,7 @@ import { loadModel } from '../src/io/weightsNode.ts';
 import { classifierLogits, disposeClassifier, loadClassifier } from '../src/eval/classifier.ts';
 import { condTensor, encode, forward, initParams, makeConfig, paramSpecs, disposeParams, validateConfig, type Condition } from '../src/model/index.ts';
 import { getPreset, presetNames, type TrainHyper } from '../src/train/presets.ts';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/util/rng.ts';
 import { epochOrder, learningRate } from '../src/train/trainer.ts';
 
 type Job = Record<string, unknown> & { kind: string; out: string };

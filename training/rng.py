@@ -1,4 +1,4 @@
-"""The TypeScript trainer's seeded RNG (src/train/rng.ts: sfc32 seeded through splitmix32),
+"""The TypeScript trainer's seeded RNG (src/util/rng.ts: sfc32 seeded through splitmix32),
 so both trainers visit the training images in the same order for a seed."""
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class Rng:
 
 
 def permutation(n: int, rng: Rng) -> np.ndarray:
-    """Fisher-Yates, drawing as src/train/rng.ts does."""
+    """Fisher-Yates, drawing as src/util/rng.ts does."""
     p = list(range(n))
     for i in range(n - 1, 0, -1):
         j = rng.int(i + 1)

@@ -2,7 +2,8 @@
 // the same backend, at every sub-pixel. Exposes window.runFusedCheck for e2e/fused.test.ts.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { initParams, makeConfig, mulberry32, type Conditioning, type ModelConfig, type PixelCNN } from '../../src/model';
+import { initParams, makeConfig, type Conditioning, type ModelConfig, type PixelCNN } from '../../src/model';
+import { mulberry32 } from '../../src/util/rng';
 import { CachedStepper, FusedWebGPUStepper, makeStepper, sample, type PixelEvent, type SampleOptions, type Stepper } from '../../src/sampler';
 
 interface CaseResult {

@@ -3,7 +3,7 @@
 // a file can be wrong gives one line.
 import { describe, expect, it } from 'vitest';
 import { encode } from 'fast-png';
-import { mulberry32 } from '../model/params';
+import { mulberry32 } from '../util/rng';
 import { ANCHORS_FORMAT, anchorThumb, decodeAtlas, encodeAnchors, parseAnchors } from './anchorsFile';
 import { fitCondition, describeFit } from './fitCondition';
 

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { writeFilesAtomic } from '../io/atomicWrite';
 import { encodeNpy } from '../io/npy';
 import { encodeNpyInt32, FORMAT, readFacesDir } from './dataset';
-import { Rng } from '../train/rng';
+import { Rng } from '../util/rng';
 import { buildChunk, chunksOf, type Chunk, type ChunkResult, type ChunkTiming, type FaceRecord } from './chunk';
 import { DESCRIPTOR_BATCH, DESCRIPTOR_DIM, descriptorDistance, NET_INPUT } from './descriptor';
 import { loadFaceRecognizer, packageVersions } from './faceapiNode';

@@ -3,7 +3,7 @@
 // then depends on those three numbers only, not on which worker draws it or in which
 // order, so a resumed or two-worker build gives the same faces.
 import { generate, type FaceConfig, type Gender } from 'facesjs';
-import { Rng } from '../train/rng';
+import { Rng } from '../util/rng';
 
 export type { FaceConfig };
 

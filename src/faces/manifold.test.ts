@@ -1,7 +1,7 @@
 // Distance to the data and fitting onto it: the nearest anchors against a full sort, the
 // blend's three regimes (kept, mixed, replaced), the weights, and bad input.
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../model/params';
+import { mulberry32 } from '../util/rng';
 import { blendFor, distanceToData, fitToData, nearestAnchors, type Anchors } from './manifold';
 
 const D = 6;

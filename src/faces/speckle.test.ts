@@ -2,7 +2,7 @@
 // median) and what does not (flat colour, clean edges, grey noise), against a plain
 // re-statement of the rule on a random picture.
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../model/params';
+import { mulberry32 } from '../util/rng';
 import { speckleShares } from './speckle';
 
 const S = 8;

@@ -12,7 +12,7 @@ import {
   type EmbeddingRowsParse,
 } from './embedding';
 import { decodeNpy, encodeNpy } from './npy';
-import { mulberry32 as rng } from '../model/params';
+import { mulberry32 as rng } from '../util/rng';
 
 const D = 128;
 const enc = (s: string) => new TextEncoder().encode(s);

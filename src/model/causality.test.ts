@@ -4,7 +4,8 @@ import { initNodeBackend } from '../backend/node';
 import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from './config';
 import { condTensor } from './conditioning';
 import { forward } from './forward';
-import { initParams, mulberry32 } from './params';
+import { initParams } from './params';
+import { mulberry32 } from '../util/rng';
 import { receptiveField } from './receptive';
 
 beforeAll(async () => {

@@ -6,7 +6,8 @@ import { classify, classLogLikelihoods, posterior } from './classify';
 import { makeConfig } from './config';
 import { condTensor } from './conditioning';
 import { nllNats } from './forward';
-import { initParams, mulberry32 } from './params';
+import { initParams } from './params';
+import { mulberry32 } from '../util/rng';
 import type { PixelCNN } from './types';
 
 beforeAll(async () => {

@@ -8,7 +8,8 @@ import { initNodeBackend } from '../backend/node';
 import { condDim, makeConfig, type Conditioning, type ModelConfig } from './config';
 import { condTensor, condTerms, spatialMap } from './conditioning';
 import { forward, maskedWeights } from './forward';
-import { initParams, mulberry32, paramShapes } from './params';
+import { initParams, paramShapes } from './params';
+import { mulberry32 } from '../util/rng';
 import type { Condition, PixelCNN } from './types';
 
 beforeAll(async () => {

@@ -8,7 +8,8 @@ import { initNodeBackend } from '../backend/node';
 import { hasEncoder, makeConfig, validateConfig, type ModelConfig } from './config';
 import { interpolateCodes, repeatEach } from './codes';
 import { encode, encodeImages } from './encoder';
-import { initParams, mulberry32, paramShapes, paramSpecs, gaussian } from './params';
+import { initParams, paramShapes, paramSpecs, gaussian } from './params';
+import { mulberry32 } from '../util/rng';
 import type { Params } from './types';
 
 beforeAll(async () => {

@@ -3,7 +3,8 @@ import { beforeAll, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { makeConfig } from './config';
 import { bitsPerDim, forward, nllNats } from './forward';
-import { initParams, mulberry32 } from './params';
+import { initParams } from './params';
+import { mulberry32 } from '../util/rng';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig, type ModelConfig } from './config';
 import { labelLogProbs, outputLogits, outputsPerChannel } from './output';
-import { mulberry32 } from './params';
+import { mulberry32 } from '../util/rng';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

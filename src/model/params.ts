@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { condDim, isSpatial, type ModelConfig } from './config';
 import { outputsPerChannel } from './output';
 import type { Params } from './types';
+import { mulberry32 } from '../util/rng';
 
 export interface ParamSpec {
   name: string;
@@ -108,18 +109,6 @@ export function paramSpecs(config: ModelConfig): ParamSpec[] {
 
 export function paramShapes(config: ModelConfig): { name: string; shape: number[] }[] {
   return paramSpecs(config).map(({ name, shape }) => ({ name, shape }));
-}
-
-/** Small seeded PRNG (mulberry32): the same numbers on every backend and machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fills a Float32Array with N(0, std^2) draws (Box-Muller). */

@@ -3,7 +3,7 @@
 // sub-pixel in the same order in every mode, so the naive, cached, cpu and fused samplers
 // give the same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
 import * as tf from '@tensorflow/tfjs';
-import { mulberry32 } from '../model/params';
+import { mulberry32 } from '../util/rng';
 import type { PixelCNN } from '../model/types';
 import { guidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
@@ -87,9 +87,9 @@ function checkOptions(opts: SampleOptions): number {
 
 /** The images to start from [N, H, W, C]: the prefix's given sub-pixels, zeros elsewhere; and the prefix length. */
 function startImages(model: PixelCNN, opts: SampleOptions): { x: Uint8Array; length: number } {
-  const { height: H, width: W, channels: C, levels: K } = model.config;
+  const { height: H, width: Wd, channels: C, levels: K } = model.config;
   const N = opts.count;
-  const size = H * W * C;
+  const size = H * Wd * C;
   const x = new Uint8Array(N * size);
   const p = opts.prefix;
   if (p === undefined) return { x, length: 0 };
@@ -99,7 +99,7 @@ function startImages(model: PixelCNN, opts: SampleOptions): { x: Uint8Array; len
   }
   if (!(images instanceof Uint8Array) || (images.length !== N * size && images.length !== size)) {
     const got = images instanceof Uint8Array ? `${images.length} values` : typeof images;
-    throw new Error(`sampler: prefix.images must be a Uint8Array of ${N * size} ([${N}, ${H}, ${W}, ${C}]) or ${size} ([${H}, ${W}, ${C}]) levels, got ${got}`);
+    throw new Error(`sampler: prefix.images must be a Uint8Array of ${N * size} ([${N}, ${H}, ${Wd}, ${C}]) or ${size} ([${H}, ${Wd}, ${C}]) levels, got ${got}`);
   }
   const shared = images.length === size;
   for (let n = 0; n < N; n++) {
@@ -107,7 +107,7 @@ function startImages(model: PixelCNN, opts: SampleOptions): { x: Uint8Array; len
     for (let i = 0; i < length; i++) {
       const v = images[src + i];
       if (v >= K) {
-        const [r, c, ch] = [Math.floor(i / (W * C)), Math.floor(i / C) % W, i % C];
+        const [r, c, ch] = [Math.floor(i / (Wd * C)), Math.floor(i / C) % Wd, i % C];
         throw new Error(`sampler: prefix level ${v} at image ${shared ? 0 : n}, row ${r}, col ${c}, channel ${ch} is outside 0..${K - 1}`);
       }
     }
@@ -130,12 +130,12 @@ function checkFinite(probs: Float32Array, r: number, c: number, ch: number): voi
  */
 export async function* samplePixels(model: PixelCNN, opts: SampleOptions): AsyncGenerator<PixelEvent, Uint8Array> {
   const temperature = checkOptions(opts);
-  const { height: H, width: W, channels: C, levels: K } = model.config;
+  const { height: H, width: Wd, channels: C, levels: K } = model.config;
   if (K > 256) throw new Error(`sampler: ${K} levels do not fit in uint8`);
   const N = opts.count;
   const { x, length } = startImages(model, opts);
   const rand = mulberry32(opts.seed);
-  const total = H * W * C;
+  const total = H * Wd * C;
   if (length === total) {
     guidePlan(model, opts); // nothing to draw, but bad options are still errors
     return x;
@@ -143,15 +143,15 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
   const stepper = await makeStepper(model, opts);
   try {
     // where sampling resumes
-    const r0 = Math.floor(length / (W * C));
-    const c0 = Math.floor((length % (W * C)) / C);
+    const r0 = Math.floor(length / (Wd * C));
+    const c0 = Math.floor((length % (Wd * C)) / C);
     const ch0 = length % C;
     if (length > 0) await stepper.warm(x, length);
     let done = length;
     for (let r = r0; r < H; r++) {
       if (opts.signal?.aborted) throw abortError();
       if (r > r0 || length === 0) stepper.startRow(r, x);
-      for (let c = r === r0 ? c0 : 0; c < W; c++) {
+      for (let c = r === r0 ? c0 : 0; c < Wd; c++) {
         for (let ch = r === r0 && c === c0 ? ch0 : 0; ch < C; ch++) {
           if (opts.signal?.aborted) throw abortError();
           const probs = await stepper.probs(r, c, ch, x, temperature);
@@ -160,7 +160,7 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
           for (let n = 0; n < N; n++) {
             const v = drawLevel(probs, n * K, K, rand());
             values[n] = v;
-            x[((n * H + r) * W + c) * C + ch] = v;
+            x[((n * H + r) * Wd + c) * C + ch] = v;
           }
           done++;
           yield { row: r, col: c, channel: ch, values, probs, done, total };

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from '../model/config';
-import { initParams, mulberry32 } from '../model/params';
+import { initParams } from '../model/params';
+import { mulberry32 } from '../util/rng';
 import type { PixelCNN } from '../model/types';
 import { bestMode, CachedStepper, CpuStepper, NaiveStepper, sample, samplePixels, type PortableStepper } from './index';
 

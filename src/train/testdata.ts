@@ -1,7 +1,7 @@
 // Small synthetic image sets for the training tests: class c draws a bright bar in row c
 // (mod height) over faint seeded noise, so a tiny model can learn it in a few steps.
 import type { ImageSet } from '../data/mnist.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../util/rng.ts';
 
 export function barImages(count: number, height: number, width: number, seed: number): ImageSet {
   const rng = Rng.fromKeys(seed, 7);

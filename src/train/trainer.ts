@@ -12,7 +12,7 @@ import { LocalEngine, WorkerEngine, type GradientEngine } from './engine.ts';
 import { flattenParams, unflattenParams } from './gradient.ts';
 import type { TrainHyper } from './presets.ts';
 import type { WorkerBackend } from './protocol.ts';
-import { permutation, Rng } from './rng.ts';
+import { permutation, Rng } from '../util/rng.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const LOG_FILE = 'train.log';

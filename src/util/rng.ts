@@ -1,5 +1,7 @@
-// A small seeded RNG whose whole state is four uint32s, so a checkpoint can hold it and
-// a resumed run draws exactly the same numbers (sfc32, seeded through splitmix32).
+// Seeded random numbers, the same on every backend and machine. Rng (sfc32, seeded
+// through splitmix32) keeps its whole state in four uint32s, so a training checkpoint can
+// hold it and a resumed run draws exactly the same numbers; training/rng.py draws the same.
+// mulberry32 is the one-line generator for weights' initialisation and sampling.
 
 export type RngState = [number, number, number, number];
 
@@ -76,4 +78,16 @@ export function permutation(n: number, rng: Rng): Uint32Array {
     p[j] = t;
   }
   return p;
+}
+
+/** Small seeded PRNG (mulberry32): uniform in [0, 1), the same numbers on every backend and machine. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
