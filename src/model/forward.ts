@@ -14,11 +14,11 @@ import type { Params, PixelCNN } from './types';
 export function maskedWeights(config: ModelConfig, params: Params): Params {
   const C = config.channels;
   const p = config.hidden;
-  const W: Params = { ...params };
+  const masked: Params = { ...params };
   const apply = (name: string, mask: Float32Array | null) => {
     const w = params[name];
     if (!w) throw new Error(`missing weight "${name}"`);
-    if (mask) W[name] = tf.mul(w, tf.tensor(mask, w.shape));
+    if (mask) masked[name] = tf.mul(w, tf.tensor(mask, w.shape));
   };
   for (let l = 0; l < config.layers; l++) {
     const k = kernelOf(config, l);
@@ -35,7 +35,7 @@ export function maskedWeights(config: ModelConfig, params: Params): Params {
   }
   apply('head/w1', pointwiseMask(p, config.headHidden, C));
   apply('head/w2', pointwiseMask(config.headHidden, C * outputsPerChannel(config), C));
-  return W;
+  return masked;
 }
 
 /** Levels 0..K-1 -> [-1, 1]. */
@@ -46,52 +46,52 @@ export function normalizeInput(config: ModelConfig, x: tf.Tensor): tf.Tensor {
 const addCond = (x: tf.Tensor, c: tf.Tensor | undefined) => (c ? tf.add(x, c) : x);
 
 /** Vertical pre-gate from rows i-reach..i of its (padded) input; d: the layer's dilation. */
-export function verticalPre(W: Params, l: number, vinPadded: tf.Tensor4D, cond?: tf.Tensor, d = 1): tf.Tensor4D {
-  const y = tf.add(conv2dValid(vinPadded, W[`l${l}/v_conv`] as tf.Tensor4D, d), W[`l${l}/v_bias`]);
+export function verticalPre(weights: Params, l: number, vinPadded: tf.Tensor4D, cond?: tf.Tensor, d = 1): tf.Tensor4D {
+  const y = tf.add(conv2dValid(vinPadded, weights[`l${l}/v_conv`] as tf.Tensor4D, d), weights[`l${l}/v_bias`]);
   return addCond(y, cond) as tf.Tensor4D;
 }
 
 /** Horizontal pre-gate: its own row to the left, plus the link from the vertical pre-gate. */
 export function horizontalPre(
-  W: Params,
+  weights: Params,
   l: number,
   hinPadded: tf.Tensor4D,
   vpre: tf.Tensor,
   cond?: tf.Tensor,
   d = 1,
 ): tf.Tensor {
-  const own = tf.add(conv2dValid(hinPadded, W[`l${l}/h_conv`] as tf.Tensor4D, d), W[`l${l}/h_bias`]);
-  const link = tf.add(pointwise(vpre, W[`l${l}/link`] as tf.Tensor2D), W[`l${l}/link_bias`]);
+  const own = tf.add(conv2dValid(hinPadded, weights[`l${l}/h_conv`] as tf.Tensor4D, d), weights[`l${l}/h_bias`]);
+  const link = tf.add(pointwise(vpre, weights[`l${l}/link`] as tf.Tensor2D), weights[`l${l}/link_bias`]);
   return addCond(tf.add(own, link), cond);
 }
 
 /** Gate, 1x1, and the residual (none in the causal first layer). */
-export function layerOut(W: Params, l: number, pre: tf.Tensor, residual: tf.Tensor | null): tf.Tensor {
-  const y = tf.add(pointwise(gate(pre), W[`l${l}/out`] as tf.Tensor2D), W[`l${l}/out_bias`]);
+export function layerOut(weights: Params, l: number, pre: tf.Tensor, residual: tf.Tensor | null): tf.Tensor {
+  const y = tf.add(pointwise(gate(pre), weights[`l${l}/out`] as tf.Tensor2D), weights[`l${l}/out_bias`]);
   return residual ? tf.add(residual, y) : y;
 }
 
 /** Output head: ReLU -> 1x1 -> ReLU -> 1x1 -> logits [..., C * K]. */
-export function head(W: Params, h: tf.Tensor): tf.Tensor {
-  const a = tf.relu(tf.add(pointwise(tf.relu(h), W['head/w1'] as tf.Tensor2D), W['head/b1']));
-  return tf.add(pointwise(a, W['head/w2'] as tf.Tensor2D), W['head/b2']);
+export function head(weights: Params, h: tf.Tensor): tf.Tensor {
+  const a = tf.relu(tf.add(pointwise(tf.relu(h), weights['head/w1'] as tf.Tensor2D), weights['head/b1']));
+  return tf.add(pointwise(a, weights['head/w2'] as tf.Tensor2D), weights['head/b2']);
 }
 
 /** Masked baseline pre-gate: top half+1 rows of a k x k masked kernel. */
-export function maskedPre(W: Params, l: number, inPadded: tf.Tensor4D, cond?: tf.Tensor, d = 1): tf.Tensor {
-  const y = tf.add(conv2dValid(inPadded, W[`l${l}/conv`] as tf.Tensor4D, d), W[`l${l}/bias`]);
+export function maskedPre(weights: Params, l: number, inPadded: tf.Tensor4D, cond?: tf.Tensor, d = 1): tf.Tensor {
+  const y = tf.add(conv2dValid(inPadded, weights[`l${l}/conv`] as tf.Tensor4D, d), weights[`l${l}/bias`]);
   return addCond(y, cond);
 }
 
 /** The trunk's output before the head: [B, H, W, p]. */
-function trunk(config: ModelConfig, W: Params, xin: tf.Tensor4D, cond: Params): tf.Tensor4D {
+function trunk(config: ModelConfig, weights: Params, xin: tf.Tensor4D, cond: Params): tf.Tensor4D {
   if (config.arch === 'masked') {
     let h: tf.Tensor4D = xin;
     for (let l = 0; l < config.layers; l++) {
       const r = reachOf(config, l);
       const padded = tf.pad(h, [[0, 0], [r, 0], [r, r], [0, 0]]);
-      const pre = maskedPre(W, l, padded, cond[`l${l}/cond`], dilationOf(config, l));
-      h = layerOut(W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
+      const pre = maskedPre(weights, l, padded, cond[`l${l}/cond`], dilationOf(config, l));
+      h = layerOut(weights, l, pre, l === 0 ? null : h) as tf.Tensor4D;
     }
     return h;
   }
@@ -103,10 +103,10 @@ function trunk(config: ModelConfig, W: Params, xin: tf.Tensor4D, cond: Params): 
   for (let l = 0; l < config.layers; l++) {
     const r = reachOf(config, l);
     const d = dilationOf(config, l);
-    const vpre = verticalPre(W, l, tf.pad(v, [[0, 0], [r, 0], [r, r], [0, 0]]), cond[`l${l}/v_cond`], d);
-    const hpre = horizontalPre(W, l, tf.pad(h, [[0, 0], [0, 0], [r, 0], [0, 0]]), vpre, cond[`l${l}/h_cond`], d);
+    const vpre = verticalPre(weights, l, tf.pad(v, [[0, 0], [r, 0], [r, r], [0, 0]]), cond[`l${l}/v_cond`], d);
+    const hpre = horizontalPre(weights, l, tf.pad(h, [[0, 0], [0, 0], [r, 0], [0, 0]]), vpre, cond[`l${l}/h_cond`], d);
     v = gate(vpre) as tf.Tensor4D;
-    h = layerOut(W, l, hpre, l === 0 ? null : h) as tf.Tensor4D;
+    h = layerOut(weights, l, hpre, l === 0 ? null : h) as tf.Tensor4D;
   }
   return h;
 }
@@ -116,9 +116,9 @@ export function forwardRaw(model: PixelCNN, x: tf.Tensor4D, cond?: tf.Tensor2D):
   const { config, params } = model;
   checkInput(config, x);
   return tf.tidy(() => {
-    const W = maskedWeights(config, params);
-    const terms = condTerms(config, W, cond);
-    return head(W, trunk(config, W, normalizeInput(config, x) as tf.Tensor4D, terms));
+    const masked = maskedWeights(config, params);
+    const terms = condTerms(config, masked, cond);
+    return head(masked, trunk(config, masked, normalizeInput(config, x) as tf.Tensor4D, terms));
   });
 }
 

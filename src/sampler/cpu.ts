@@ -55,7 +55,7 @@ interface Layout {
 
 /** `base`: the first byte past the kernel's static data. */
 function layout(config: ModelConfig, N: number, base: number): Layout {
-  const { layers: L, hidden: P, channels: C, width: W, headHidden: HH } = config;
+  const { layers: L, hidden: P, channels: C, width: Wd, headHidden: HH } = config;
   const outCols = C * outputsPerChannel(config);
   let o = Math.ceil(base / 16) * 16;
   // 16-byte aligned blocks of `floats` floats
@@ -73,7 +73,7 @@ function layout(config: ModelConfig, N: number, base: number): Layout {
     lay.hc.push(take((half + 1) * cin * 2 * P));
     lay.ow.push(take(P * P));
     lay.ob.push(take(P));
-    lay.link.push(take(N * W * 2 * P));
+    lay.link.push(take(N * Wd * 2 * P));
     // layer 0: the image window [N, reach+1, C] the caller writes; others: [N, reach, P]
     lay.state.push(take(l === 0 ? N * (reach + 1) * C : N * reach * P));
     lay.hin.push(take(l === 0 ? 0 : N * P));
@@ -121,10 +121,10 @@ export class CpuStepper implements PortableStepper {
   }
 
   private writeTable(): void {
-    const { layers: L, hidden: P, channels: C, headHidden: HH, width: W } = this.config;
+    const { layers: L, hidden: P, channels: C, headHidden: HH, width: Wd } = this.config;
     const lay = this.lay;
     const t = new Int32Array(this.memory.buffer, lay.cfg, HEADER + L * LAYER);
-    t.set([L, this.N, P, HH, C * outputsPerChannel(this.config), lay.h, lay.pre, lay.gate, lay.hid, lay.out, lay.w1, lay.b1, lay.w2, lay.b2, W, 0]);
+    t.set([L, this.N, P, HH, C * outputsPerChannel(this.config), lay.h, lay.pre, lay.gate, lay.hid, lay.out, lay.w1, lay.b1, lay.w2, lay.b2, Wd, 0]);
     for (let l = 0; l < L; l++) {
       const row = [l === 0 ? C : P, kernelOf(this.config, l) >> 1, dilationOf(this.config, l), reachOf(this.config, l), lay.hc[l], lay.ow[l], lay.ob[l], lay.link[l], lay.state[l], lay.hin[l], 0, 0];
       t.set(row, HEADER + l * LAYER);
@@ -133,9 +133,9 @@ export class CpuStepper implements PortableStepper {
 
   /** The masked weights, once: h_conv [1, half+1, cin, 2p] and the rest as [in, out]. */
   private packWeights(): void {
-    const W = this.inner.weights();
+    const masked = this.inner.weights();
     const put = (name: string, at: number) => {
-      const t = W[name];
+      const t = masked[name];
       if (!t) throw new Error(`cpu sampler: missing weight "${name}"`);
       this.floats(at, t.size).set(t.dataSync() as Float32Array);
     };
@@ -178,7 +178,7 @@ export class CpuStepper implements PortableStepper {
 
   /** Layer 0's window: image columns c-reach..c of row r, normalised; the pixel's undecided channels as level 0 (masked out). */
   private writeImageWindow(r: number, c: number, ch: number, x: Uint8Array): void {
-    const { height: H, width: W, channels: C, levels: K } = this.config;
+    const { height: H, width: Wd, channels: C, levels: K } = this.config;
     const reach = this.reach0;
     const win = this.floats(this.lay.state[0], this.N * (reach + 1) * C);
     const scale = 2 / (K - 1);
@@ -186,7 +186,7 @@ export class CpuStepper implements PortableStepper {
       for (let j = 0; j <= reach; j++) {
         const col = c - reach + j;
         const o = (n * (reach + 1) + j) * C;
-        const src = ((n * H + r) * W + col) * C;
+        const src = ((n * H + r) * Wd + col) * C;
         for (let k = 0; k < C; k++) {
           // left of column 0 is zero padding (after normalisation), as in the tfjs stepper
           if (col < 0) win[o + k] = 0;

@@ -111,7 +111,7 @@ function runLayer(cfg: usize, l: i32, c: i32): void {
   const H = hdr(cfg, 5);
   const PRE = hdr(cfg, 6);
   const GATE = hdr(cfg, 7);
-  const W = hdr(cfg, 14);
+  const Wd = hdr(cfg, 14);
   const P2 = 2 * P;
   const cin = lay(cfg, l, 0);
   const half = lay(cfg, l, 1);
@@ -124,7 +124,7 @@ function runLayer(cfg: usize, l: i32, c: i32): void {
   const state = lay(cfg, l, 8);
   const hin = lay(cfg, l, 9);
   // everything the row and the condition add to the pre-gate, then the own-row taps
-  for (let n = 0; n < N; n++) memory.copy(at(PRE, n * P2), at(link, (n * W + c) * P2), <usize>P2 << 2);
+  for (let n = 0; n < N; n++) memory.copy(at(PRE, n * P2), at(link, (n * Wd + c) * P2), <usize>P2 << 2);
   if (l === 0) {
     // the caller's window of image columns c-reach..c [N, reach+1, C]
     for (let dx = 0; dx <= half; dx++) matAcc(PRE, P2, state + dx * d * cin * 4, (reach + 1) * cin, hc + dx * cin * P2 * 4, P2, N, cin, P2);

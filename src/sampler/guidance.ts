@@ -96,14 +96,14 @@ export async function prefixLogPost(model: PixelCNN, plan: GuidePlan, xs: Uint8A
   const { N, S } = plan;
   const w = new Float64Array(N * S);
   if (length > 0) {
-    const { height: H, width: W, channels: C } = model.config;
+    const { height: H, width: Wd, channels: C } = model.config;
     const lp = tf.tidy(() => {
       const h = condTensor(model.config, plan.condition, N * S);
-      return subpixelLogProbs(model, tf.tensor4d(xs, [N * S, H, W, C], 'float32'), h);
+      return subpixelLogProbs(model, tf.tensor4d(xs, [N * S, H, Wd, C], 'float32'), h);
     });
     const v = (await lp.data()) as Float32Array;
     lp.dispose();
-    const size = H * W * C;
+    const size = H * Wd * C;
     for (let b = 0; b < N * S; b++) {
       let sum = 0;
       for (let i = 0; i < length; i++) sum += v[b * size + i];

@@ -73,9 +73,9 @@ export class NaiveStepper implements PortableStepper {
   async warm(): Promise<void> {}
   /** [N, K] logits of sub-pixel (r, c, ch) from a full forward pass */
   private logits(r: number, c: number, ch: number, x: Uint8Array): tf.Tensor {
-    const { height: H, width: W, channels: C, levels: K } = this.model.config;
+    const { height: H, width: Wd, channels: C, levels: K } = this.model.config;
     const N = this.count;
-    const logits = forward(this.model, tf.tensor4d(x, [N, H, W, C], 'float32'), this.cond);
+    const logits = forward(this.model, tf.tensor4d(x, [N, H, Wd, C], 'float32'), this.cond);
     return tf.reshape(tf.slice(logits, [0, r, c, ch, 0], [N, 1, 1, 1, K]), [N, K]);
   }
   async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
@@ -93,7 +93,7 @@ export class CachedStepper implements PortableStepper {
   private readonly config: ModelConfig;
   private readonly N: number;
   private readonly params: Params;
-  private readonly W: Params; // masked weights, kept for the whole run
+  private readonly masked: Params; // masked weights, kept for the whole run
   private readonly cond: Params; // per-layer conditioning terms
   private readonly reaches: number[]; // per layer: dilation * (kernel >> 1)
   private readonly dilations: number[];
@@ -113,11 +113,11 @@ export class CachedStepper implements PortableStepper {
     this.reaches = Array.from({ length: config.layers }, (_, l) => reachOf(config, l));
     this.dilations = Array.from({ length: config.layers }, (_, l) => dilationOf(config, l));
     const kept = tf.tidy(() => {
-      const W = maskedWeights(config, model.params);
+      const masked = maskedWeights(config, model.params);
       const h = condTensor(config, condition, count);
-      return { W, cond: condTerms(config, W, h) };
+      return { masked, cond: condTerms(config, masked, h) };
     });
-    this.W = kept.W;
+    this.masked = kept.masked;
     this.cond = kept.cond;
     const { width } = config;
     for (let l = 0; l < config.layers; l++) {
@@ -129,7 +129,7 @@ export class CachedStepper implements PortableStepper {
 
   /** the masked weights this stepper runs (the CPU kernel packs them once) */
   weights(): Params {
-    return this.W;
+    return this.masked;
   }
 
   /** per layer [N, 1, W, 2p]: what the current row adds to the horizontal pre-gate */
@@ -174,10 +174,10 @@ export class CachedStepper implements PortableStepper {
         const padded = tf.pad(newRow, [[0, 0], [0, 0], [reach, reach], [0, 0]]);
         const win = tf.concat([tf.slice(this.vwin[l], [0, 1, 0, 0], [-1, reach, -1, -1]), padded], 1) as tf.Tensor4D;
         vwin.push(win);
-        const vpre = verticalPre(this.W, l, win, this.condAt(`l${l}/v_cond`, r), this.dilations[l]); // [N, 1, W, 2p]
+        const vpre = verticalPre(this.masked, l, win, this.condAt(`l${l}/v_cond`, r), this.dilations[l]); // [N, 1, W, 2p]
         let add = tf.add(
-          tf.add(pointwise(vpre, this.W[`l${l}/link`] as tf.Tensor2D), this.W[`l${l}/link_bias`]),
-          this.W[`l${l}/h_bias`],
+          tf.add(pointwise(vpre, this.masked[`l${l}/link`] as tf.Tensor2D), this.masked[`l${l}/link_bias`]),
+          this.masked[`l${l}/h_bias`],
         );
         const hc = this.condAt(`l${l}/h_cond`, r);
         if (hc) add = tf.add(add, hc);
@@ -217,11 +217,11 @@ export class CachedStepper implements PortableStepper {
       for (let l = 0; l < layers; l++) {
         const win = tf.concat([this.prev[l], h], 2) as tf.Tensor4D; // [N, 1, reach+1, cin]
         wins.push(win);
-        const own = conv2dValid(win, this.W[`l${l}/h_conv`] as tf.Tensor4D, this.dilations[l]); // [N, 1, 1, 2p]
+        const own = conv2dValid(win, this.masked[`l${l}/h_conv`] as tf.Tensor4D, this.dilations[l]); // [N, 1, 1, 2p]
         const pre = tf.add(own, tf.slice(this.linkRow[l], [0, 0, c, 0], [N, 1, 1, 2 * hidden]));
-        h = layerOut(this.W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
+        h = layerOut(this.masked, l, pre, l === 0 ? null : h) as tf.Tensor4D;
       }
-      const logits = tf.reshape(outputLogits(this.config, head(this.W, h)), [N, C, K]);
+      const logits = tf.reshape(outputLogits(this.config, head(this.masked, h)), [N, C, K]);
       const p = finish(tf.reshape(tf.slice(logits, [0, ch, 0], [N, 1, K]), [N, K]));
       return { p, wins };
     });
@@ -255,9 +255,9 @@ export class CachedStepper implements PortableStepper {
         const reach = this.reaches[l];
         const padded = tf.pad(h, [[0, 0], [0, 0], [reach, 0], [0, 0]]) as tf.Tensor4D; // [N, 1, reach + c0, cin]
         out.push(tf.slice(padded, [0, 0, c0, 0], [-1, -1, reach, -1])); // columns c0-reach..c0-1
-        const own = conv2dValid(padded, this.W[`l${l}/h_conv`] as tf.Tensor4D, this.dilations[l]); // [N, 1, c0, 2p]
+        const own = conv2dValid(padded, this.masked[`l${l}/h_conv`] as tf.Tensor4D, this.dilations[l]); // [N, 1, c0, 2p]
         const pre = tf.add(own, tf.slice(this.linkRow[l], [0, 0, 0, 0], [-1, -1, c0, -1]));
-        h = layerOut(this.W, l, pre, l === 0 ? null : h) as tf.Tensor4D;
+        h = layerOut(this.masked, l, pre, l === 0 ? null : h) as tf.Tensor4D;
       }
       return out;
     });
@@ -290,7 +290,7 @@ export class CachedStepper implements PortableStepper {
     for (const list of [this.vwin, this.linkRow, this.prev, this.lastWin]) list.forEach((t) => t.dispose());
     // masked copies only: the caller's own weights stay alive
     const own = new Set(Object.values(this.params));
-    for (const t of Object.values(this.W)) if (!own.has(t)) t.dispose();
+    for (const t of Object.values(this.masked)) if (!own.has(t)) t.dispose();
     Object.values(this.cond).forEach((t) => t.dispose());
   }
 }
@@ -311,8 +311,8 @@ export class GuidedStepper implements Stepper {
     private readonly model: PixelCNN,
     private readonly plan: GuidePlan,
   ) {
-    const { height: H, width: W, channels: C } = model.config;
-    this.xs = new Uint8Array(plan.N * plan.S * H * W * C);
+    const { height: H, width: Wd, channels: C } = model.config;
+    this.xs = new Uint8Array(plan.N * plan.S * H * Wd * C);
     if (plan.kind === 'mixture') {
       this.logPost = new Float64Array(plan.N * plan.S);
       normalizeLogPost(this.logPost, plan.N, plan.S);
@@ -323,8 +323,8 @@ export class GuidedStepper implements Stepper {
   private sync(x: Uint8Array): void {
     if (this.pending < 0) return;
     const { N, S } = this.plan;
-    const { height: H, width: W, channels: C, levels: K } = this.model.config;
-    const size = H * W * C;
+    const { height: H, width: Wd, channels: C, levels: K } = this.model.config;
+    const size = H * Wd * C;
     const values = new Uint8Array(N);
     for (let n = 0; n < N; n++) {
       values[n] = x[n * size + this.pending];
@@ -341,9 +341,9 @@ export class GuidedStepper implements Stepper {
 
   async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
     this.sync(x);
-    const { width: W, channels: C, levels: K } = this.model.config;
+    const { width: Wd, channels: C, levels: K } = this.model.config;
     this.lp = await this.inner.logProbs(r, c, ch, this.xs);
-    this.pending = (r * W + c) * C + ch;
+    this.pending = (r * Wd + c) * C + ch;
     return guidedProbs(this.plan, this.lp, this.logPost, K, temperature);
   }
 
