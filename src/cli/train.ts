@@ -237,9 +237,8 @@ export async function runBenchTrain(argv: string[]): Promise<void> {
   const torchIps: number[] = [];
   let torchInfo: Record<string, unknown> = {};
   if (trainer !== 'wasm') {
-    // @ts-expect-error: a plain .mjs script without types
-    const { findPython } = await import('../../scripts/torch.mjs');
-    const python = findPython() as string | null;
+    const { findPython } = await import('../backend/python.mjs');
+    const python = findPython();
     if (!python) throw new Error(`bench:train --trainer ${trainer}: no Python with torch found; ${PYTHON_BENCH_HINT}`);
     const configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-train-')), 'config.json');
     fs.writeFileSync(configFile, JSON.stringify(config));

@@ -12,7 +12,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { startThread } from '../backend/thread';
 import { writeFilesAtomic } from '../io/atomicWrite';
 import { encodeNpy } from '../io/npy';
 import { encodeNpyInt32, FORMAT, readFacesDir } from './dataset';
@@ -275,7 +275,7 @@ async function drawChunks(todo: Chunk[], seed: number, variants: number, workers
   const queue = [...todo];
   let failed = false;
   const threads = Array.from({ length: Math.min(workers, todo.length) }, () =>
-    new Worker(new URL('../train/worker-boot.mjs', import.meta.url), { workerData: { entry: new URL('./worker.ts', import.meta.url).href } }),
+    startThread(new URL('./worker.ts', import.meta.url)),
   );
   try {
     // Each thread takes the next chunk when its last one is saved; on a stop or another

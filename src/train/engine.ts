@@ -2,7 +2,8 @@
 // instance each) or the calling thread. A batch is cut into the same contiguous shards
 // either way and the shard gradients are summed in shard order, so a local engine with
 // as many shards as there are workers gives bit-identical results.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../backend/thread.ts';
 import type { ModelConfig } from '../model/index.ts';
 import { accumulateGradient, imageNats, paramLayout, type ParamLayout } from './gradient.ts';
 import type { ConvShape, FromWorker, ToWorker, WorkerBackend } from './protocol.ts';
@@ -148,9 +149,7 @@ export class WorkerEngine implements GradientEngine {
       const started = await Promise.all(
         Array.from({ length: count }, async () => {
           const gradBuffer = new SharedArrayBuffer(layout.total * 4);
-          const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-            workerData: { entry: new URL('./worker.ts', import.meta.url).href },
-          });
+          const worker = startThread(new URL('./worker.ts', import.meta.url));
           const h = new WorkerHandle(worker, gradBuffer);
           handles.push(h);
           const ready = new Promise<FromWorker>((resolve, reject) => {

@@ -5,11 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain .mjs script without types
-import { findPython } from '../../scripts/torch.mjs';
+import { findPython } from '../backend/python.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const python = findPython() as string | null;
+const python = findPython();
 const onCi = process.env.CI === 'true';
 
 describe('the PyTorch trainer (training/)', () => {
