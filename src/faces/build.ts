@@ -6,27 +6,26 @@
 //   DIR/meta.json        seed, counts, crop, split rule, versions (written last: its
 //                        presence means the build is complete)
 //   DIR/{train,val,test}/ the same five files for the identities of that split
-// Work is cut into chunks of identities (chunk.ts); each finished chunk is saved to
-// DIR/.parts/ at once, so an interrupted run continues where it stopped, and the result
-// does not depend on how many workers drew it or in which order.
+// Work is cut into chunks of identities (chunk.ts), drawn by a pool of threads
+// (chunkPool.ts); each finished chunk is saved to DIR/.parts/ at once (parts.ts), so an
+// interrupted run continues where it stopped, and the result does not depend on how many
+// threads drew it or in which order. This file checks the folder, runs the chunks and
+// writes the data set, split by identity (splits.ts), with its distance statistics.
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startThread } from '../backend/thread';
 import { writeFilesAtomic } from '../io/atomicWrite';
 import { encodeNpy } from '../io/npy';
+import { chunksOf, type ChunkTiming, type FaceRecord } from './chunk';
+import { drawChunks } from './chunkPool';
 import { encodeNpyInt32, FORMAT, readFacesDir } from './dataset';
-import { Rng } from '../util/rng';
-import { buildChunk, chunksOf, type Chunk, type ChunkResult, type ChunkTiming, type FaceRecord } from './chunk';
-import { DESCRIPTOR_BATCH, DESCRIPTOR_DIM, descriptorDistance, NET_INPUT } from './descriptor';
-import { loadFaceRecognizer, packageVersions } from './faceapiNode';
+import { DESCRIPTOR_BATCH, DESCRIPTOR_DIM, NET_INPUT } from './descriptor';
+import { distanceStats, type DistanceStats } from './distanceStats';
+import { packageVersions } from './faceapiNode';
 import { IDENTITY_FEATURES, VARIANT_FEATURES } from './generate';
+import { encodePart, partFile, partsDir, readPart } from './parts';
 import { BACKGROUND, SIZE, VIEWBOX } from './render';
-import type { FromFacesWorker, ToFacesWorker } from './worker';
-
-export const SPLITS = ['train', 'val', 'test'] as const;
-export type SplitName = (typeof SPLITS)[number];
-const SPLIT_KEY = 3; // Rng key space of the identity shuffle (generate.ts uses 1 and 2)
+import { SPLIT_RULE, SPLITS, splitIdentities, type SplitName } from './splits';
 
 export interface BuildOptions {
   identities: number;
@@ -54,7 +53,6 @@ export interface BuildSummary {
   builtChunks: number;
   alreadyBuilt: boolean;
   splits: Record<SplitName, { identities: number; images: number }>;
-  /** mean per image, over the chunks built in this run (one thread each) */
   /** ms per image over the chunks built in this run, wall and CPU (see ChunkTiming); null when none was */
   timing: { renderMsPerImage: number; descriptorMsPerImage: number; renderCpuMsPerImage: number; descriptorCpuMsPerImage: number } | null;
   /** os.loadavg() at the end: other processes on the same cores inflate both times */
@@ -85,149 +83,6 @@ export function checkOptions(o: BuildOptions): void {
   int('chunkIdentities', o.chunkIdentities ?? 8, 1);
 }
 
-/** Identities of each split: a seeded shuffle, 10% test, 10% val (at least one each), the rest train; each list ascending. */
-export function splitIdentities(identities: number, seed: number): Record<SplitName, number[]> {
-  const ids = Array.from({ length: identities }, (_, i) => i);
-  const rng = Rng.fromKeys(seed, SPLIT_KEY);
-  for (let i = ids.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [ids[i], ids[j]] = [ids[j], ids[i]];
-  }
-  const held = Math.max(1, Math.round(identities * 0.1));
-  const asc = (a: number[]) => a.sort((x, y) => x - y);
-  return { test: asc(ids.slice(0, held)), val: asc(ids.slice(held, 2 * held)), train: asc(ids.slice(2 * held)) };
-}
-
-export const SPLIT_RULE =
-  'by identity: identities 0..N-1 shuffled (Fisher-Yates with Rng.fromKeys(seed, 3), src/faces/build.ts); ' +
-  'the first max(1, round(N/10)) are test, the next as many val, the rest train';
-
-export interface DistanceStats {
-  sameMedian: number | null;
-  differentMedian: number | null;
-  samePairs: number;
-  differentPairs: number;
-  /** mean over images of [mean distance to the other variants of its identity < mean distance to other identities' images] */
-  closerToOwnShare: number | null;
-  /**
-   * re-render check: for each identity, is its variant 1 the nearest (of all identities'
-   * variant 1) to its variant 0? Share of identities; chance is 1/identities. Null with one variant.
-   */
-  reRenderTop1: number | null;
-}
-
-const median = (a: number[]) => {
-  if (a.length === 0) return null;
-  const s = Float64Array.from(a).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-/**
- * Same-identity vs different-identity descriptor distances. Every same pair counts; of the
- * different pairs at most maxPairs, drawn with a fixed generator (all when there are fewer).
- */
-export function distanceStats(descriptors: Float32Array, identities: Int32Array, maxPairs = 20000): DistanceStats {
-  const n = identities.length;
-  const same: number[] = [];
-  const byId = new Map<number, number[]>();
-  identities.forEach((id, i) => byId.set(id, [...(byId.get(id) ?? []), i]));
-  for (const members of byId.values()) {
-    for (let a = 0; a < members.length; a++) for (let b = a + 1; b < members.length; b++) same.push(descriptorDistance(descriptors, members[a], members[b]));
-  }
-  const different: number[] = [];
-  const allDifferent = (n * (n - 1)) / 2 - same.length;
-  if (allDifferent <= maxPairs) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (identities[i] !== identities[j]) different.push(descriptorDistance(descriptors, i, j));
-  } else {
-    const rng = Rng.fromKeys(0x5eed);
-    while (different.length < maxPairs) {
-      const i = rng.int(n);
-      const j = rng.int(n);
-      if (identities[i] !== identities[j]) different.push(descriptorDistance(descriptors, i, j));
-    }
-  }
-  // per image: own identity's other variants vs everyone else (exact; small sets only)
-  let closer: number | null = null;
-  if (n <= 2000 && same.length > 0) {
-    let hits = 0;
-    let counted = 0;
-    for (let i = 0; i < n; i++) {
-      let own = 0, nOwn = 0, other = 0, nOther = 0;
-      for (let j = 0; j < n; j++) {
-        if (j === i) continue;
-        const d = descriptorDistance(descriptors, i, j);
-        if (identities[j] === identities[i]) (own += d), nOwn++;
-        else (other += d), nOther++;
-      }
-      if (nOwn > 0 && nOther > 0) {
-        counted++;
-        if (own / nOwn < other / nOther) hits++;
-      }
-    }
-    closer = counted > 0 ? hits / counted : null;
-  }
-  // re-render: query variant 0, gallery variant 1 (image order is identity-major within each identity)
-  const first = new Map<number, number>();
-  const second = new Map<number, number>();
-  identities.forEach((id, i) => (first.has(id) ? second.has(id) || second.set(id, i) : first.set(id, i)));
-  let reRender: number | null = null;
-  if (second.size === first.size && first.size > 1) {
-    let hits = 0;
-    for (const [id, q] of first) {
-      let best = -1;
-      let bestD = Infinity;
-      for (const [gid, g] of second) {
-        const d = descriptorDistance(descriptors, q, g);
-        if (d < bestD) (bestD = d), (best = gid);
-      }
-      if (best === id) hits++;
-    }
-    reRender = hits / first.size;
-  }
-  return {
-    sameMedian: median(same),
-    differentMedian: median(different),
-    samePairs: same.length,
-    differentPairs: different.length,
-    closerToOwnShare: closer,
-    reRenderTop1: reRender,
-  };
-}
-
-const partsDir = (out: string) => path.join(out, '.parts');
-const partFile = (out: string, index: number) => path.join(partsDir(out), `chunk-${String(index).padStart(6, '0')}.json`);
-
-interface PartFile {
-  index: number;
-  images: string; // base64
-  descriptors: string; // base64 of little-endian float32
-  faces: FaceRecord[];
-  timing: ChunkTiming;
-}
-
-function encodePart(r: ChunkResult): string {
-  const b64 = (a: Uint8Array | Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-  return JSON.stringify({ index: r.index, images: b64(r.images), descriptors: b64(r.descriptors), faces: r.faces, timing: r.timing } satisfies PartFile);
-}
-
-async function readPart(file: string, chunk: Chunk, variants: number): Promise<ChunkResult> {
-  let p: PartFile;
-  try {
-    p = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: unreadable part of an earlier run (${(e as Error).message.split('\n')[0]}); delete it to rebuild that chunk`);
-  }
-  const images = new Uint8Array(Buffer.from(p.images, 'base64'));
-  const dbytes = Buffer.from(p.descriptors, 'base64');
-  const n = chunk.count * variants;
-  if (p.index !== chunk.index || images.length !== n * SIZE * SIZE * 3 || dbytes.length !== n * DESCRIPTOR_DIM * 4 || p.faces.length !== n) {
-    throw new Error(`${file}: does not match chunk ${chunk.index} (${n} images); delete it to rebuild that chunk`);
-  }
-  const descriptors = new Float32Array(new Uint8Array(dbytes).buffer);
-  return { index: p.index, images, descriptors, faces: p.faces, timing: p.timing };
-}
-
 function planOf(o: Required<Pick<BuildOptions, 'identities' | 'variants' | 'seed' | 'chunkIdentities'>>): Plan {
   return {
     format: FORMAT,
@@ -255,59 +110,6 @@ async function readJson<T>(file: string): Promise<T> {
     return JSON.parse(await fs.readFile(file, 'utf8')) as T;
   } catch (e) {
     throw new Error(`${file}: cannot be read as JSON (${(e as Error).message.split('\n')[0]})`);
-  }
-}
-
-/** Draws chunks on `workers` threads (0: this thread), calling onDone as each finishes. */
-async function drawChunks(todo: Chunk[], seed: number, variants: number, workers: number, onDone: (r: ChunkResult) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  const stop = () => {
-    if (signal?.aborted) throw new Error('interrupted (finished chunks are saved; run again to continue)');
-  };
-  if (todo.length === 0) return;
-  if (workers === 0) {
-    const api = await loadFaceRecognizer();
-    for (const c of todo) {
-      stop();
-      await onDone(await buildChunk(api, seed, variants, c));
-    }
-    return;
-  }
-  const queue = [...todo];
-  let failed = false;
-  const threads = Array.from({ length: Math.min(workers, todo.length) }, () =>
-    startThread(new URL('./worker.ts', import.meta.url)),
-  );
-  try {
-    // Each thread takes the next chunk when its last one is saved; on a stop or another
-    // thread's failure it takes none, but the chunk it is drawing is still saved.
-    const runs = await Promise.allSettled(
-      threads.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            const fail = (e: Error) => {
-              failed = true;
-              reject(e);
-            };
-            const next = () => {
-              const c = signal?.aborted || failed ? undefined : queue.shift();
-              if (!c) return resolve();
-              w.postMessage({ type: 'chunk', seed, variants, chunk: c } satisfies ToFacesWorker);
-            };
-            w.on('message', (m: FromFacesWorker) => {
-              if (m.type === 'error') return fail(new Error(m.message));
-              onDone(m.result).then(next, fail);
-            });
-            w.on('error', (e) => fail(new Error(`worker: ${e.message.split('\n')[0]}`)));
-            w.on('exit', (code) => (code !== 0 ? fail(new Error(`a worker exited with code ${code}`)) : undefined));
-            next();
-          }),
-      ),
-    );
-    const bad = runs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (bad) throw bad.reason;
-    stop();
-  } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
   }
 }
 
