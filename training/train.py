@@ -13,6 +13,10 @@ Exact resume: everything a step depends on is in the checkpoint or derived from
 (seed, epoch, step), so an interrupted and resumed run ends with the same weights as an
 uninterrupted one (on CPU). Several processes (torchrun, DDP) split each global batch
 between them and average gradients: the same updates as one process.
+
+Reading order: run_training is the loop (get_batch, learning_rate, train_step, then progress,
+validation and checkpoints when due); setup and each piece of the loop follow it. Widening a
+trained model (--nullable, --spatial-channels) is surgery.py's.
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -30,11 +36,12 @@ import torch
 import torch.distributed as dist
 
 from .autoencoder import ae_config, from_pixelcnn
-from .config import ConfigError, cond_base_dim, cond_dim, dims, is_nullable, is_spatial, make_config, param_specs, spatial_grid, validate_config
+from .config import ConfigError, cond_base_dim, dims, make_config, param_specs
 from .data import DataError, ImageSet, load_data, quantize
 from .model import PixelCNN, bits_per_dim
 from .presets import DEFAULT_ADAM, PRESETS, get_preset
 from .rng import dropout_mask, epoch_order
+from .surgery import SurgeryError, add_null_slot, widen_condition_map
 from .weights import WeightsError, load_model_folder, save_model_folder
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -180,80 +187,7 @@ def load_checkpoint(path: str) -> dict:
     return ck
 
 
-# ---- widening a model: new weights that start so nothing it computes changes ----
-
-def _grow_rows(new_config: dict, weights: dict[str, np.ndarray], new_rows) -> dict[str, np.ndarray]:
-    """Every weight whose first axis the new config makes longer gains rows at its end:
-    new_rows(w, n) gives the n rows to append to w."""
-    out = {}
-    for name, shape, _ in param_specs(new_config):
-        w = weights[name]
-        if tuple(w.shape) != shape:
-            w = np.concatenate([w, new_rows(w, shape[0] - w.shape[0]).astype(np.float32)], 0)
-        out[name] = w
-    return out
-
-
-def _zero_rows(w: np.ndarray, n: int) -> np.ndarray:
-    return np.zeros((n,) + w.shape[1:], np.float32)
-
-
-def add_null_slot(config: dict, weights: dict[str, np.ndarray], dropout: float) -> tuple[dict, dict[str, np.ndarray]]:
-    """The same model with a null condition: every matrix that reads h gains one row. For a
-    class model the new row is the mean of the class rows (a start for "some digit"), for a
-    vector model zeros; either way nothing the model computes for a real condition changes."""
-    c = config["conditioning"]
-    if c["type"] == "none":
-        raise UsageError("--nullable: the model is unconditional; there is no condition to drop")
-    if is_nullable(c):
-        new_config = json.loads(json.dumps(config))
-        new_config["conditioning"]["dropout"] = dropout
-        validate_config(new_config)
-        return new_config, weights
-    new_config = json.loads(json.dumps(config))
-    new_config["conditioning"] = {**c, "nullable": True, "dropout": dropout}
-    validate_config(new_config)
-    # [D, ...] -> [D + 1, ...]
-    class_mean = lambda w, n: w.mean(0, keepdims=True)  # noqa: E731
-    return new_config, _grow_rows(new_config, weights, class_mean if c["type"] == "class" else _zero_rows)
-
-
-def widen_condition_map(config: dict, weights: dict[str, np.ndarray], channels: int, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """The same model with a wider location-dependent condition map s = m(h): q -> channels maps.
-    The new maps' dense columns and 3x3 filters start random (the init's scale), and every matrix
-    that reads s gains zero rows for them, so nothing the model computes changes until training
-    moves those rows; the old maps never read the new ones (their filter rows start at zero)."""
-    c = config["conditioning"]
-    if not is_spatial(c):
-        raise UsageError("--spatial-channels: the model has no location-dependent condition map (needs a spatial vector or class model)")
-    q = config["spatialChannels"]
-    if channels < q:
-        raise UsageError(f"--spatial-channels: the map has {q} channels already; it can only grow (asked {channels})")
-    new_config = json.loads(json.dumps(config))
-    new_config["spatialChannels"] = channels
-    validate_config(new_config)
-    rng = np.random.default_rng(seed)
-    std = {name: s for name, _, s in param_specs(new_config)}
-    D = weights["cond_map/dense"].shape[0]
-    gh, gw = spatial_grid(config)
-    cells = gh * gw
-    extra = channels - q
-    out = dict(weights)
-    dense = weights["cond_map/dense"].reshape(D, cells, q)  # columns are (cell, channel), channel fastest
-    fresh = rng.normal(0, std["cond_map/dense"], (D, cells, extra)).astype(np.float32)
-    out["cond_map/dense"] = np.concatenate([dense, fresh], 2).reshape(D, cells * channels)
-    out["cond_map/dense_bias"] = np.concatenate(
-        [weights["cond_map/dense_bias"].reshape(cells, q), np.zeros((cells, extra), np.float32)], 1).reshape(-1)
-    conv = np.zeros((3, 3, channels, channels), np.float32)
-    conv[:, :, :q, :q] = weights["cond_map/conv"]
-    conv[:, :, :, q:] = rng.normal(0, std["cond_map/conv"], (3, 3, channels, extra))
-    out["cond_map/conv"] = conv
-    out["cond_map/conv_bias"] = np.concatenate([weights["cond_map/conv_bias"], np.zeros(extra, np.float32)])
-    # every matrix reading s: [q, 2p] -> [channels, 2p]
-    return new_config, _grow_rows(new_config, out, _zero_rows)
-
-
-# ---- the run ----
+# ---- flags ----
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line (as the TypeScript CLI), exit code 2."""
@@ -301,35 +235,35 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores, shared among local processes)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train (default auto: CUDA when present)")
     p.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)  # tests: act as if interrupted after N updates of this run
-    a = p.parse_args(argv)
+    args = p.parse_args(argv)
     for k in ("epochs", "minutes", "lr", "checkpoint_minutes", "code_lr_scale"):
-        v = getattr(a, k)
+        v = getattr(args, k)
         if v is not None and not (v > 0 and math.isfinite(v)):
             raise UsageError(f"--{k.replace('_', '-')}: expected a number > 0, got {v}")
     for k in ("steps", "batch", "val_subset", "train_limit", "val_limit", "threads", "spatial_channels", "autoencoder", "code_map"):
-        v = getattr(a, k)
+        v = getattr(args, k)
         if v is not None and v < 1:
             raise UsageError(f"--{k.replace('_', '-')}: expected an integer >= 1, got {v}")
-    if a.cond_dropout is not None and not (0 <= a.cond_dropout <= 1):
-        raise UsageError(f"--cond-dropout: expected a number from 0 to 1, got {a.cond_dropout}")
-    if sum(x is not None for x in (a.epochs, a.minutes, a.steps)) > 1:
+    if args.cond_dropout is not None and not (0 <= args.cond_dropout <= 1):
+        raise UsageError(f"--cond-dropout: expected a number from 0 to 1, got {args.cond_dropout}")
+    if sum(x is not None for x in (args.epochs, args.minutes, args.steps)) > 1:
         raise UsageError("give one of --epochs, --minutes or --steps")
-    if a.epochs is None and a.minutes is None and a.steps is None and not a.resume:
+    if args.epochs is None and args.minutes is None and args.steps is None and not args.resume:
         raise UsageError("give --epochs E, --minutes M or --steps N")
-    if sum(x is not None for x in (a.preset, a.config, a.init)) > 1:
+    if sum(x is not None for x in (args.preset, args.config, args.init)) > 1:
         raise UsageError("give one of --preset, --config or --init")
-    if (a.autoencoder is not None or a.code_map is not None) and not a.init:
+    if (args.autoencoder is not None or args.code_map is not None) and not args.init:
         raise UsageError("--autoencoder: needs --init (the trained PixelCNN the decoder starts from)")
-    if a.code_map is not None and a.autoencoder is None:
+    if args.code_map is not None and args.autoencoder is None:
         raise UsageError("--code-map: needs --autoencoder")
-    if a.autoencoder is not None:
+    if args.autoencoder is not None:
         try:
-            a.encoder_channels = [int(v) for v in a.encoder_channels.split(",")]
+            args.encoder_channels = [int(v) for v in args.encoder_channels.split(",")]
         except ValueError:
-            raise UsageError(f"--encoder-channels: expected integers separated by commas, got {a.encoder_channels!r}") from None
-    if a.spatial_channels is not None and not a.init:
+            raise UsageError(f"--encoder-channels: expected integers separated by commas, got {args.encoder_channels!r}") from None
+    if args.spatial_channels is not None and not args.init:
         raise UsageError("--spatial-channels: needs --init (a preset or --config sets spatialChannels itself)")
-    return a
+    return args
 
 
 def _read_config_file(path: str) -> tuple[dict, dict]:
@@ -346,55 +280,61 @@ def _read_config_file(path: str) -> tuple[dict, dict]:
         raise UsageError(f"{path}: {e}") from None
 
 
-def choose_model(a) -> tuple[dict, dict, dict | None]:
+def choose_model(args) -> tuple[dict, dict, dict | None]:
     """(config, hyper, initial weights or None)."""
     weights = None
     base = get_preset("mnist")["train"]
-    if a.init:
+    if args.init:
         try:
-            config, weights, _ = load_model_folder(a.init)
+            config, weights, _ = load_model_folder(args.init)
         except WeightsError as e:
             raise UsageError(f"--init: {e}") from None
         hyper = dict(base)
-    elif a.config:
-        config, train = _read_config_file(a.config)
+    elif args.config:
+        config, train = _read_config_file(args.config)
         hyper = {**base, **train}
     else:
         try:
-            pre = get_preset(a.preset or "mnist")
+            pre = get_preset(args.preset or "mnist")
         except KeyError as e:
             raise UsageError(str(e.args[0])) from None
         config, hyper = pre["model"], pre["train"]
     c = config["conditioning"]
-    if a.cond == "none":
+    if args.cond == "none":
         config = make_config(**{**config, "conditioning": {"type": "none"}})
-    elif a.cond == "class" and c["type"] != "class":
+    elif args.cond == "class" and c["type"] != "class":
         config = make_config(**{**config, "conditioning": {"type": "class", "classes": 10}})
-    if a.autoencoder is not None:
+    if args.autoencoder is not None:
         try:
-            new = ae_config(config, a.autoencoder, a.encoder_channels, a.code_map,
-                            a.cond_dropout if a.cond_dropout is not None else 0.1)
+            new = ae_config(config, args.autoencoder, args.encoder_channels, args.code_map,
+                            args.cond_dropout if args.cond_dropout is not None else 0.1)
         except ConfigError as e:
             raise UsageError(f"--autoencoder: {e}") from None
-        weights = from_pixelcnn(config, weights, new, a.seed or 0)
+        weights = from_pixelcnn(config, weights, new, args.seed or 0)
         config = new
-    elif a.nullable or a.cond_dropout:
+    elif args.nullable or args.cond_dropout:
         if weights is None:
-            weights = PixelCNN(config, seed=a.seed or 0).named_weights()
+            weights = PixelCNN(config, seed=args.seed or 0).named_weights()
             weights = {k: v.detach().numpy() for k, v in weights.items()}
-        config, weights = add_null_slot(config, weights, a.cond_dropout if a.cond_dropout is not None else 0.1)
-    if a.spatial_channels is not None:
-        config, weights = widen_condition_map(config, weights, a.spatial_channels, a.seed if a.seed is not None else 1)
-    if a.batch:
-        hyper["batchSize"] = a.batch
-    if a.lr:
-        hyper["lr"] = a.lr
-    if a.warmup is not None:
-        hyper["warmupSteps"] = a.warmup
-    if a.code_lr_scale is not None:
+        try:
+            config, weights = add_null_slot(config, weights, args.cond_dropout if args.cond_dropout is not None else 0.1)
+        except SurgeryError as e:
+            raise UsageError(f"--nullable: {e}") from None
+    if args.spatial_channels is not None:
+        try:
+            config, weights = widen_condition_map(config, weights, args.spatial_channels, args.seed if args.seed is not None else 1)
+        except SurgeryError as e:
+            raise UsageError(f"--spatial-channels: {e}") from None
+    if args.batch:
+        hyper["batchSize"] = args.batch
+    if args.lr:
+        hyper["lr"] = args.lr
+    if args.warmup is not None:
+        hyper["warmupSteps"] = args.warmup
+    if args.code_lr_scale is not None:
         if not config.get("encoder"):
             raise UsageError("--code-lr-scale: the model has no encoder (config.encoder)")
-        hyper["codeLrScale"] = a.code_lr_scale
+        hyper["codeLrScale"] = args.code_lr_scale
     return config, hyper, weights
 
 
@@ -410,266 +350,493 @@ def check_data(config: dict, data: ImageSet, what: str):
         raise UsageError(f"{what}: the model is conditioned on a {cond_base_dim(c)}-d vector; the data has {have}-d descriptors")
 
 
+# ---- the run's state ----
+
+_PROGRESS_KEYS = {"step": "step", "epoch": "epoch", "batch_in_epoch": "batchInEpoch", "images_seen": "imagesSeen",
+                  "elapsed_seconds": "elapsedSeconds", "total_steps": "totalSteps",
+                  "last_val_bpd": "lastValBitsPerDim", "best_val_bpd": "bestValBitsPerDim"}
+
+
+@dataclass
+class Progress:
+    """Where the run stands, across resumes. The checkpoint and the log keep it as a dict with
+    the TypeScript trainer's keys (as_dict), so either trainer's tools read the other's."""
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    images_seen: int = 0
+    elapsed_seconds: float = 0.0
+    total_steps: int | None = None
+    last_val_bpd: float | None = None
+    best_val_bpd: float | None = None
+    extra: dict = field(default_factory=dict)  # keys this trainer does not write (scheduleStart), kept as read
+
+    @property
+    def schedule_start(self) -> int:
+        """The update the learning-rate schedule began at: a grown checkpoint restarts it."""
+        return self.extra.get("scheduleStart", 0)
+
+    def as_dict(self) -> dict:
+        return {key: getattr(self, name) for name, key in _PROGRESS_KEYS.items()} | self.extra
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Progress:
+        known = {key: name for name, key in _PROGRESS_KEYS.items()}
+        return cls(**{known[k]: v for k, v in d.items() if k in known},
+                   extra={k: v for k, v in d.items() if k not in known})
+
+
+@dataclass
+class Start:
+    """What a run starts from: a new model (weights None: the seed's init) or a checkpoint."""
+    config: dict
+    hyper: dict
+    adam: dict
+    seed: int
+    weights: dict | None
+    checkpoint: dict | None = None
+
+
+class Log:
+    """The run's JSON-lines train.log (what npm run curve draws) and its lines on stderr; only the
+    main process writes either."""
+
+    def __init__(self, world: World, path: str):
+        self.main, self.path = world.main, path
+
+    def event(self, event: str, **fields):
+        if self.main:
+            line = {"time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"), "event": event, **fields}
+            with open(self.path, "a") as f:
+                f.write(json.dumps(line) + "\n")
+
+    def say(self, text: str):
+        if self.main:
+            print(text, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Run:
+    """A run as set up: the loop reads all of it and changes only `progress` (and the model)."""
+    args: argparse.Namespace
+    world: World
+    log: Log
+    checkpoint_path: str
+    config: dict
+    hyper: dict
+    adam: dict
+    seed: int
+    train_set: ImageSet
+    val_set: ImageSet
+    net: PixelCNN
+    model: torch.nn.Module  # net, or net wrapped for DDP
+    opt: torch.optim.Adam
+    scaler: torch.cuda.amp.GradScaler
+    amp_dtype: torch.dtype | None  # autocast's on CUDA, None on CPU
+    progress: Progress
+    steps_per_epoch: int
+    n_params: int
+
+    @property
+    def batch(self) -> int:
+        return self.hyper["batchSize"]
+
+    @property
+    def dims(self) -> int:
+        return dims(self.config)
+
+    @property
+    def cond_dropout(self) -> float:
+        return float(self.config["conditioning"].get("dropout") or 0)
+
+
+@dataclass
+class Window:
+    """The updates since the last progress line, which it averages over."""
+    t0: float
+    nats: float = 0.0
+    images: int = 0
+    norm: float = 0.0
+    steps: int = 0
+
+
+@dataclass
+class ThisRun:
+    """This process's stretch of the run (not checkpointed): its clock and what it has done."""
+    start: float  # time.perf_counter() at the loop's start
+    elapsed_at_start: float  # the run's seconds before this stretch (progress.elapsed_seconds)
+    last_checkpoint: float
+    last_val: float
+    last_print: float
+    window: Window
+    steps: int = 0
+    images: int = 0
+    saved_at: int = -1  # progress.step of the last checkpoint
+    plan_t0: float | None = None  # when the updates timed for the schedule's length began
+
+    @classmethod
+    def starting(cls, progress: Progress) -> ThisRun:
+        now = time.perf_counter()
+        return cls(start=now, elapsed_at_start=progress.elapsed_seconds, last_checkpoint=now, last_val=now,
+                   last_print=now, window=Window(t0=now))
+
+    def elapsed(self) -> float:
+        """The run's training seconds, across resumes."""
+        return self.elapsed_at_start + time.perf_counter() - self.start
+
+
+@dataclass
+class StopRequest:
+    requested: bool = False
+
+
+class EpochOrder:
+    """The training images' order in an epoch, drawn from (seed, epoch) when the epoch changes."""
+
+    def __init__(self, seed: int, count: int):
+        self.seed, self.count, self.epoch, self.order = seed, count, None, None
+
+    def of(self, epoch: int) -> np.ndarray:
+        if epoch != self.epoch:
+            self.order, self.epoch = epoch_order(self.seed, epoch, self.count), epoch
+        return self.order
+
+
+# ---- the run ----
+
 def train(argv=None) -> dict:
-    a = parse_args(argv if argv is not None else sys.argv[1:])
-    world = World(a.device)
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    world = World(args.device)
     try:
-        return _train(a, world)
+        return run_training(args, world)
     finally:
         world.close()
 
 
-def _train(a, world: World) -> dict:
+def run_training(args, world: World) -> dict:
+    """Update until the run's length, its minutes or a stop request ends it; checkpoint on the way."""
+    run = setup(args, world)
+    announce(run)
+    if args.minutes is None and run.progress.total_steps is None:
+        raise UsageError("give --epochs E, --minutes M or --steps N")
+    p = run.progress
+    order = EpochOrder(run.seed, run.train_set.count)
+    this = ThisRun.starting(p)
+    stopped_by = "done"
+    with stop_requests(run.log) as stop:
+        while steps_left(run) > 0 and minutes_left(run, this) > 0:
+            if world.any(stop.requested or (args.stop_after is not None and this.steps >= args.stop_after)):
+                stopped_by = "signal"
+                break
+            x, h = get_batch(run, order.of(p.epoch))
+            lr = learning_rate(run.hyper, p.step, p.total_steps, p.schedule_start)
+            update = train_step(run, x, h, lr)
+            if update is None:
+                continue  # fp16 overflow: the scaler skipped this update and lowered its scale
+            batch_nats, norm = update
+            record_step(run, this, batch_nats, norm)
+            plan_length(run, this)
+            report_progress(run, this, lr)
+            epoch_ended = p.batch_in_epoch >= run.steps_per_epoch
+            if epoch_ended:
+                p.epoch += 1
+                p.batch_in_epoch = 0
+            validate_when_due(run, this, epoch_ended)
+            checkpoint_when_due(run, this, epoch_ended)
+        if this.saved_at != p.step:
+            save_checkpoint(run, this, "signal" if stopped_by == "signal" else "end")
+    return finish(run, this, stopped_by)
+
+
+# ---- setting up ----
+
+def setup(args, world: World) -> Run:
     torch.manual_seed(0)
     local = int(os.environ.get("LOCAL_WORLD_SIZE", world.size))
-    torch.set_num_threads(a.threads or max(1, (os.cpu_count() or 1) // local))
-    cuda = world.device.type == "cuda"
-    say = (lambda s: print(s, file=sys.stderr, flush=True)) if world.main else (lambda s: None)
-    state_dir = a.state or (a.out.rstrip("/\\") + ".train")
-    ckpt_path = os.path.join(state_dir, CHECKPOINT_FILE)
-    log_path = os.path.join(state_dir, LOG_FILE)
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // local))
+    state_dir = args.state or (args.out.rstrip("/\\") + ".train")
+    checkpoint_path = os.path.join(state_dir, CHECKPOINT_FILE)
     if world.main:
         os.makedirs(state_dir, exist_ok=True)
+    start = starting_point(args, checkpoint_path)
+    config, hyper, ck = start.config, start.hyper, start.checkpoint
+    train_set, val_set = load_sets(args, config)
+    if ck and (ck["data"]["name"] != args.data or ck["data"]["trainCount"] != train_set.count):
+        raise UsageError(
+            f"--resume: checkpoint was trained on {ck['data']['name']} ({ck['data']['trainCount']} images), not {args.data} ({train_set.count})"
+        )
+    B = hyper["batchSize"]
+    if B % world.size:
+        raise UsageError(f"batch {B} does not split evenly over {world.size} processes")
+    steps_per_epoch = train_set.count // B
+    if steps_per_epoch < 1:
+        raise UsageError(f"batch size {B} is larger than the {train_set.count} training images")
+    # the model and its optimiser, both as the checkpoint left them when resuming
+    cuda = world.device.type == "cuda"
+    net = PixelCNN(config, weights=start.weights, seed=start.seed).to(world.device)
+    if cuda:
+        net = net.to(memory_format=torch.channels_last)
+    model = torch.nn.parallel.DistributedDataParallel(net) if world.size > 1 else net
+    adam = start.adam
+    opt = torch.optim.Adam(param_groups(net, hyper), lr=hyper["lr"], betas=(adam["beta1"], adam["beta2"]), eps=adam["eps"])
+    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else None
+    scaler = torch.cuda.amp.GradScaler(enabled=amp_dtype == torch.float16)
+    if ck:
+        opt.load_state_dict(ck["optimizer"])
+    progress = Progress.from_dict(ck["progress"]) if ck else Progress()
+    if args.epochs is not None:
+        progress.total_steps = round(args.epochs * steps_per_epoch)
+    if args.steps is not None:
+        progress.total_steps = args.steps
+    return Run(args=args, world=world, log=Log(world, os.path.join(state_dir, LOG_FILE)), checkpoint_path=checkpoint_path,
+               config=config, hyper=hyper, adam=adam, seed=start.seed, train_set=train_set, val_set=val_set,
+               net=net, model=model, opt=opt, scaler=scaler, amp_dtype=amp_dtype, progress=progress,
+               steps_per_epoch=steps_per_epoch, n_params=sum(int(np.prod(s)) for _, s, _ in param_specs(config)))
 
-    def log(event: str, **fields):
-        if world.main:
-            line = {"time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"), "event": event, **fields}
-            with open(log_path, "a") as f:
-                f.write(json.dumps(line) + "\n")
 
-    # ---- state: fresh or from the checkpoint ----
-    ck = None
-    if a.resume:
-        ck = load_checkpoint(ckpt_path)
-        config, hyper, adam_opts, seed = ck["config"], ck["hyper"], ck["adam"], ck["seed"]
-        if a.preset or a.config or a.init:
-            asked, _, _ = choose_model(a)
-            if json.dumps(asked, sort_keys=True) != json.dumps(config, sort_keys=True):
-                raise UsageError(f"--resume: {ckpt_path} holds a different model config than the one asked for")
-        weights = None
-    else:
-        if os.path.exists(ckpt_path):
-            raise UsageError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-        config, hyper, weights = choose_model(a)
-        adam_opts = dict(DEFAULT_ADAM)
-        seed = a.seed or 0
+def starting_point(args, checkpoint_path: str) -> Start:
+    """A resumed run's checkpoint (refusing a different model asked for), or the model the flags choose."""
+    if args.resume:
+        ck = load_checkpoint(checkpoint_path)
+        if args.preset or args.config or args.init:
+            asked, _, _ = choose_model(args)
+            if json.dumps(asked, sort_keys=True) != json.dumps(ck["config"], sort_keys=True):
+                raise UsageError(f"--resume: {checkpoint_path} holds a different model config than the one asked for")
+        return Start(ck["config"], ck["hyper"], ck["adam"], ck["seed"], ck["weights"], ck)
+    if os.path.exists(checkpoint_path):
+        raise UsageError(f"{checkpoint_path} exists: pass --resume to continue it, or choose another --out")
+    config, hyper, weights = choose_model(args)
+    return Start(config, hyper, dict(DEFAULT_ADAM), args.seed or 0, weights)
 
-    faces = a.faces
+
+def load_sets(args, config: dict) -> tuple[ImageSet, ImageSet]:
+    """The training and validation images, quantised to the model's levels and checked against it."""
     try:
-        train_set = load_data(a.data, "train", faces).head(a.train_limit)
-        val_set = load_data(a.data, "val", faces).head(a.val_limit)
+        train_set = load_data(args.data, "train", args.faces).head(args.train_limit)
+        val_set = load_data(args.data, "val", args.faces).head(args.val_limit)
     except DataError as e:
         raise UsageError(str(e)) from None
     train_set.images = quantize(train_set.images, config["levels"])
     val_set.images = quantize(val_set.images, config["levels"])
     check_data(config, train_set, "training data")
     check_data(config, val_set, "validation data")
-    if ck and (ck["data"]["name"] != a.data or ck["data"]["trainCount"] != train_set.count):
-        raise UsageError(
-            f"--resume: checkpoint was trained on {ck['data']['name']} ({ck['data']['trainCount']} images), not {a.data} ({train_set.count})"
-        )
+    return train_set, val_set
 
-    B = hyper["batchSize"]
-    if B % world.size:
-        raise UsageError(f"batch {B} does not split evenly over {world.size} processes")
-    D = dims(config)
-    steps_per_epoch = train_set.count // B
-    if steps_per_epoch < 1:
-        raise UsageError(f"batch size {B} is larger than the {train_set.count} training images")
 
-    net = PixelCNN(config, weights=ck["weights"] if ck else weights, seed=seed).to(world.device)
-    if cuda:
-        net = net.to(memory_format=torch.channels_last)
-    model = torch.nn.parallel.DistributedDataParallel(net) if world.size > 1 else net
-    opt = torch.optim.Adam(param_groups(net, hyper), lr=hyper["lr"], betas=(adam_opts["beta1"], adam_opts["beta2"]), eps=adam_opts["eps"])
-    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else None
-    scaler = torch.cuda.amp.GradScaler(enabled=amp_dtype == torch.float16)
-    if ck:
-        opt.load_state_dict(ck["optimizer"])
-        progress = dict(ck["progress"])
-    else:
-        progress = {"step": 0, "epoch": 0, "batchInEpoch": 0, "imagesSeen": 0, "elapsedSeconds": 0.0,
-                    "totalSteps": None, "lastValBitsPerDim": None, "bestValBitsPerDim": None}
-    if a.epochs is not None:
-        progress["totalSteps"] = round(a.epochs * steps_per_epoch)
-    if a.steps is not None:
-        progress["totalSteps"] = a.steps
-    dropout = float(config["conditioning"].get("dropout") or 0)
-    n_params = sum(int(np.prod(s)) for _, s, _ in param_specs(config))
+def announce(run: Run):
+    args, world, p = run.args, run.world, run.progress
+    threads = torch.get_num_threads()
+    run.log.event("resume" if args.resume else "start", config=run.config, hyper=run.hyper, adam=run.adam, seed=run.seed,
+                  trainer="pytorch", device=str(world.device), processes=world.size, threads=threads,
+                  amp=str(run.amp_dtype) if run.amp_dtype else None, stepsPerEpoch=run.steps_per_epoch,
+                  params=run.n_params, progress=p.as_dict())
+    run.log.say(f"{'resuming' if args.resume else 'training'} (PyTorch {torch.__version__}): {run.n_params} weights, batch {run.batch}, "
+                f"{run.steps_per_epoch} steps/epoch, {world.size} process(es) on {world.device}, {threads} threads"
+                + (f", autocast {run.amp_dtype}" if run.amp_dtype else "") + (f", from step {p.step}" if args.resume else ""))
 
-    saved_at = -1
 
-    def save_state(reason: str):
-        nonlocal saved_at
-        saved_at = progress["step"]
-        if not world.main:
-            return
-        W = {k: v.detach().cpu().float().numpy() for k, v in net.named_weights().items()}
-        _atomic_torch_save({
-            "version": CHECKPOINT_VERSION, "config": config, "hyper": hyper, "adam": adam_opts, "seed": seed,
-            "data": {"name": a.data, "trainCount": train_set.count}, "progress": dict(progress),
-            "weights": W, "optimizer": opt.state_dict(), "savedAt": datetime.now(timezone.utc).isoformat(),
-        }, ckpt_path)
-        # what the model's makers set by hand (recommendedGuidance, ...) survives retraining into the same folder
-        kept = {}
-        try:
-            with open(os.path.join(a.out, "model.json")) as f:
-                kept = {k: v for k, v in (json.load(f).get("metadata") or {}).items() if k.startswith("recommended")}
-        except (OSError, ValueError, AttributeError):
-            pass
-        save_model_folder(a.out, config, W, a.dtype, metadata={**kept,
-            "trainedSteps": progress["step"], "trainedImages": progress["imagesSeen"],
-            "trainedSeconds": round(progress["elapsedSeconds"]), "epochs": progress["step"] / steps_per_epoch,
-            "valBitsPerDim": progress["lastValBitsPerDim"], "data": a.data, "seed": seed, "trainer": "pytorch",
-        })
-        log("checkpoint", reason=reason, step=progress["step"], file=ckpt_path)
-
-    def validate(limit: int):
-        t0 = time.perf_counter()
-        bpd = evaluate(net, val_set, limit, 100, world)
-        n = min(limit, val_set.count)
-        progress["lastValBitsPerDim"] = bpd
-        if n == val_set.count and (progress["bestValBitsPerDim"] is None or bpd < progress["bestValBitsPerDim"]):
-            progress["bestValBitsPerDim"] = bpd
-        secs = time.perf_counter() - t0
-        log("val", step=progress["step"], epoch=progress["epoch"], images=n, bitsPerDim=bpd, seconds=secs)
-        say(f"  val ({n} images) {bpd:.4f} bits/dim  [{secs:.1f} s]")
-
-    log("resume" if a.resume else "start", config=config, hyper=hyper, adam=adam_opts, seed=seed, trainer="pytorch",
-        device=str(world.device), processes=world.size, threads=torch.get_num_threads(),
-        amp=str(amp_dtype) if amp_dtype else None, stepsPerEpoch=steps_per_epoch, params=n_params, progress=progress)
-    say(f"{'resuming' if a.resume else 'training'} (PyTorch {torch.__version__}): {n_params} weights, batch {B}, "
-        f"{steps_per_epoch} steps/epoch, {world.size} process(es) on {world.device}, {torch.get_num_threads()} threads"
-        + (f", autocast {amp_dtype}" if amp_dtype else "") + (f", from step {progress['step']}" if a.resume else ""))
-
-    stop = {"requested": False}
+@contextmanager
+def stop_requests(log: Log):
+    """SIGINT and SIGTERM ask the loop to stop after the current update, so the run ends on a checkpoint."""
+    stop = StopRequest()
 
     def on_signal(signum, _frame):
-        stop["requested"] = True
-        say(f"{signal.Signals(signum).name}: stopping after this update (checkpoint and weights follow)")
+        stop.requested = True
+        log.say(f"{signal.Signals(signum).name}: stopping after this update (checkpoint and weights follow)")
 
     old_handlers = [(s, signal.signal(s, on_signal)) for s in (signal.SIGINT, signal.SIGTERM)]
-
-    shard = B // world.size
-    order, order_epoch = epoch_order(seed, progress["epoch"], train_set.count), progress["epoch"]
-    run_start = time.perf_counter()
-    elapsed_at_start = progress["elapsedSeconds"]
-    elapsed = lambda: elapsed_at_start + time.perf_counter() - run_start
-    minutes_left = lambda: math.inf if a.minutes is None else a.minutes - elapsed() / 60
-    stop_at_steps = a.minutes is None
-    if stop_at_steps and progress["totalSteps"] is None:
-        raise UsageError("give --epochs E, --minutes M or --steps N")
-    steps_left = lambda: math.inf if not stop_at_steps else progress["totalSteps"] - progress["step"]
-    last_ckpt = last_val = last_print = time.perf_counter()
-    window = {"nats": 0.0, "images": 0, "t0": time.perf_counter(), "norm": 0.0, "steps": 0}
-    images_this_run, plan_t0, steps_this_run = 0, None, 0
-    stopped_by = "done"
     try:
-        while steps_left() > 0 and minutes_left() > 0:
-            if world.any(stop["requested"] or (a.stop_after is not None and steps_this_run >= a.stop_after)):
-                stopped_by = "signal"
-                break
-            if order_epoch != progress["epoch"]:
-                order, order_epoch = epoch_order(seed, progress["epoch"], train_set.count), progress["epoch"]
-            first = progress["batchInEpoch"] * B
-            idx = order[first : first + B]
-            dropped = dropout_mask(seed, progress["step"], B, dropout)
-            mine = slice(world.rank * shard, (world.rank + 1) * shard)
-            x, h = to_batch(net, train_set, idx[mine], world.device, dropped[mine])
-            if cuda:
-                x = x.contiguous(memory_format=torch.channels_last)
-            lr = learning_rate(hyper, progress["step"], progress["totalSteps"], progress.get("scheduleStart", 0))
-            for g in opt.param_groups:
-                g["lr"] = lr * g.get("scale", 1.0)
-            with torch.autocast("cuda", dtype=amp_dtype, enabled=amp_dtype is not None):
-                nats = model(x, h)  # [shard] nats per image
-            # mean nats per sub-pixel of the GLOBAL batch; DDP averages over processes, so scale by their number
-            loss = nats.sum() / (B * D) * world.size
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            grads = [p.grad for p in net.parameters() if p.grad is not None]
-            norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item()
-            if not math.isfinite(norm):
-                if amp_dtype == torch.float16:  # fp16 overflow: the scaler skips this update and lowers its scale
-                    scaler.update()
-                    continue
-                raise RuntimeError(f"gradient norm is {norm} at step {progress['step']}")
-            clip = hyper["clipNorm"]
-            if clip > 0 and norm > clip:
-                for g in grads:
-                    g.mul_(clip / norm)
-            scaler.step(opt)
-            scaler.update()
-            batch_nats = world.sum(nats.detach().double().sum().item())
-            if not math.isfinite(batch_nats):
-                raise RuntimeError(f"training loss is {batch_nats} at step {progress['step']}")
-            progress["step"] += 1
-            progress["batchInEpoch"] += 1
-            progress["imagesSeen"] += B
-            progress["elapsedSeconds"] = elapsed()
-            images_this_run += B
-            steps_this_run += 1
-            window["nats"] += batch_nats
-            window["images"] += B
-            window["norm"] += norm
-            window["steps"] += 1
-
-            # --minutes without --epochs: after 30 timed updates fix the schedule's length from the speed
-            if a.epochs is None and a.steps is None and a.minutes is not None and progress["totalSteps"] is None:
-                if plan_t0 is None:
-                    plan_t0 = time.perf_counter()
-                elif images_this_run >= 31 * B:
-                    sec_per_step = (time.perf_counter() - plan_t0) / 30 * 1.05
-                    progress["totalSteps"] = progress["step"] + max(1, int(minutes_left() * 60 / sec_per_step))
-                    log("plan", totalSteps=progress["totalSteps"], secondsPerStep=sec_per_step)
-
-            now = time.perf_counter()
-            if a.progress_seconds == 0 or now - last_print >= a.progress_seconds:
-                secs = now - window["t0"]
-                ips = window["images"] / secs
-                bpd = window["nats"] / (window["images"] * D * math.log(2))
-                eta = min(steps_left() * secs / window["steps"], minutes_left() * 60)
-                tot = "?" if progress["totalSteps"] is None else f"{progress['totalSteps'] / steps_per_epoch:.1f}"
-                val = progress["lastValBitsPerDim"]
-                say(f"epoch {progress['epoch'] + 1}/{tot} step {progress['step']}"
-                    + (f"/{progress['totalSteps']}" if progress["totalSteps"] else "")
-                    + f" | {ips:.1f} img/s | loss {bpd:.4f} bits/dim | lr {lr:.2e} | val {'-' if val is None else f'{val:.4f}'}"
-                    + f" | ETA {format_duration(eta)}")
-                log("progress", step=progress["step"], epoch=progress["epoch"], batchInEpoch=progress["batchInEpoch"],
-                    imagesPerSecond=ips, trainBitsPerDim=bpd, lr=lr, gradNorm=window["norm"] / window["steps"],
-                    elapsedSeconds=progress["elapsedSeconds"], etaSeconds=eta if math.isfinite(eta) else None)
-                window = {"nats": 0.0, "images": 0, "t0": now, "norm": 0.0, "steps": 0}
-                last_print = now
-
-            validated_full = False
-            if progress["batchInEpoch"] >= steps_per_epoch:
-                progress["epoch"] += 1
-                progress["batchInEpoch"] = 0
-                validate(val_set.count)
-                validated_full = True
-                last_val = time.perf_counter()
-            elif a.val_minutes > 0 and world.any(time.perf_counter() - last_val >= a.val_minutes * 60):
-                validate(a.val_subset)
-                last_val = time.perf_counter()
-            by_time = world.any(time.perf_counter() - last_ckpt >= a.checkpoint_minutes * 60)
-            by_steps = a.checkpoint_steps > 0 and progress["step"] % a.checkpoint_steps == 0
-            if by_time or by_steps or validated_full:
-                save_state("time" if by_time else "steps" if by_steps else "epoch")
-                last_ckpt = time.perf_counter()
-        if saved_at != progress["step"]:
-            save_state("signal" if stopped_by == "signal" else "end")
+        yield stop
     finally:
-        for s, hnd in old_handlers:
-            signal.signal(s, hnd)
-    ips_run = images_this_run / max(time.perf_counter() - run_start, 1e-9)
-    log("stopped" if stopped_by == "signal" else "end", progress=progress, imagesPerSecondThisRun=ips_run)
-    say(f"{'stopped' if stopped_by == 'signal' else 'finished'} at step {progress['step']} "
-        f"(epoch {progress['step'] / steps_per_epoch:.2f}); checkpoint {ckpt_path}, weights {a.out}")
-    result = {"steps": progress["step"], "epochs": progress["step"] / steps_per_epoch, "stoppedBy": stopped_by,
-              "imagesPerSecond": ips_run, "lastValBitsPerDim": progress["lastValBitsPerDim"],
-              "bestValBitsPerDim": progress["bestValBitsPerDim"], "checkpoint": ckpt_path, "out": a.out}
-    if world.main:
+        for s, handler in old_handlers:
+            signal.signal(s, handler)
+
+
+# ---- one update ----
+
+def minutes_left(run: Run, this: ThisRun) -> float:
+    return math.inf if run.args.minutes is None else run.args.minutes - this.elapsed() / 60
+
+
+def steps_left(run: Run) -> float:
+    # --minutes stops by time only; totalSteps then just sets the length of the decay
+    return math.inf if run.args.minutes is not None else run.progress.total_steps - run.progress.step
+
+
+def get_batch(run: Run, order: np.ndarray):
+    """This process's share of the next global batch, conditions dropped as (seed, step) says."""
+    p, B, world = run.progress, run.batch, run.world
+    first = p.batch_in_epoch * B
+    idx = order[first : first + B]
+    dropped = dropout_mask(run.seed, p.step, B, run.cond_dropout)
+    shard = B // world.size
+    mine = slice(world.rank * shard, (world.rank + 1) * shard)
+    x, h = to_batch(run.net, run.train_set, idx[mine], world.device, dropped[mine])
+    if world.device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, h
+
+
+def train_step(run: Run, x: torch.Tensor, h, lr: float) -> tuple[float, float] | None:
+    """One Adam update at rate lr: (the global batch's nats, the gradient norm before clipping),
+    or None when an fp16 overflow made the scaler skip it."""
+    opt, scaler, world = run.opt, run.scaler, run.world
+    for g in opt.param_groups:
+        g["lr"] = lr * g.get("scale", 1.0)
+    with torch.autocast("cuda", dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
+        nats = run.model(x, h)  # [shard] nats per image
+    # mean nats per sub-pixel of the GLOBAL batch; DDP averages over processes, so scale by their number
+    loss = nats.sum() / (run.batch * run.dims) * world.size
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    grads = [p.grad for p in run.net.parameters() if p.grad is not None]
+    norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item()
+    if not math.isfinite(norm):
+        if run.amp_dtype == torch.float16:
+            scaler.update()
+            return None
+        raise RuntimeError(f"gradient norm is {norm} at step {run.progress.step}")
+    clip = run.hyper["clipNorm"]
+    if clip > 0 and norm > clip:
+        for g in grads:
+            g.mul_(clip / norm)
+    scaler.step(opt)
+    scaler.update()
+    batch_nats = world.sum(nats.detach().double().sum().item())
+    if not math.isfinite(batch_nats):
+        raise RuntimeError(f"training loss is {batch_nats} at step {run.progress.step}")
+    return batch_nats, norm
+
+
+def record_step(run: Run, this: ThisRun, batch_nats: float, norm: float):
+    p, B = run.progress, run.batch
+    p.step += 1
+    p.batch_in_epoch += 1
+    p.images_seen += B
+    p.elapsed_seconds = this.elapsed()
+    this.images += B
+    this.steps += 1
+    this.window.nats += batch_nats
+    this.window.images += B
+    this.window.norm += norm
+    this.window.steps += 1
+
+
+def plan_length(run: Run, this: ThisRun):
+    """--minutes alone: after 30 timed updates, fix the schedule's length from the speed (5% to spare
+    for validation and checkpoints)."""
+    args, p = run.args, run.progress
+    if not (args.epochs is None and args.steps is None and args.minutes is not None and p.total_steps is None):
+        return
+    if this.plan_t0 is None:
+        this.plan_t0 = time.perf_counter()
+    elif this.images >= 31 * run.batch:
+        sec_per_step = (time.perf_counter() - this.plan_t0) / 30 * 1.05
+        p.total_steps = p.step + max(1, int(minutes_left(run, this) * 60 / sec_per_step))
+        run.log.event("plan", totalSteps=p.total_steps, secondsPerStep=sec_per_step)
+
+
+# ---- progress, validation, checkpoints ----
+
+def report_progress(run: Run, this: ThisRun, lr: float):
+    """A progress line and log event every --progress-seconds, averaged over the updates since the last."""
+    now = time.perf_counter()
+    if not (run.args.progress_seconds == 0 or now - this.last_print >= run.args.progress_seconds):
+        return
+    p, w = run.progress, this.window
+    secs = now - w.t0
+    ips = w.images / secs
+    bpd = w.nats / (w.images * run.dims * math.log(2))
+    eta = min(steps_left(run) * secs / w.steps, minutes_left(run, this) * 60)
+    epochs = "?" if p.total_steps is None else f"{p.total_steps / run.steps_per_epoch:.1f}"
+    val = p.last_val_bpd
+    run.log.say(f"epoch {p.epoch + 1}/{epochs} step {p.step}"
+                + (f"/{p.total_steps}" if p.total_steps else "")
+                + f" | {ips:.1f} img/s | loss {bpd:.4f} bits/dim | lr {lr:.2e} | val {'-' if val is None else f'{val:.4f}'}"
+                + f" | ETA {format_duration(eta)}")
+    run.log.event("progress", step=p.step, epoch=p.epoch, batchInEpoch=p.batch_in_epoch, imagesPerSecond=ips,
+                  trainBitsPerDim=bpd, lr=lr, gradNorm=w.norm / w.steps, elapsedSeconds=p.elapsed_seconds,
+                  etaSeconds=eta if math.isfinite(eta) else None)
+    this.window = Window(t0=now)
+    this.last_print = now
+
+
+def validate_when_due(run: Run, this: ThisRun, epoch_ended: bool):
+    """The whole validation split at an epoch's end; its first --val-subset images every --val-minutes."""
+    args = run.args
+    if epoch_ended:
+        validate(run, run.val_set.count)
+    elif args.val_minutes > 0 and run.world.any(time.perf_counter() - this.last_val >= args.val_minutes * 60):
+        validate(run, args.val_subset)
+    else:
+        return
+    this.last_val = time.perf_counter()
+
+
+def validate(run: Run, limit: int):
+    p = run.progress
+    t0 = time.perf_counter()
+    bpd = evaluate(run.net, run.val_set, limit, 100, run.world)
+    n = min(limit, run.val_set.count)
+    p.last_val_bpd = bpd
+    if n == run.val_set.count and (p.best_val_bpd is None or bpd < p.best_val_bpd):
+        p.best_val_bpd = bpd
+    secs = time.perf_counter() - t0
+    run.log.event("val", step=p.step, epoch=p.epoch, images=n, bitsPerDim=bpd, seconds=secs)
+    run.log.say(f"  val ({n} images) {bpd:.4f} bits/dim  [{secs:.1f} s]")
+
+
+def checkpoint_when_due(run: Run, this: ThisRun, epoch_ended: bool):
+    """A checkpoint every --checkpoint-minutes, every --checkpoint-steps updates and at each epoch's end."""
+    args = run.args
+    by_time = run.world.any(time.perf_counter() - this.last_checkpoint >= args.checkpoint_minutes * 60)
+    by_steps = args.checkpoint_steps > 0 and run.progress.step % args.checkpoint_steps == 0
+    if by_time or by_steps or epoch_ended:
+        save_checkpoint(run, this, "time" if by_time else "steps" if by_steps else "epoch")
+        this.last_checkpoint = time.perf_counter()
+
+
+def save_checkpoint(run: Run, this: ThisRun, reason: str):
+    """checkpoint.pt (everything --resume needs) and the model folder at --out, from the main process."""
+    args, p = run.args, run.progress
+    this.saved_at = p.step
+    if not run.world.main:
+        return
+    weights = {k: v.detach().cpu().float().numpy() for k, v in run.net.named_weights().items()}
+    _atomic_torch_save({
+        "version": CHECKPOINT_VERSION, "config": run.config, "hyper": run.hyper, "adam": run.adam, "seed": run.seed,
+        "data": {"name": args.data, "trainCount": run.train_set.count}, "progress": p.as_dict(),
+        "weights": weights, "optimizer": run.opt.state_dict(), "savedAt": datetime.now(timezone.utc).isoformat(),
+    }, run.checkpoint_path)
+    save_model_folder(args.out, run.config, weights, args.dtype, metadata={**recommended_settings(args.out),
+        "trainedSteps": p.step, "trainedImages": p.images_seen,
+        "trainedSeconds": round(p.elapsed_seconds), "epochs": p.step / run.steps_per_epoch,
+        "valBitsPerDim": p.last_val_bpd, "data": args.data, "seed": run.seed, "trainer": "pytorch",
+    })
+    run.log.event("checkpoint", reason=reason, step=p.step, file=run.checkpoint_path)
+
+
+def recommended_settings(model_dir: str) -> dict:
+    """What the model's makers set by hand (recommendedGuidance, ...): it survives retraining into the same folder."""
+    try:
+        with open(os.path.join(model_dir, "model.json")) as f:
+            return {k: v for k, v in (json.load(f).get("metadata") or {}).items() if k.startswith("recommended")}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def finish(run: Run, this: ThisRun, stopped_by: str) -> dict:
+    """The end event and line, and the run's summary as one JSON line on stdout."""
+    p = run.progress
+    ips_run = this.images / max(time.perf_counter() - this.start, 1e-9)
+    run.log.event("stopped" if stopped_by == "signal" else "end", progress=p.as_dict(), imagesPerSecondThisRun=ips_run)
+    run.log.say(f"{'stopped' if stopped_by == 'signal' else 'finished'} at step {p.step} "
+                f"(epoch {p.step / run.steps_per_epoch:.2f}); checkpoint {run.checkpoint_path}, weights {run.args.out}")
+    result = {"steps": p.step, "epochs": p.step / run.steps_per_epoch, "stoppedBy": stopped_by,
+              "imagesPerSecond": ips_run, "lastValBitsPerDim": p.last_val_bpd,
+              "bestValBitsPerDim": p.best_val_bpd, "checkpoint": run.checkpoint_path, "out": run.args.out}
+    if run.world.main:
         print(json.dumps(result), flush=True)
     return result
 

@@ -16,7 +16,8 @@ import torch
 from training.autoencoder import ConvAutoEncoder, ae_config, from_pixelcnn
 from training.config import ConfigError, init_weights, make_config, param_specs
 from training.model import PixelCNN
-from training.train import add_null_slot, param_groups
+from training.surgery import add_null_slot
+from training.train import param_groups
 from training.weights import load_model_folder, save_model_folder
 
 from .common import ROOT, run_trainer

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from training.rng import dropout_mask
-from training.train import add_null_slot, learning_rate, widen_condition_map
+from training.surgery import add_null_slot, widen_condition_map
+from training.train import learning_rate
 from training.weights import load_model_folder
 
 from .common import ROOT, TSX, run_trainer
