@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { startThread } from '../backend/thread.ts';
 import type { ModelConfig } from '../model/index.ts';
 import { accumulateGradient, imageNats, paramLayout, type ParamLayout } from './gradient.ts';
-import type { ConvShape, FromWorker, ToWorker, WorkerBackend } from './protocol.ts';
+import type { ConvShape, FromGradientThread, ToGradientThread, WorkerBackend } from './protocol.ts';
 
 export interface GradientEngine {
   readonly layout: ParamLayout;
@@ -69,7 +69,7 @@ export class LocalEngine implements GradientEngine {
 }
 
 interface Pending {
-  resolve: (m: FromWorker) => void;
+  resolve: (m: FromGradientThread) => void;
   reject: (e: Error) => void;
 }
 
@@ -84,7 +84,7 @@ class WorkerHandle {
     gradBuffer: SharedArrayBuffer,
   ) {
     this.grad = new Float32Array(gradBuffer);
-    worker.on('message', (m: FromWorker) => {
+    worker.on('message', (m: FromGradientThread) => {
       if (!('id' in m) || m.id === undefined) return;
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -101,11 +101,14 @@ class WorkerHandle {
     worker.on('exit', (code) => failAll(new Error(`train worker exited (code ${code})`)));
   }
 
-  request<T extends FromWorker['type']>(m: ToWorker & { id: number }, want: T): Promise<Extract<FromWorker, { type: T }>> {
+  request<T extends FromGradientThread['type']>(
+    m: ToGradientThread & { id: number },
+    want: T,
+  ): Promise<Extract<FromGradientThread, { type: T }>> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.pending.set(m.id, {
-        resolve: (r) => (r.type === want ? resolve(r as Extract<FromWorker, { type: T }>) : reject(new Error(`train worker: unexpected reply ${r.type}`))),
+        resolve: (r) => (r.type === want ? resolve(r as Extract<FromGradientThread, { type: T }>) : reject(new Error(`train worker: unexpected reply ${r.type}`))),
         reject,
       });
       this.worker.postMessage(m);
@@ -149,14 +152,14 @@ export class WorkerEngine implements GradientEngine {
       const started = await Promise.all(
         Array.from({ length: count }, async () => {
           const gradBuffer = new SharedArrayBuffer(layout.total * 4);
-          const worker = startThread(new URL('./worker.ts', import.meta.url));
+          const worker = startThread(new URL('./gradientThread.ts', import.meta.url));
           const h = new WorkerHandle(worker, gradBuffer);
           handles.push(h);
-          const ready = new Promise<FromWorker>((resolve, reject) => {
+          const ready = new Promise<FromGradientThread>((resolve, reject) => {
             worker.once('message', resolve);
             worker.once('error', reject);
           });
-          const init: ToWorker = { type: 'init', config, backend, params: paramsBuffer, grad: gradBuffer };
+          const init: ToGradientThread = { type: 'init', config, backend, params: paramsBuffer, grad: gradBuffer };
           worker.postMessage(init);
           const m = await ready;
           if (m.type === 'error') throw new Error(m.message);

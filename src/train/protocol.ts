@@ -1,9 +1,9 @@
-// Messages between the training loop (main thread) and its gradient workers.
+// Messages between the training loop (main thread) and its gradient threads (gradientThread.ts).
 import type { ModelConfig } from '../model/index.ts';
 
 export type WorkerBackend = 'wasm' | 'cpu';
 
-export type ToWorker =
+export type ToGradientThread =
   | { type: 'init'; config: ModelConfig; backend: WorkerBackend; params: SharedArrayBuffer; grad: SharedArrayBuffer }
   /** gradient of (summed nats of these images) * scale, written into the worker's grad buffer */
   | { type: 'grad'; id: number; images: Uint8Array; labels: Uint8Array; scale: number }
@@ -22,7 +22,7 @@ export interface ConvShape {
   cout: number;
 }
 
-export type FromWorker =
+export type FromGradientThread =
   | { type: 'ready'; backend: string }
   | { type: 'grad'; id: number; nats: number; ms: number; numTensors: number }
   | { type: 'eval'; id: number; nats: Float64Array; ms: number }

@@ -1,13 +1,13 @@
-// A gradient worker: its own tfjs instance (wasm or cpu) on its own thread. It reads the
-// current weights from a shared buffer the main thread writes before every request and
-// writes its gradient into its own shared buffer.
+// A gradient thread (one of WorkerEngine's in engine.ts): its own tfjs instance (wasm or
+// cpu) on its own Node worker thread. It reads the current weights from a shared buffer the
+// main thread writes before every request and writes its gradient into its own shared buffer.
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
 import type { ModelConfig } from '../model/index.ts';
 import { accumulateGradient, imageNats, paramLayout, type ParamLayout } from './gradient.ts';
 import { convForwardGflops } from './flops.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
+import type { FromGradientThread, ToGradientThread } from './protocol.ts';
 
 if (!parentPort) throw new Error('train worker: must run in a worker thread');
 const port = parentPort;
@@ -17,9 +17,9 @@ let layout: ParamLayout;
 let params: Float32Array;
 let grad: Float32Array;
 
-const send = (m: FromWorker) => port.postMessage(m);
+const send = (m: FromGradientThread) => port.postMessage(m);
 
-port.on('message', async (m: ToWorker) => {
+port.on('message', async (m: ToGradientThread) => {
   const id = 'id' in m ? m.id : undefined;
   try {
     if (m.type === 'init') {
