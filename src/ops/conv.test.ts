@@ -1,17 +1,12 @@
 // The ops' own gradients against tfjs's gradients of the plain formulas (cpu backend,
 // which has every kernel), on cpu and wasm.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../backend/node.ts';
+import { describe, expect, it } from 'vitest';
 import { conv2dValid, gate, pointwise } from './conv.ts';
-import { randomArray, relError, values } from './testing.ts';
+import { randomArray, relError, useBackend, values } from './testing.ts';
 
 const TOL = 1e-4;
 const BACKENDS = ['cpu', 'wasm'] as const;
-
-beforeAll(async () => {
-  await initNodeBackend('wasm'); // loads the wasm binary once
-});
 
 type Case = { shapes: number[][]; label: string };
 
@@ -26,7 +21,7 @@ async function compare(
 ): Promise<void> {
   const inputs = c.shapes.map((s, i) => randomArray(s.reduce((a, b) => a * b, 1), 17 + 31 * i));
   const make = (): tf.Tensor[] => c.shapes.map((s, i) => tf.tensor(inputs[i], s));
-  await initNodeBackend('cpu');
+  await useBackend('cpu');
   const outShape = tf.tidy(() => plain(...make()).shape);
   const dyVals = randomArray(outShape.reduce((a, b) => a * b, 1), 99);
   const [refY, ...refGrads] = values(() => {
@@ -35,7 +30,7 @@ async function compare(
     return [plain(...xs), ...tf.grads((...a: tf.Tensor[]) => plain(...a))(xs, dy)];
   });
   for (const backend of BACKENDS) {
-    await initNodeBackend(backend);
+    await useBackend(backend);
     const before = tf.memory().numTensors;
     const [y, ...grads] = values(() => {
       const xs = make();
@@ -95,7 +90,7 @@ describe('conv2dValid', () => {
   }
 
   it('computes only the gradients asked for (no image gradient in the first layer)', async () => {
-    await initNodeBackend('wasm');
+    await useBackend('wasm');
     const x = tf.ones([1, 3, 3, 1]) as tf.Tensor4D;
     const w = tf.variable(tf.ones([2, 2, 1, 2]));
     let dw: number[] = [];

@@ -3,7 +3,7 @@
 // decided by padding and cropping in the model, not here.
 //
 // Every op carries its own gradient, written only with kernels that are fast on the
-// wasm backend (shared/reference/PLATFORM.md; measured by src/ops/bench.ts):
+// wasm backend (shared/reference/PLATFORM.md; measured by scripts/bench-ops.ts):
 // - wasm has no Conv2DBackpropFilter kernel and a slow Conv2DBackpropInput, so both conv
 //   gradients are forward convolutions;
 // - matMul with transposeA/B is ~20x slower than tf.transpose + plain matMul;

@@ -1,17 +1,12 @@
 // softmaxCrossEntropy / logProbsOfLabels against tfjs's gradient of the plain
 // logSoftmax formula (cpu), on cpu and wasm.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../backend/node.ts';
+import { describe, expect, it } from 'vitest';
 import { logProbsOfLabels, oneHotFloat, softmaxCrossEntropy } from './loss.ts';
-import { randomArray, relError, values } from './testing.ts';
+import { randomArray, relError, useBackend, values } from './testing.ts';
 
 const TOL = 1e-4;
 const BACKENDS = ['cpu', 'wasm'] as const;
-
-beforeAll(async () => {
-  await initNodeBackend('wasm');
-});
 
 function labelsFor(n: number, k: number, seed: number): Int32Array {
   return Int32Array.from(randomArray(n, seed), (u) => Math.min(k - 1, Math.floor(((u + 1) / 2) * k)));
@@ -34,14 +29,14 @@ describe('softmaxCrossEntropy', () => {
       const labelVals = labelsFor(n, k, 3 + n);
       const plain = (l: tf.Tensor): tf.Tensor =>
         tf.neg(tf.sum(tf.mul(tf.logSoftmax(l), tf.cast(tf.oneHot(tf.tensor1d(labelVals, 'int32'), k), 'float32'))));
-      await initNodeBackend('cpu');
+      await useBackend('cpu');
       const [refLoss, refGrad] = values(() => {
         const l = tf.tensor2d(logitVals, [n, k]);
         return [plain(l), tf.grad(plain)(l, tf.scalar(1.7))];
       });
       const exactLoss = -exactLogProbs(logitVals, labelVals, k).reduce((a, b) => a + b, 0);
       for (const backend of BACKENDS) {
-        await initNodeBackend(backend);
+        await useBackend(backend);
         const before = tf.memory().numTensors;
         const [loss, grad, logp] = values(() => {
           const l = tf.tensor2d(logitVals, [n, k]);
@@ -61,7 +56,7 @@ describe('softmaxCrossEntropy', () => {
 
   it('stays finite where a label has vanishing probability (softmax underflows to 0)', async () => {
     for (const backend of BACKENDS) {
-      await initNodeBackend(backend);
+      await useBackend(backend);
       const [loss, logp] = values(() => {
         const l = tf.tensor2d([0, 200, -300, 5, 0, 0], [2, 3]);
         const labels = tf.tensor1d([2, 0], 'int32');
@@ -83,10 +78,10 @@ describe('logProbsOfLabels', () => {
     const dyVals = randomArray(n, 13);
     const plain = (l: tf.Tensor): tf.Tensor =>
       tf.sum(tf.mul(tf.logSoftmax(l), tf.cast(tf.oneHot(tf.tensor1d(labelVals, 'int32'), k), 'float32')), 1);
-    await initNodeBackend('cpu');
+    await useBackend('cpu');
     const [refGrad] = values(() => [tf.grad(plain)(tf.tensor2d(logitVals, [n, k]), tf.tensor1d(dyVals))]);
     for (const backend of BACKENDS) {
-      await initNodeBackend(backend);
+      await useBackend(backend);
       const [grad] = values(() => {
         const labels = tf.tensor1d(labelVals, 'int32');
         const f = (x: tf.Tensor): tf.Tensor => logProbsOfLabels(x as tf.Tensor2D, labels);
@@ -98,7 +93,7 @@ describe('logProbsOfLabels', () => {
 
   it("one-hot is right on every backend (tf.oneHot's float32 dtype is not, on wasm)", async () => {
     for (const backend of BACKENDS) {
-      await initNodeBackend(backend);
+      await useBackend(backend);
       const [v] = values(() => [oneHotFloat(tf.tensor1d([2, 0], 'int32'), 3)]);
       expect(Array.from(v), backend).toEqual([0, 0, 1, 1, 0, 0]);
     }

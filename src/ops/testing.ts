@@ -34,3 +34,12 @@ export function values(f: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
     return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
   });
 }
+
+/**
+ * Switches tfjs to a Node backend for an op test. The wasm backend is set up by
+ * src/backend/testSetup.ts, which vitest.config.ts runs before each ops test.
+ */
+export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`backend "${name}" could not be initialised`);
+  await tf.ready();
+}

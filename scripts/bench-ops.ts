@@ -1,14 +1,14 @@
 // Op benchmark: forward and backward of the model's ops (src/ops) against tfjs's own
 // ops and gradients, at training shapes. Prints one JSON object (times in ms).
-//   npx tsx src/ops/bench.ts [--backend wasm|cpu] [--reps 9]
+//   npx tsx scripts/bench-ops.ts [--backend wasm|cpu] [--reps 9]
 //
 // Timing is this process's CPU time (the wasm backend runs on one thread and the build
 // machines are shared, so wall time mostly measures the neighbours), and the variants
 // being compared run interleaved, rep by rep, so a change in machine load hits all alike.
 import * as tf from '@tensorflow/tfjs';
-import { initNodeBackend } from '../backend/node.ts';
-import { conv2dValid, gate, pointwise } from './conv.ts';
-import { softmaxCrossEntropy } from './loss.ts';
+import { initNodeBackend } from '../src/backend/node.ts';
+import { conv2dValid, gate, pointwise } from '../src/ops/conv.ts';
+import { softmaxCrossEntropy } from '../src/ops/loss.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
