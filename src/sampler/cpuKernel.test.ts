@@ -2,7 +2,7 @@
 // to, so the two cannot drift apart; what it computes is checked against the naive sampler
 // in sampler.test.ts and guided.test.ts (mode 'cpu').
 import { describe, expect, it } from 'vitest';
-import { compileCpuKernel, generatedSource, GENERATED } from '../../scripts/build-cpu-kernel';
+import { compileCpuKernel, generatedSource, GENERATED } from './cpuKernelCompile';
 import fs from 'node:fs';
 import { CPU_KERNEL_WASM } from './cpuKernelWasm';
 
