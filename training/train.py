@@ -461,7 +461,7 @@ class Window:
 
 
 @dataclass
-class ThisRun:
+class Stretch:
     """This process's stretch of the run (not checkpointed): its clock and what it has done."""
     start: float  # time.perf_counter() at the loop's start
     elapsed_at_start: float  # the run's seconds before this stretch (progress.elapsed_seconds)
@@ -475,7 +475,7 @@ class ThisRun:
     plan_t0: float | None = None  # when the updates timed for the schedule's length began
 
     @classmethod
-    def starting(cls, progress: Progress) -> ThisRun:
+    def starting(cls, progress: Progress) -> Stretch:
         now = time.perf_counter()
         return cls(start=now, elapsed_at_start=progress.elapsed_seconds, last_checkpoint=now, last_val=now,
                    last_print=now, window=Window(t0=now))
@@ -521,11 +521,11 @@ def run_training(args, world: World) -> dict:
         raise UsageError("give --epochs E, --minutes M or --steps N")
     p = run.progress
     order = EpochOrder(run.seed, run.train_set.count)
-    this = ThisRun.starting(p)
+    stretch = Stretch.starting(p)
     stopped_by = "done"
     with stop_requests(run.log) as stop:
-        while steps_left(run) > 0 and minutes_left(run, this) > 0:
-            if world.any(stop.requested or (args.stop_after is not None and this.steps >= args.stop_after)):
+        while steps_left(run) > 0 and minutes_left(run, stretch) > 0:
+            if world.any(stop.requested or (args.stop_after is not None and stretch.steps >= args.stop_after)):
                 stopped_by = "signal"
                 break
             x, h = get_batch(run, order.of(p.epoch))
@@ -534,18 +534,18 @@ def run_training(args, world: World) -> dict:
             if update is None:
                 continue  # fp16 overflow: the scaler skipped this update and lowered its scale
             batch_nats, norm = update
-            record_step(run, this, batch_nats, norm)
-            plan_length(run, this)
-            report_progress(run, this, lr)
+            record_step(run, stretch, batch_nats, norm)
+            plan_length(run, stretch)
+            report_progress(run, stretch, lr)
             epoch_ended = p.batch_in_epoch >= run.steps_per_epoch
             if epoch_ended:
                 p.epoch += 1
                 p.batch_in_epoch = 0
-            validate_when_due(run, this, epoch_ended)
-            checkpoint_when_due(run, this, epoch_ended)
-        if this.saved_at != p.step:
-            save_checkpoint(run, this, "signal" if stopped_by == "signal" else "end")
-    return finish(run, this, stopped_by)
+            validate_when_due(run, stretch, epoch_ended)
+            checkpoint_when_due(run, stretch, epoch_ended)
+        if stretch.saved_at != p.step:
+            save_checkpoint(run, stretch, "signal" if stopped_by == "signal" else "end")
+    return finish(run, stretch, stopped_by)
 
 
 # ---- setting up ----
@@ -654,8 +654,8 @@ def stop_requests(log: Log):
 
 # ---- one update ----
 
-def minutes_left(run: Run, this: ThisRun) -> float:
-    return math.inf if run.args.minutes is None else run.args.minutes - this.elapsed() / 60
+def minutes_left(run: Run, stretch: Stretch) -> float:
+    return math.inf if run.args.minutes is None else run.args.minutes - stretch.elapsed() / 60
 
 
 def steps_left(run: Run) -> float:
@@ -709,46 +709,46 @@ def train_step(run: Run, x: torch.Tensor, h, lr: float) -> tuple[float, float] |
     return batch_nats, norm
 
 
-def record_step(run: Run, this: ThisRun, batch_nats: float, norm: float):
+def record_step(run: Run, stretch: Stretch, batch_nats: float, norm: float):
     p, B = run.progress, run.batch
     p.step += 1
     p.batch_in_epoch += 1
     p.images_seen += B
-    p.elapsed_seconds = this.elapsed()
-    this.images += B
-    this.steps += 1
-    this.window.nats += batch_nats
-    this.window.images += B
-    this.window.norm += norm
-    this.window.steps += 1
+    p.elapsed_seconds = stretch.elapsed()
+    stretch.images += B
+    stretch.steps += 1
+    stretch.window.nats += batch_nats
+    stretch.window.images += B
+    stretch.window.norm += norm
+    stretch.window.steps += 1
 
 
-def plan_length(run: Run, this: ThisRun):
+def plan_length(run: Run, stretch: Stretch):
     """--minutes alone: after 30 timed updates, fix the schedule's length from the speed (5% to spare
     for validation and checkpoints)."""
     args, p = run.args, run.progress
     if not (args.epochs is None and args.steps is None and args.minutes is not None and p.total_steps is None):
         return
-    if this.plan_t0 is None:
-        this.plan_t0 = time.perf_counter()
-    elif this.images >= 31 * run.batch:
-        sec_per_step = (time.perf_counter() - this.plan_t0) / 30 * 1.05
-        p.total_steps = p.step + max(1, int(minutes_left(run, this) * 60 / sec_per_step))
+    if stretch.plan_t0 is None:
+        stretch.plan_t0 = time.perf_counter()
+    elif stretch.images >= 31 * run.batch:
+        sec_per_step = (time.perf_counter() - stretch.plan_t0) / 30 * 1.05
+        p.total_steps = p.step + max(1, int(minutes_left(run, stretch) * 60 / sec_per_step))
         run.log.event("plan", totalSteps=p.total_steps, secondsPerStep=sec_per_step)
 
 
 # ---- progress, validation, checkpoints ----
 
-def report_progress(run: Run, this: ThisRun, lr: float):
+def report_progress(run: Run, stretch: Stretch, lr: float):
     """A progress line and log event every --progress-seconds, averaged over the updates since the last."""
     now = time.perf_counter()
-    if not (run.args.progress_seconds == 0 or now - this.last_print >= run.args.progress_seconds):
+    if not (run.args.progress_seconds == 0 or now - stretch.last_print >= run.args.progress_seconds):
         return
-    p, w = run.progress, this.window
+    p, w = run.progress, stretch.window
     secs = now - w.t0
     ips = w.images / secs
     bpd = w.nats / (w.images * run.dims * math.log(2))
-    eta = min(steps_left(run) * secs / w.steps, minutes_left(run, this) * 60)
+    eta = min(steps_left(run) * secs / w.steps, minutes_left(run, stretch) * 60)
     epochs = "?" if p.total_steps is None else f"{p.total_steps / run.steps_per_epoch:.1f}"
     val = p.last_val_bpd
     run.log.say(f"epoch {p.epoch + 1}/{epochs} step {p.step}"
@@ -758,20 +758,20 @@ def report_progress(run: Run, this: ThisRun, lr: float):
     run.log.event("progress", step=p.step, epoch=p.epoch, batchInEpoch=p.batch_in_epoch, imagesPerSecond=ips,
                   trainBitsPerDim=bpd, lr=lr, gradNorm=w.norm / w.steps, elapsedSeconds=p.elapsed_seconds,
                   etaSeconds=eta if math.isfinite(eta) else None)
-    this.window = Window(t0=now)
-    this.last_print = now
+    stretch.window = Window(t0=now)
+    stretch.last_print = now
 
 
-def validate_when_due(run: Run, this: ThisRun, epoch_ended: bool):
+def validate_when_due(run: Run, stretch: Stretch, epoch_ended: bool):
     """The whole validation split at an epoch's end; its first --val-subset images every --val-minutes."""
     args = run.args
     if epoch_ended:
         validate(run, run.val_set.count)
-    elif args.val_minutes > 0 and run.world.any(time.perf_counter() - this.last_val >= args.val_minutes * 60):
+    elif args.val_minutes > 0 and run.world.any(time.perf_counter() - stretch.last_val >= args.val_minutes * 60):
         validate(run, args.val_subset)
     else:
         return
-    this.last_val = time.perf_counter()
+    stretch.last_val = time.perf_counter()
 
 
 def validate(run: Run, limit: int):
@@ -787,20 +787,20 @@ def validate(run: Run, limit: int):
     run.log.say(f"  val ({n} images) {bpd:.4f} bits/dim  [{secs:.1f} s]")
 
 
-def checkpoint_when_due(run: Run, this: ThisRun, epoch_ended: bool):
+def checkpoint_when_due(run: Run, stretch: Stretch, epoch_ended: bool):
     """A checkpoint every --checkpoint-minutes, every --checkpoint-steps updates and at each epoch's end."""
     args = run.args
-    by_time = run.world.any(time.perf_counter() - this.last_checkpoint >= args.checkpoint_minutes * 60)
+    by_time = run.world.any(time.perf_counter() - stretch.last_checkpoint >= args.checkpoint_minutes * 60)
     by_steps = args.checkpoint_steps > 0 and run.progress.step % args.checkpoint_steps == 0
     if by_time or by_steps or epoch_ended:
-        save_checkpoint(run, this, "time" if by_time else "steps" if by_steps else "epoch")
-        this.last_checkpoint = time.perf_counter()
+        save_checkpoint(run, stretch, "time" if by_time else "steps" if by_steps else "epoch")
+        stretch.last_checkpoint = time.perf_counter()
 
 
-def save_checkpoint(run: Run, this: ThisRun, reason: str):
+def save_checkpoint(run: Run, stretch: Stretch, reason: str):
     """checkpoint.pt (everything --resume needs) and the model folder at --out, from the main process."""
     args, p = run.args, run.progress
-    this.saved_at = p.step
+    stretch.saved_at = p.step
     if not run.world.main:
         return
     weights = {k: v.detach().cpu().float().numpy() for k, v in run.net.named_weights().items()}
@@ -826,10 +826,10 @@ def recommended_settings(model_dir: str) -> dict:
         return {}
 
 
-def finish(run: Run, this: ThisRun, stopped_by: str) -> dict:
+def finish(run: Run, stretch: Stretch, stopped_by: str) -> dict:
     """The end event and line, and the run's summary as one JSON line on stdout."""
     p = run.progress
-    ips_run = this.images / max(time.perf_counter() - this.start, 1e-9)
+    ips_run = stretch.images / max(time.perf_counter() - stretch.start, 1e-9)
     run.log.event("stopped" if stopped_by == "signal" else "end", progress=p.as_dict(), imagesPerSecondThisRun=ips_run)
     run.log.say(f"{'stopped' if stopped_by == 'signal' else 'finished'} at step {p.step} "
                 f"(epoch {p.step / run.steps_per_epoch:.2f}); checkpoint {run.checkpoint_path}, weights {run.args.out}")
