@@ -64,6 +64,27 @@ export function checkImports(file: string, source: string): string[] {
   return bad;
 }
 
+// The model is imported one way, through its index ('../model', not '../model/index.ts'),
+// so its files can move without touching their users. Its four tf-free files (config,
+// types, codes, posterior) may also be taken by name where tfjs must not load: the page's
+// bundle, the CLI before its flags are checked. Tests may take model/testing's fixtures.
+const TF_FREE = new Set(['src/model/config', 'src/model/types', 'src/model/codes', 'src/model/posterior']);
+
+/** Imports of a file of the model other than its index, from outside the model. */
+export function checkModelImports(file: string, source: string): string[] {
+  if (file.startsWith('src/model/')) return [];
+  const bad: string[] = [];
+  const index = path.posix.relative(path.posix.dirname(file), 'src/model');
+  for (const spec of referencesOf(source)) {
+    if (!spec.startsWith('.')) continue;
+    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)).replace(/\.ts$/, '');
+    if (!target.startsWith('src/model/') || TF_FREE.has(target)) continue;
+    if (target === 'src/model/testing' && /\.test\.tsx?$/.test(file)) continue;
+    bad.push(`${file} -> ${spec} (the model is imported through its index, '${index}', or a tf-free file by name)`);
+  }
+  return bad;
+}
+
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Every source file under src/, as a path from the repository root. */
@@ -90,7 +111,10 @@ describe('import layers', () => {
     expect(refs.length).toBeGreaterThan(500);
     const bad = files.flatMap((f) => checkImports(f, fs.readFileSync(path.join(repo, f), 'utf8')));
     expect(bad, `\n${bad.join('\n')}\n`).toEqual([]);
+    const model = files.flatMap((f) => checkModelImports(f, fs.readFileSync(path.join(repo, f), 'utf8')));
+    expect(model, `\n${model.join('\n')}\n`).toEqual([]);
   });
+
 
   it('every folder of src/ is a layer, and every layer a folder', () => {
     const folders = fs.readdirSync(path.join(repo, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -100,6 +124,22 @@ describe('import layers', () => {
   // The planted sources write the specifier as @, filled in when the test runs, so this
   // file's text holds no import a scan of src/ would find.
   const plant = (source: string, spec: string) => source.replace('@', `'${spec}'`);
+
+  it('the model is imported through its index, or a tf-free file by name', () => {
+    const check = (file: string, source: string, spec: string) => checkModelImports(file, plant(source, spec));
+    expect(check('src/sampler/a.ts', 'import { reachOf } from @;', '../model/params')).toEqual([
+      "src/sampler/a.ts -> ../model/params (the model is imported through its index, '../model', or a tf-free file by name)",
+    ]);
+    expect(check('src/sampler/webgpu/a.ts', 'import { forward } from @;', '../../model/forward')[0]).toMatch(/'\.\.\/\.\.\/model'/);
+    expect(check('src/train/a.ts', 'import { forward } from @;', '../model/index.ts')).toHaveLength(1);
+    expect(check('src/worker/encode.ts', 'const { encodeImages } = await import(@);', '../model/encoder')).toHaveLength(1);
+    expect(check('src/sampler/a.ts', 'import { distinctClasses } from @;', '../model/testing')).toHaveLength(1);
+    for (const [file, spec] of [['src/cli/a.ts', '../model'], ['src/app/drawing.ts', '../model/posterior'], ['src/worker/catalog.ts', '../model/config'],
+      ['src/cli/variations.ts', '../model/codes'], ['src/sampler/webgpu/a.ts', '../../model/types'], ['src/sampler/a.test.ts', '../model/testing']]) {
+      expect(check(file, 'import { x } from @;', spec), `${file}: ${spec}`).toEqual([]);
+    }
+    expect(check('src/model/forward.ts', 'import { kernelOf } from @;', './params')).toEqual([]);
+  });
 
   it('catches each kind of reference that crosses a layer', () => {
     const cases: [file: string, source: string, spec: string, want: RegExp][] = [

@@ -11,7 +11,7 @@ import os from 'node:os';
 import { condTensor, disposeParams, forward, initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
 import { CpuStepper, drawLevel, samplePixels, type SamplerMode } from '../sampler';
 import { gate, pointwise } from '../ops/conv';
-import { kernelOf } from '../model/params';
+import { kernelOf } from '../model';
 import { mulberry32 } from '../util/rng';
 import { loadModel } from '../io/weightsNode';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { disposeParams, initParams, makeConfig } from '../model';
-import { classify } from '../model/classify';
+import { classify } from '../model';
 import { loadMnist } from '../data/mnist';
 import { saveModel } from '../io/weightsNode';
 import { quantize } from './eval';

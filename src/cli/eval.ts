@@ -127,7 +127,7 @@ export async function runEval(argv: string[]): Promise<void> {
     // the generative classifier: argmax_c p(x | c), each image scored under all ten classes
     let classified = {};
     if (a.classify) {
-      const { classify } = await import('../model/classify');
+      const { classify } = await import('../model');
       const classes = config.conditioning.type === 'class' ? config.conditioning.classes : 0;
       const cp = new Progress(`classify ${split} (${n} images x ${classes} classes)`, n);
       const right = new Float64Array(classes);

@@ -15,7 +15,7 @@ import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../train/checkp
 import { CHECKPOINT_FILE, LOG_FILE } from '../train/trainer.ts';
 import { paramLayout, unflattenParams } from '../train/gradient.ts';
 import { growCheckpoint } from '../train/grow.ts';
-import { disposeParams, reachOf } from '../model/index.ts';
+import { disposeParams, reachOf } from '../model';
 
 const spec = {
   from: { type: 'string', required: true, help: 'training state folder holding checkpoint.bin (e.g. models/mnist.train)' },

@@ -1,6 +1,6 @@
 // npm run receptive -- --arch gated|masked --pixel R,C --size H,W [--layers L] [--dilations D,D,..] [--json]
 // Which input pixels reach the logits at (R, C): an ASCII picture, or JSON with `field`.
-import { makeConfig, type ModelConfig } from '../model/config';
+import { makeConfig, type ModelConfig } from '../model';
 import { parseArgs, parseIntList, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, startBackend } from './common';
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadMnist } from '../data/mnist.ts';
-import { makeConfig, type ModelConfig } from '../model/index.ts';
+import { makeConfig, type ModelConfig } from '../model';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args.ts';
 import { startBackend, stateDirOf } from './common.ts';
 import { Adam } from '../train/adam.ts';
@@ -19,7 +19,7 @@ import { flattenParams } from '../train/gradient.ts';
 import { forwardFlopsPerImage, modelConvShapes, trainFlopsPerImage } from '../train/flops.ts';
 import { getPreset, presetNames, type Preset, type TrainHyper } from '../train/presets.ts';
 import { train, untrainableReason } from '../train/trainer.ts';
-import { initParams, disposeParams } from '../model/index.ts';
+import { initParams, disposeParams } from '../model';
 
 const workerBackend = { type: 'enum', values: ['wasm', 'cpu'], help: 'tfjs backend of each worker (default wasm)' } as const;
 

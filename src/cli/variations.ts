@@ -52,7 +52,7 @@ export async function readSources(files: string[], config: ModelConfig): Promise
 /** Each source's code, as the model's encoder computes it from the source's levels. */
 export async function codesOf(model: PixelCNN, sources: Sources): Promise<Float32Array[]> {
   // tfjs only once a command has checked its flags (sample imports this file up front)
-  const { encodeImages } = await import('../model/encoder');
+  const { encodeImages } = await import('../model');
   return encodeImages(model, quantize(sources.pixels, model.config.levels), sources.count);
 }
 

@@ -2,7 +2,7 @@
 // frames a picture (src/io/picture.ts), or an .npy batch of uint8 images; and 8-bit pixels
 // -> the model's levels. Environment-free: callers pass the file's bytes and name, and
 // every problem is one line naming the file.
-import type { ModelConfig } from '../model/config';
+import type { ModelConfig } from '../model';
 import { decodeNpy } from './npy';
 import { pictureToDigit, type Rgba } from './picture';
 import { decodePng } from './png';

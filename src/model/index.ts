@@ -11,3 +11,5 @@ export { outputLogits, labelLogProbs, summedNats, outputsPerChannel } from './ou
 export { encode, encodeImages } from './encoder';
 export { interpolateCodes, repeatEach } from './codes';
 export { encoderGrid } from './params';
+// the generative classifier: p(c | x) by Bayes from each class's likelihood
+export { classSubpixelLogProbs, classLogLikelihoods, classify, posterior, type Classified } from './classify';

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
-import { classify } from '../model/classify';
+import { classify } from '../model';
 import { distinctClasses } from '../model/testing';
 import { sample } from './index';
 

@@ -6,10 +6,10 @@
 // outputs are copied into the kernel's memory. The masked weights are packed into that
 // memory once. For wasm and cpu backends (it reads tensors back with dataSync).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model/config';
-import { dilationOf, kernelOf, reachOf } from '../model/params';
-import { outputLogits, outputsPerChannel } from '../model/output';
-import type { Condition, PixelCNN } from '../model/types';
+import type { ModelConfig } from '../model';
+import { dilationOf, kernelOf, reachOf } from '../model';
+import { outputLogits, outputsPerChannel } from '../model';
+import type { Condition, PixelCNN } from '../model';
 import { CachedStepper, type PortableStepper } from './steppers';
 import { CPU_KERNEL_WASM } from './cpuKernelWasm';
 

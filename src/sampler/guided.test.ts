@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
 import { condTensor, forward, makeConfig, type Conditioning, type PixelCNN } from '../model';
-import { initParams } from '../model/params';
+import { initParams } from '../model';
 import { mulberry32 } from '../util/rng';
 import { CachedStepper, sample, type PixelEvent, type SampleOptions } from './index';
 

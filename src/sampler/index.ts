@@ -4,7 +4,7 @@
 // give the same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../util/rng';
-import type { PixelCNN } from '../model/types';
+import type { PixelCNN } from '../model';
 import { guidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 import { CpuStepper } from './cpu';

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
-import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from '../model/config';
-import { initParams } from '../model/params';
+import { makeConfig, type Conditioning, type ModelConfig, type OutputDist } from '../model';
+import { initParams } from '../model';
 import { mulberry32 } from '../util/rng';
-import type { PixelCNN } from '../model/types';
+import type { PixelCNN } from '../model';
 import { bestMode, CachedStepper, CpuStepper, NaiveStepper, sample, samplePixels, type PortableStepper } from './index';
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@
 //  - GuidedStepper: either of them on S streams per image, combined into the guided
 //    distribution (guidance.ts).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model/config';
+import type { ModelConfig } from '../model';
 import {
   condTensor,
   condTerms,
@@ -21,9 +21,9 @@ import {
   verticalPre,
 } from '../model';
 import { conv2dValid, gate, pointwise } from '../ops/conv';
-import { dilationOf, reachOf } from '../model/params';
-import { outputLogits } from '../model/output';
-import type { Condition, Params, PixelCNN } from '../model/types';
+import { dilationOf, reachOf } from '../model';
+import { outputLogits } from '../model';
+import type { Condition, Params, PixelCNN } from '../model';
 import { expandImages, guidedProbs, normalizeLogPost, prefixLogPost, updateLogPost, type GuidePlan } from './guidance';
 
 export interface Stepper {

@@ -1,4 +1,4 @@
-import type { Condition } from '../model/types';
+import type { Condition } from '../model';
 
 // cached: cached stack state, portable tfjs ops (any backend)
 // fused: cached state in two hand-written WebGPU kernels (webgpu backend only)

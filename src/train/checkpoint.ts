@@ -6,7 +6,7 @@
 // All numbers little-endian.
 import fs from 'node:fs';
 import path from 'node:path';
-import { validateConfig, type ModelConfig } from '../model/index.ts';
+import { validateConfig, type ModelConfig } from '../model';
 import type { AdamOptions } from './adam.ts';
 import type { TrainHyper } from './presets.ts';
 

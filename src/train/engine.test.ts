@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initNodeBackend } from '../backend/node.ts';
-import { initParams, disposeParams } from '../model/index.ts';
+import { initParams, disposeParams } from '../model';
 import { LocalEngine, shardRange, WorkerEngine } from './engine.ts';
 import { flattenParams } from './gradient.ts';
 import { getPreset } from './presets.ts';

@@ -4,7 +4,7 @@
 // as many shards as there are workers gives bit-identical results.
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../backend/thread.ts';
-import type { ModelConfig } from '../model/index.ts';
+import type { ModelConfig } from '../model';
 import { accumulateGradient, imageNats, paramLayout, type ParamLayout } from './gradient.ts';
 import type { ConvShape, FromGradientThread, ToGradientThread, WorkerBackend } from './protocol.ts';
 

@@ -1,7 +1,7 @@
 import { beforeAll, expect, test } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
-import { condTensor, disposeParams, initParams, type Params } from '../model/index.ts';
+import { condTensor, disposeParams, initParams, type Params } from '../model';
 import { installFastBroadcastGradients, reduceToShape, sharedReductions, withReductionMemo } from './fastgrads.ts';
 import { accumulateGradient, batchNats, flattenParams, imagesTensor, paramLayout, targetLevels } from './gradient.ts';
 import { getPreset } from './presets.ts';

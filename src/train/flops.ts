@@ -1,7 +1,7 @@
 // FLOPs of the model counted from its weight shapes, and the speed of plain tf.conv2d
 // forwards of the same shapes: the yardstick for training efficiency.
 import * as tf from '@tensorflow/tfjs';
-import { isSpatial, paramShapes, type ModelConfig } from '../model/index.ts';
+import { isSpatial, paramShapes, type ModelConfig } from '../model';
 import type { ConvShape } from './protocol.ts';
 
 /**

@@ -2,7 +2,7 @@
 // gradient with respect to every weight, from and into flat Float32Arrays. A worker
 // thread and the single-process path both call exactly this.
 import * as tf from '@tensorflow/tfjs';
-import { condTensor, forwardRaw, labelLogProbs, paramShapes, summedNats, type ModelConfig, type Params } from '../model/index.ts';
+import { condTensor, forwardRaw, labelLogProbs, paramShapes, summedNats, type ModelConfig, type Params } from '../model';
 import { installFastBroadcastGradients, installZeroCopyIdentity, withReductionMemo } from './fastgrads.ts';
 
 export interface ParamLayout {

@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
-import type { ModelConfig } from '../model/index.ts';
+import type { ModelConfig } from '../model';
 import { accumulateGradient, imageNats, paramLayout, type ParamLayout } from './gradient.ts';
 import { convForwardGflops } from './flops.ts';
 import type { FromGradientThread, ToGradientThread } from './protocol.ts';

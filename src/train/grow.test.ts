@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node.ts';
-import { condTensor, forward, initParams } from '../model/index.ts';
+import { condTensor, forward, initParams } from '../model';
 import { mulberry32 } from '../util/rng.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { flattenParams, paramLayout, unflattenParams } from './gradient.ts';

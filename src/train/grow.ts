@@ -10,7 +10,7 @@
 // A checkpoint grows the same way: the old weights keep their Adam moments, the new ones
 // start with zero moments, and step, epoch and data order carry on, so `train --resume`
 // continues the same run with the larger model (its learning-rate schedule restarted).
-import { initParams, disposeParams, makeConfig, type ModelConfig, type Params } from '../model/index.ts';
+import { initParams, disposeParams, makeConfig, type ModelConfig, type Params } from '../model';
 import type { Checkpoint } from './checkpoint.ts';
 import { paramLayout, type ParamLayout } from './gradient.ts';
 

@@ -1,6 +1,6 @@
 // Named model + training configurations. `mnist` is the shipped model; `tiny` and
 // `mnist-tiny` keep tests and smoke runs to seconds.
-import { makeConfig, type ModelConfig } from '../model/index.ts';
+import { makeConfig, type ModelConfig } from '../model';
 
 export interface TrainHyper {
   batchSize: number;

@@ -6,7 +6,7 @@
 //   npx tsx src/train/profstep.ts [--batch 16] [--steps 5] [--label NAME] [--profile]
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
-import { initParams, disposeParams } from '../model/index.ts';
+import { initParams, disposeParams } from '../model';
 import { getPreset } from './presets.ts';
 import { accumulateGradient, flattenParams, paramLayout } from './gradient.ts';
 import { loadMnist } from '../data/mnist.ts';

@@ -1,5 +1,5 @@
 // Messages between the training loop (main thread) and its gradient threads (gradientThread.ts).
-import type { ModelConfig } from '../model/index.ts';
+import type { ModelConfig } from '../model';
 
 export type WorkerBackend = 'wasm' | 'cpu';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../backend/node.ts';
-import { initParams, disposeParams } from '../model/index.ts';
+import { initParams, disposeParams } from '../model';
 import { loadModel } from '../io/weightsNode.ts';
 import { decodeCheckpoint, encodeCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import { LocalEngine } from './engine.ts';

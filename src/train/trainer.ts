@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ImageSet } from '../data/mnist.ts';
-import { dims, initParams, disposeParams, type ModelConfig } from '../model/index.ts';
+import { dims, initParams, disposeParams, type ModelConfig } from '../model';
 import { saveModel } from '../io/weightsNode.ts';
 import { Adam, DEFAULT_ADAM, type AdamOptions } from './adam.ts';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointHeader, type TrainProgress } from './checkpoint.ts';

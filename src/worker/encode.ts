@@ -1,7 +1,7 @@
 // The worker's side of an auto-encoder's 'encode' request: a picture's code, read back
 // with every tensor released (the tensors badge stays flat across encodes).
 import * as tf from '@tensorflow/tfjs';
-import { encodeImages } from '../model/encoder';
+import { encodeImages } from '../model';
 import type { PixelCNN } from '../model';
 import type { EncodeRequest, EncodeResult } from './protocol';
 

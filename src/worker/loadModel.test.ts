@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeConfig, type ModelConfig } from '../model/config';
+import { makeConfig, type ModelConfig } from '../model';
 import { RANDOM_PRESETS } from './loadModel';
 
 describe('random presets', () => {

@@ -9,7 +9,7 @@
 // Receptive fields have their own worker (receptive.worker.ts).
 import * as tf from '@tensorflow/tfjs';
 import { disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
-import { classSubpixelLogProbs } from '../model/classify';
+import { classSubpixelLogProbs } from '../model';
 import { samplePixels } from '../sampler';
 import { selectBackend } from './backend';
 import { loadModel } from './loadModel';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Sequencer, type Work } from './sequencer';
 import type { Answer, ModelInfo } from './protocol';
-import { makeConfig } from '../model/config';
+import { makeConfig } from '../model';
 
 interface Fake {
   name: string;

@@ -1,8 +1,8 @@
 // Where every weight and every piece of state sits in the fused kernels' flat buffers. The
 // kernels bake these offsets into their WGSL and packWeights fills the weight buffer from the
 // same table, keyed by parameter name, so the two cannot drift apart.
-import type { ModelConfig } from '../../model/config';
-import { dilationOf, kernelOf, reachOf } from '../../model/params';
+import type { ModelConfig } from '../../model';
+import { dilationOf, kernelOf, reachOf } from '../../model';
 
 /** A gated layer's parameters (`l${l}/${part}` in model.params), in packing order. */
 export type LayerPart = 'h_conv' | 'out' | 'out_bias' | 'v_conv' | 'v_bias' | 'link' | 'link_bias' | 'h_bias';

@@ -1,7 +1,7 @@
 // The model's masked weights and conditioning terms, packed into the flat buffers the kernels read.
 import * as tf from '@tensorflow/tfjs';
 import { condTensor, condTerms, maskedWeights } from '../../model';
-import type { Condition, PixelCNN } from '../../model/types';
+import type { Condition, PixelCNN } from '../../model';
 import type { CondInfo, FusedLayout } from './layout';
 
 /** Packs the masked weights into one buffer, each where the layout says. */

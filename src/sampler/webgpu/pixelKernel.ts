@@ -2,7 +2,7 @@
 // softmax (one launch instead of ~150 tfjs ops). One workgroup per image runs its S streams
 // side by side and combines their logits into the guided distribution (guidance.ts), so only
 // the N x K distribution is read back.
-import type { ModelConfig } from '../../model/config';
+import type { ModelConfig } from '../../model';
 import type { GuidePlan } from '../guidance';
 import { layerWeights, weightAt, type FusedLayout } from './layout';
 import { program, type Program } from './shim';

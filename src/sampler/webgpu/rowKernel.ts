@@ -1,6 +1,6 @@
 // The row kernel, once per row: every layer's vertical stack on its window of rows, and the
 // row's link terms for the horizontal stack (one launch instead of ~80 tfjs ops).
-import type { ModelConfig } from '../../model/config';
+import type { ModelConfig } from '../../model';
 import type { GuidePlan } from '../guidance';
 import { condIndex, layerWeights, type CondInfo, type FusedLayout } from './layout';
 import { program, type Program } from './shim';

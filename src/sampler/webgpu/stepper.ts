@@ -1,7 +1,7 @@
 // The fused sampler's Stepper: owns the packed weights and the row and pixel state on the
 // GPU, and runs the three kernels in the order the sampler's raster loop asks for them.
 import * as tf from '@tensorflow/tfjs';
-import type { Condition, PixelCNN } from '../../model/types';
+import type { Condition, PixelCNN } from '../../model';
 import { expandImages, guidePlan, prefixLogPost, type GuidePlan } from '../guidance';
 import type { Stepper } from '../steppers';
 import { fusedLayout, type CondInfo, type FusedLayout } from './layout';

@@ -1,6 +1,6 @@
 // The warm kernel, once for a prefix that ends inside a row: every layer's horizontal stack
 // over the given columns at once, leaving the pixel kernel's state for the next column.
-import type { ModelConfig } from '../../model/config';
+import type { ModelConfig } from '../../model';
 import type { GuidePlan } from '../guidance';
 import { layerWeights, type FusedLayout } from './layout';
 import { program, type Program } from './shim';

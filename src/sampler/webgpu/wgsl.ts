@@ -1,5 +1,5 @@
 // What the three kernels share: workgroup sizes, the pipeline key and the gate function.
-import type { ModelConfig } from '../../model/config';
+import type { ModelConfig } from '../../model';
 import type { GuidePlan } from '../guidance';
 
 /** Workgroup sizes (threads per image) of the two kernels; part of the pipeline key. */
