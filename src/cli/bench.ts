@@ -146,14 +146,14 @@ async function oneLayer(model: PixelCNN, count: number, repeats = 200): Promise<
   const l = 1;
   const half = kernelOf(model.config, l) >> 1;
   const st = new CpuStepper(model, count, conditionFor(model.config, count));
-  const W = st.weights();
-  const hc = tf.reshape(W[`l${l}/h_conv`], [(half + 1) * P, 2 * P]) as tf.Tensor2D; // packed at load
+  const weights = st.weights();
+  const hc = tf.reshape(weights[`l${l}/h_conv`], [(half + 1) * P, 2 * P]) as tf.Tensor2D; // packed at load
   const win = tf.randomNormal([count, (half + 1) * P], 0, 1, 'float32', 3);
   const h = tf.randomNormal([count, P], 0, 1, 'float32', 4);
   const link = tf.randomNormal([count, 2 * P], 0, 1, 'float32', 5);
   const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const tfjsStep = () =>
-    tf.tidy(() => tf.add(h, tf.add(pointwise(gate(tf.add(pointwise(win, hc), link)), W[`l${l}/out`] as tf.Tensor2D), W[`l${l}/out_bias`])));
+    tf.tidy(() => tf.add(h, tf.add(pointwise(gate(tf.add(pointwise(win, hc), link)), weights[`l${l}/out`] as tf.Tensor2D), weights[`l${l}/out_bias`])));
   try {
     const ops: number[] = [];
     const kern: number[] = [];

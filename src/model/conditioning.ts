@@ -79,31 +79,31 @@ export function condTensor(
 }
 
 /** s = m(h): dense -> coarse grid -> bilinear upsample to H x W -> 3x3 conv. [B, H, W, q] */
-export function spatialMap(config: ModelConfig, W: Params, h: tf.Tensor2D): tf.Tensor4D {
+export function spatialMap(config: ModelConfig, weights: Params, h: tf.Tensor2D): tf.Tensor4D {
   const q = config.spatialChannels!;
   const [gh, gw] = spatialGrid(config);
   const B = h.shape[0];
-  const coarse = tf.relu(tf.add(tf.matMul(h, W['cond_map/dense'] as tf.Tensor2D), W['cond_map/dense_bias']));
+  const coarse = tf.relu(tf.add(tf.matMul(h, weights['cond_map/dense'] as tf.Tensor2D), weights['cond_map/dense_bias']));
   const grid = tf.reshape(coarse, [B, gh, gw, q]) as tf.Tensor4D;
   const up = tf.image.resizeBilinear(grid, [config.height, config.width]);
   const padded = tf.pad(up, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  return tf.add(conv2dValid(padded, W['cond_map/conv'] as tf.Tensor4D), W['cond_map/conv_bias']) as tf.Tensor4D;
+  return tf.add(conv2dValid(padded, weights['cond_map/conv'] as tf.Tensor4D), weights['cond_map/conv_bias']) as tf.Tensor4D;
 }
 
 /**
  * Per-layer conditioning terms added to the pre-gate maps: [B, 1, 1, 2p] (a bias, V^T h)
  * or [B, H, W, 2p] (location-dependent, V * s). Keys as the weights: l{l}/v_cond, ...
  */
-export function condTerms(config: ModelConfig, W: Params, h: tf.Tensor2D | undefined): Params {
+export function condTerms(config: ModelConfig, weights: Params, h: tf.Tensor2D | undefined): Params {
   const out: Params = {};
   if (!h) return out;
   const B = h.shape[0];
   const p2 = 2 * config.hidden;
-  const s = isSpatial(config.conditioning) ? spatialMap(config, W, h) : undefined;
+  const s = isSpatial(config.conditioning) ? spatialMap(config, weights, h) : undefined;
   const names = config.arch === 'gated' ? ['v_cond', 'h_cond'] : ['cond'];
   for (let l = 0; l < config.layers; l++) {
     for (const n of names) {
-      const V = W[`l${l}/${n}`] as tf.Tensor2D;
+      const V = weights[`l${l}/${n}`] as tf.Tensor2D;
       out[`l${l}/${n}`] = s ? pointwise(s, V) : tf.reshape(tf.matMul(h, V), [B, 1, 1, p2]);
     }
   }
