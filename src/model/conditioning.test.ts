@@ -79,8 +79,8 @@ describe('spatial conditioning: s = m(h)', () => {
 
   it('varies with position: s is not one vector broadcast over the image', () => {
     const spread = tf.tidy(() => {
-      const W = maskedWeights(c, model.params);
-      const s = spatialMap(c, W, condTensor(c, { labels: [2] }, 1)!); // [1, H, W, q]
+      const masked = maskedWeights(c, model.params);
+      const s = spatialMap(c, masked, condTensor(c, { labels: [2] }, 1)!); // [1, H, W, q]
       expect(s.shape).toEqual([1, c.height, c.width, c.spatialChannels]);
       // per channel: largest value minus smallest over the H x W positions
       return tf.sub(tf.max(s, [0, 1, 2]), tf.min(s, [0, 1, 2])).arraySync() as number[];
@@ -90,8 +90,8 @@ describe('spatial conditioning: s = m(h)', () => {
 
   it('enters the gates location by location: the terms are [B, H, W, 2p] and vary with position', () => {
     const spread = tf.tidy(() => {
-      const W = maskedWeights(c, model.params);
-      const t = condTerms(c, W, condTensor(c, { labels: [2] }, 1));
+      const masked = maskedWeights(c, model.params);
+      const t = condTerms(c, masked, condTensor(c, { labels: [2] }, 1));
       const v = t['l1/v_cond'];
       expect(v.shape).toEqual([1, c.height, c.width, 2 * c.hidden]);
       return tf.max(tf.sub(tf.max(v, [0, 1, 2]), tf.min(v, [0, 1, 2]))).arraySync() as number;

@@ -36,12 +36,12 @@ function randomParams(config: ModelConfig, seed: number): Params {
 }
 
 /** The contract's forward, one multiply-add at a time. x: levels [B, H, W, C]. */
-function referenceEncode(config: ModelConfig, W: Record<string, Float32Array>, x: Float32Array, B: number): Float32Array {
+function referenceEncode(config: ModelConfig, weights: Record<string, Float32Array>, x: Float32Array, B: number): Float32Array {
   let h = config.height, w = config.width, c = config.channels;
   let a = x.map((v) => v * (2 / (config.levels - 1)) - 1);
   config.encoder!.channels.forEach((co, i) => {
     const oh = Math.ceil(h / 2), ow = Math.ceil(w / 2);
-    const k = W[`enc/conv${i}`], bias = W[`enc/conv${i}_bias`];
+    const k = weights[`enc/conv${i}`], bias = weights[`enc/conv${i}_bias`];
     const out = new Float32Array(B * oh * ow * co);
     for (let b = 0; b < B; b++) for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) for (let o = 0; o < co; o++) {
       let s = bias[o];
@@ -58,8 +58,8 @@ function referenceEncode(config: ModelConfig, W: Record<string, Float32Array>, x
   const F = h * w * c, d = config.encoder!.code;
   const codes = new Float32Array(B * d);
   for (let b = 0; b < B; b++) for (let j = 0; j < d; j++) {
-    let s = W['enc/dense_bias'][j];
-    for (let f = 0; f < F; f++) s += a[b * F + f] * W['enc/dense'][f * d + j];
+    let s = weights['enc/dense_bias'][j];
+    for (let f = 0; f < F; f++) s += a[b * F + f] * weights['enc/dense'][f * d + j];
     codes[b * d + j] = Math.tanh(s);
   }
   return codes;
@@ -129,11 +129,11 @@ describe('encode', () => {
     it(`equals the contract's forward written as loops (${name})`, async () => {
       const config = aeConfig({ type: 'conv', channels, code: 3 }, dims);
       const params = randomParams(config, 11);
-      const W = Object.fromEntries(Object.entries(params).map(([k, t]) => [k, t.dataSync() as Float32Array]));
+      const weights = Object.fromEntries(Object.entries(params).map(([k, t]) => [k, t.dataSync() as Float32Array]));
       const B = 3;
       const rand = mulberry32(4);
       const x = new Float32Array(B * config.height * config.width * config.channels).map(() => Math.floor(rand() * config.levels));
-      const want = referenceEncode(config, W, x, B);
+      const want = referenceEncode(config, weights, x, B);
       const got = await encodeImages({ config, params }, x, B);
       expect(got).toHaveLength(B);
       const flat = Float32Array.from(got.flatMap((c) => Array.from(c)));
