@@ -110,6 +110,35 @@ def load_faces(folder: str, split: str) -> ImageSet:
     return ImageSet(images, None, desc, ids)
 
 
+def wears_glasses(folder: str, split: str) -> np.ndarray:
+    """bool [N]: which images of a build-faces split wear something in facesjs's glasses slot
+    (glasses of any style, or a face mask), from its faces.json: the people eval-faces reports apart."""
+    path = os.path.join(folder, split, "faces.json")
+    try:
+        with open(path, encoding="utf8") as f:
+            faces = json.load(f)
+    except OSError as e:
+        raise DataError(f"faces: cannot read {path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise DataError(f"faces: {path}: not JSON ({e})") from None
+    if not isinstance(faces, list):
+        raise DataError(f"faces: {path}: expected a list of facesjs configs")
+    glasses = lambda f: ((f.get("face") or {}).get("glasses") or {}).get("id", "none") if isinstance(f, dict) else "none"
+    return np.array([glasses(f) != "none" for f in faces], dtype=bool)
+
+
+def oversample(s: ImageSet, mask: np.ndarray, times: int) -> ImageSet:
+    """The set with each image where `mask` holds appearing `times` times: a rare feature the model
+    draws badly (glasses) is seen that much more often per epoch. The copies follow the originals."""
+    if mask.shape != (s.count,):
+        raise DataError(f"oversample: {mask.shape[0]} flags for {s.count} images")
+    if times < 1:
+        raise DataError(f"oversample: times must be at least 1, got {times}")
+    idx = np.concatenate([np.arange(s.count)] + [np.flatnonzero(mask)] * (times - 1))
+    pick = lambda a: None if a is None else a[idx]
+    return ImageSet(s.images[idx], pick(s.labels), pick(s.embeddings), pick(s.identities))
+
+
 def load_data(name: str, split: str, faces_dir: str | None = None) -> ImageSet:
     if name == "mnist":
         return load_mnist(split)

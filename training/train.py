@@ -37,7 +37,7 @@ import torch.distributed as dist
 
 from .autoencoder import ae_config, from_pixelcnn
 from .config import ConfigError, cond_base_dim, dims, make_config, param_specs
-from .data import DataError, ImageSet, load_data, quantize
+from .data import DataError, ImageSet, load_data, oversample, quantize, wears_glasses
 from .model import PixelCNN, bits_per_dim
 from .presets import DEFAULT_ADAM, PRESETS, get_preset
 from .rng import dropout_mask, epoch_order
@@ -203,6 +203,7 @@ def parse_args(argv):
     )
     p.add_argument("--data", choices=["mnist", "faces"], required=True, help="training data")
     p.add_argument("--faces", help="folder written by npm run build-faces (with --data faces)")
+    p.add_argument("--oversample-glasses", type=int, metavar="K", help="with --data faces: training images that wear glasses (or a face mask) appear K times an epoch (give it again on --resume)")
     p.add_argument("--cond", choices=["class", "none", "vector"], help="conditioning (default: as the preset/config)")
     p.add_argument("--preset", help=f"named configuration: {', '.join(PRESETS)} (default mnist)")
     p.add_argument("--config", help='JSON file: a model config, or {"model": {...}, "train": {...}}')
@@ -613,6 +614,13 @@ def load_sets(args, config: dict) -> tuple[ImageSet, ImageSet]:
     """The training and validation images, quantised to the model's levels and checked against it."""
     try:
         train_set = load_data(args.data, "train", args.faces).head(args.train_limit)
+        if args.oversample_glasses is not None:
+            if args.data != "faces":
+                raise UsageError("--oversample-glasses: needs --data faces")
+            if args.oversample_glasses < 1:
+                raise UsageError(f"--oversample-glasses: expected an integer >= 1, got {args.oversample_glasses}")
+            glasses = wears_glasses(args.faces, "train")[: train_set.count]
+            train_set = oversample(train_set, glasses, args.oversample_glasses)
         val_set = load_data(args.data, "val", args.faces).head(args.val_limit)
     except DataError as e:
         raise UsageError(str(e)) from None

@@ -14,6 +14,7 @@ import unittest
 import numpy as np
 import torch
 
+from training.data import DataError, load_faces, oversample, wears_glasses
 from training.rng import dropout_mask
 from training.surgery import add_null_slot, widen_condition_map
 from training.train import learning_rate
@@ -234,6 +235,53 @@ class Faces(unittest.TestCase):
         np.save(f"{tmp}/faces/train/descriptors.npy", np.full((12, 6), np.nan, np.float32))
         r = run_trainer(["--data", "faces", "--faces", f"{tmp}/faces", "--config", cfg, "--steps", "1", "--out", f"{tmp}/m"])
         self.assertRegex(r.stderr.strip(), r"descriptors.npy holds a non-finite value$")
+
+
+class Oversample(unittest.TestCase):
+    """--oversample-glasses: the people the model draws badly (glasses) are seen K times an epoch."""
+
+    def test_the_flagged_images_repeat_and_nothing_else_changes(self):
+        tmp = tempfile.mkdtemp()
+        fake_faces(f"{tmp}/faces")
+        faces = [{"face": {"glasses": {"id": "glasses1-primary" if i in (1, 4) else "none"}}} for i in range(11)] + [{"face": {}}]
+        with open(f"{tmp}/faces/train/faces.json", "w") as f:
+            json.dump(faces, f)
+        mask = wears_glasses(f"{tmp}/faces", "train")
+        self.assertEqual(np.flatnonzero(mask).tolist(), [1, 4])
+        s = load_faces(f"{tmp}/faces", "train")
+        o = oversample(s, mask, 3)
+        self.assertEqual(o.count, 12 + 2 * 2)
+        np.testing.assert_array_equal(o.images[:12], s.images)
+        for k in (12, 14):
+            np.testing.assert_array_equal(o.images[k], s.images[1])
+            np.testing.assert_array_equal(o.embeddings[k + 1], s.embeddings[4])
+            self.assertEqual(o.identities[k], s.identities[1])
+        self.assertEqual(oversample(s, mask, 1).count, 12)
+        with self.assertRaisesRegex(DataError, "oversample: 3 flags for 12 images"):
+            oversample(s, mask[:3], 2)
+
+    def test_the_trainer_takes_it_for_faces_only_and_an_epoch_grows(self):
+        tmp = tempfile.mkdtemp()
+        fake_faces(f"{tmp}/faces")
+        with open(f"{tmp}/faces/train/faces.json", "w") as f:
+            json.dump([{"face": {"glasses": {"id": "facemask" if i < 4 else "none"}}} for i in range(12)], f)
+        cfg = f"{tmp}/c.json"
+        with open(cfg, "w") as f:
+            json.dump({"height": 8, "width": 8, "channels": 3, "levels": 16, "hidden": 6, "layers": 1, "firstKernel": 3,
+                       "kernel": 3, "headHidden": 6, "conditioning": {"type": "vector", "dim": 6}}, f)
+        r = run_trainer(["--data", "faces", "--faces", f"{tmp}/faces", "--config", cfg, "--steps", "1", "--batch", "4",
+                         "--oversample-glasses", "2", "--threads", "1", "--out", f"{tmp}/m"])
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        with open(f"{tmp}/m.train/train.log") as f:
+            start = json.loads(f.readline())
+        self.assertEqual(start["stepsPerEpoch"], 4)  # 12 + 4 copies, batch 4 (3 without the flag)
+        r = run_trainer(["--data", "mnist", "--steps", "1", "--oversample-glasses", "2", "--out", f"{tmp}/n"])
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr.strip(), r"--oversample-glasses: needs --data faces$")
+        os.remove(f"{tmp}/faces/train/faces.json")
+        r = run_trainer(["--data", "faces", "--faces", f"{tmp}/faces", "--config", cfg, "--steps", "1", "--oversample-glasses", "2", "--out", f"{tmp}/p"])
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr.strip(), r"^train:torch: faces: cannot read .*faces.json")
 
 
 class Errors(unittest.TestCase):
