@@ -1,6 +1,6 @@
 // Named model + training configurations. `mnist` is the shipped model; `tiny` and
 // `mnist-tiny` keep tests and smoke runs to seconds.
-import { makeConfig, type ModelConfig } from '../model';
+import { DEFAULT_CONFIG, makeConfig, type ModelConfig } from '../model';
 
 export interface TrainHyper {
   batchSize: number;
@@ -64,18 +64,7 @@ export const PRESETS: Record<string, () => Preset> = {
    * so the cheaper model was kept.
    */
   mnist: () => ({
-    model: makeConfig({
-      height: 28,
-      width: 28,
-      channels: 1,
-      levels: 256,
-      hidden: 32,
-      layers: 8,
-      firstKernel: 7,
-      kernel: 3,
-      headHidden: 64,
-      conditioning: { type: 'class', classes: 10 },
-    }),
+    model: makeConfig({ ...DEFAULT_CONFIG, conditioning: { type: 'class', classes: 10 } }),
     train: { ...DEFAULT_TRAIN },
   }),
   /**
