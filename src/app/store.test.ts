@@ -395,8 +395,8 @@ describe('switching models', () => {
   });
 });
 
-// The races a review found in the page's side (issue 27); each failed on the store before
-// the clients (checked against its connect/receive API), and passes now.
+// The page's races: a late answer for an old model, drawing or run must never land on the
+// new one. Each case plays one interleaving through the clients' connect/receive API.
 describe('races between the sampler, the scorer and the page', () => {
   const big = makeConfig({ height: 4, width: 4, levels: 4, hidden: 4, layers: 1, headHidden: 4, conditioning: { type: 'class', classes: 10 } });
 

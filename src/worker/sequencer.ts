@@ -2,7 +2,7 @@
 // then one load at a time (a newer load skips an older one still waiting), one model held,
 // one run at a time (the newest wins), and a run or a job (a score) only on the model it
 // was asked for. sampler.worker.ts gives it the real work; sequencer.test.ts gives it fakes and plays
-// the interleavings that used to race.
+// the interleavings that can race (a load during a run, two loads, a run for a model on its way).
 import type { Answer, ModelInfo } from './protocol';
 
 export interface Work<M> {
