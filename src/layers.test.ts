@@ -39,6 +39,9 @@ export function referencesOf(source: string): string[] {
   return Array.from(source.matchAll(REFERENCE), (m) => m[2] ?? m[4] ?? m[6] ?? m[8]);
 }
 
+/** The repository path a relative specifier in `file` names (a ?query dropped). */
+const targetOf = (file: string, spec: string) => path.posix.normalize(path.posix.join(path.posix.dirname(file), spec.replace(/\?.*$/, '')));
+
 const levelName = (layer: string) => `${layer} (level ${LAYERS[layer]})`;
 
 /**
@@ -51,7 +54,7 @@ export function checkImports(file: string, source: string): string[] {
   const bad: string[] = [];
   for (const spec of referencesOf(source)) {
     if (!spec.startsWith('.')) continue; // a package or a node: builtin
-    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec.replace(/\?.*$/, '')));
+    const target = targetOf(file, spec);
     const [top, to] = target.split('/');
     const line = (rule: string) => bad.push(`${file} -> ${spec} (${rule})`);
     if (top !== 'src' || to === undefined) line('outside the layers: nothing under src/ imports scripts/ or any other folder');
@@ -77,7 +80,7 @@ export function checkModelImports(file: string, source: string): string[] {
   const index = path.posix.relative(path.posix.dirname(file), 'src/model');
   for (const spec of referencesOf(source)) {
     if (!spec.startsWith('.')) continue;
-    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)).replace(/\.ts$/, '');
+    const target = targetOf(file, spec).replace(/\.ts$/, '');
     if (!target.startsWith('src/model/') || TF_FREE.has(target)) continue;
     if (target === 'src/model/testing' && /\.test\.tsx?$/.test(file)) continue;
     bad.push(`${file} -> ${spec} (the model is imported through its index, '${index}', or a tf-free file by name)`);

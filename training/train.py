@@ -241,7 +241,7 @@ def parse_args(argv):
         v = getattr(args, k)
         if v is not None and not (v > 0 and math.isfinite(v)):
             raise UsageError(f"--{k.replace('_', '-')}: expected a number > 0, got {v}")
-    for k in ("steps", "batch", "val_subset", "train_limit", "val_limit", "threads", "spatial_channels", "autoencoder", "code_map"):
+    for k in ("steps", "batch", "val_subset", "train_limit", "val_limit", "threads", "spatial_channels", "autoencoder", "code_map", "oversample_glasses"):
         v = getattr(args, k)
         if v is not None and v < 1:
             raise UsageError(f"--{k.replace('_', '-')}: expected an integer >= 1, got {v}")
@@ -264,6 +264,8 @@ def parse_args(argv):
             raise UsageError(f"--encoder-channels: expected integers separated by commas, got {args.encoder_channels!r}") from None
     if args.spatial_channels is not None and not args.init:
         raise UsageError("--spatial-channels: needs --init (a preset or --config sets spatialChannels itself)")
+    if args.oversample_glasses is not None and args.data != "faces":
+        raise UsageError("--oversample-glasses: needs --data faces")
     return args
 
 
@@ -615,10 +617,6 @@ def load_sets(args, config: dict) -> tuple[ImageSet, ImageSet]:
     try:
         train_set = load_data(args.data, "train", args.faces).head(args.train_limit)
         if args.oversample_glasses is not None:
-            if args.data != "faces":
-                raise UsageError("--oversample-glasses: needs --data faces")
-            if args.oversample_glasses < 1:
-                raise UsageError(f"--oversample-glasses: expected an integer >= 1, got {args.oversample_glasses}")
             glasses = wears_glasses(args.faces, "train")[: train_set.count]
             train_set = oversample(train_set, glasses, args.oversample_glasses)
         val_set = load_data(args.data, "val", args.faces).head(args.val_limit)
