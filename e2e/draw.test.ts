@@ -13,7 +13,7 @@ import { initNodeBackend } from '../src/backend/node';
 import { loadModel } from '../src/io/weightsNode';
 import { classify } from '../src/model/classify';
 import { disposeParams } from '../src/model';
-import { buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, waitForStatus, type Server } from './harness';
+import { backendOf, buildApp, canvasStats, launch, open, repoRoot, screenshot, serve, waitFor, waitForStatus, whenEnabled, type Server } from './harness';
 
 const shipped = fs.existsSync(path.join(repoRoot, 'models/mnist/model.json'));
 const testid = (id: string) => `[data-testid="${id}"]`;
@@ -68,7 +68,9 @@ const padVersion = (page: Page) => page.locator(testid('draw-pad')).getAttribute
 async function scoredAfter(page: Page, change: () => Promise<unknown>, timeout = 120_000): Promise<number[]> {
   const before = await padVersion(page);
   await change();
-  await page.waitForFunction(
+  await waitFor(
+    page,
+    `the scores of the drawing after pad version ${before}`,
     (old) => {
       const pad = document.querySelector('[data-testid="draw-pad"]') as HTMLCanvasElement;
       const map = document.querySelector('[data-testid="surprise-map"]') as HTMLCanvasElement;
@@ -85,15 +87,6 @@ async function scoredAfter(page: Page, change: () => Promise<unknown>, timeout =
 }
 
 const argmax = (p: number[]) => p.indexOf(Math.max(...p));
-
-/** The backend the sampler runs on, once the page has loaded (slow on a machine loaded by other jobs). */
-async function backendOf(page: Page): Promise<string> {
-  await page.waitForFunction(() => {
-    const b = document.querySelector('[data-testid="backend"]')?.textContent;
-    return (b && b !== '…') || document.querySelector('[data-testid="error"]');
-  }, undefined, { timeout: 120_000, polling: 200 });
-  return (await page.locator('[data-testid="backend"]').textContent()) ?? '';
-}
 
 /** Pixels of the pad's canvas that are ink (bright). */
 function padInk(page: Page): Promise<number> {
@@ -130,7 +123,7 @@ async function stroke(page: Page, points: [number, number][]): Promise<void> {
 describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
   it('strokes drawn with the mouse show on the pad and update the heat map and the bars', async () => {
     const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0`);
-    expect(await backendOf(page)).toBe('webgpu');
+    expect(await backendOf(page, 120_000)).toBe('webgpu');
     // no guidance in the link: the model's recommended one (0 when its metadata has none)
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'models/mnist/model.json'), 'utf8')).metadata ?? {};
     const recommended = typeof meta.recommendedGuidance === 'number' ? meta.recommendedGuidance : 0;
@@ -178,7 +171,8 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
 
   it('pictures of real MNIST test digits are guessed correctly for most; a bad file changes nothing', async () => {
     const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0`);
-    expect(await backendOf(page)).toBe('webgpu');
+    expect(await backendOf(page, 120_000)).toBe('webgpu');
+    await whenEnabled(page, 'draw-file');
     const guesses: number[] = [];
     const tensors: (string | null)[] = [];
     for (const d of digits) {
@@ -220,7 +214,8 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
     // guidance 0: what is tested is the kept rows; guided sampling runs two streams an image,
     // a few pixels a second on a software adapter
     const { page, errors } = await open(browser, `${server.url}/?n=4&speed=0&seed=3&guidance=0`);
-    expect(await backendOf(page)).toBe('webgpu');
+    expect(await backendOf(page, 120_000)).toBe('webgpu');
+    await whenEnabled(page, 'draw-file');
     const digit = digits[0];
     const probs = await scoredAfter(page, () => page.locator(testid('draw-file')).setInputFiles(digit.file));
     await page.locator(testid('keep-rows')).fill('14');
@@ -228,7 +223,7 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
     await page.click(testid('complete'));
     // the picked class is the guess (none was picked)
     await expect.poll(() => page.locator(testid(`class-${argmax(probs)}`)).getAttribute('aria-pressed')).toBe('true');
-    await page.waitForFunction(() => /^\d+ \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''));
+    await waitFor(page, 'the completion to start', () => /^\d+ \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 60_000 });
     await screenshot(page, 'draw-03-completing');
     await waitForStatus(page, 'done', 240_000);
     expect((await canvasStats(page)).undecided).toBe(0);

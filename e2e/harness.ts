@@ -195,6 +195,15 @@ export async function waitFor<A>(page: Page, what: string, fn: (arg: A) => unkno
   }
 }
 
+/**
+ * Waits until the control `id` is enabled. A test must before it sets files on an input:
+ * playwright's setInputFiles fires `change` on a disabled input too, which a user cannot,
+ * and a picture loaded before the model is in is wiped by the fresh pad the model brings.
+ */
+export async function whenEnabled(page: Page, id: string, timeout = 120_000): Promise<void> {
+  await waitFor(page, `${id} to be enabled`, (t) => (document.querySelector(`[data-testid="${t}"]`) as HTMLInputElement | null)?.disabled === false, id, { timeout });
+}
+
 /** Waits until the status line reads `word` (fails early on "error"). */
 export async function waitForStatus(page: Page, word: string, timeout = 60_000): Promise<void> {
   await waitFor(

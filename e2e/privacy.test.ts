@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { preview, type PreviewServer } from 'vite';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { askForWebGPU, backendOf, buildApp, freePort, launch, LONG_TASK_PROBE, repoRoot, screenshot, waitForStatus } from './harness';
+import { askForWebGPU, backendOf, buildApp, freePort, launch, LONG_TASK_PROBE, repoRoot, screenshot, waitForStatus, whenEnabled } from './harness';
 import { CSP, CSP_HEADER } from '../src/app/csp';
 import { encodePng } from '../src/io/png';
 
@@ -213,6 +213,7 @@ describe('privacy: the photo never leaves the browser', () => {
     const { page, errors } = await openApp(context, 'model=random-tiny&n=4&speed=0&seed=3');
     expect(await backendOf(page), errors.join('\n')).toBe('webgpu');
     // a picture in the page: the drawing tools read it (the face panel's photo will be read the same way)
+    await whenEnabled(page, 'draw-file');
     await page.locator(testid('draw-file')).setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: photoPng() });
     await page.click(testid('class-3'));
     await waitForStatus(page, 'done', 120_000);

@@ -85,7 +85,7 @@ function appState(): Record<string, unknown> {
     progress: s.live ? `${s.live.done}/${s.live.total} x ${s.live.count}` : null,
     numTensors: s.numTensors,
     settings: s.settings,
-    draw: { version: s.draw.version, inked: s.draw.inked, scored: s.draw.score?.version ?? null, scoreError: s.draw.scoreError },
+    draw: { version: s.draw.version, inked: s.draw.inked, scored: s.draw.score?.version ?? null, scoreError: s.draw.scoreError, pictureError: s.draw.pictureError, pictureNote: s.draw.pictureNote },
   };
 }
 
