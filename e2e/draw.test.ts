@@ -223,7 +223,7 @@ describe.skipIf(!shipped)('draw it yourself (models/mnist, WebGPU)', () => {
     await page.click(testid('complete'));
     // the picked class is the guess (none was picked)
     await expect.poll(() => page.locator(testid(`class-${argmax(probs)}`)).getAttribute('aria-pressed')).toBe('true');
-    await waitFor(page, 'the completion to start', () => /^\d+ \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await waitFor(page, 'the completion to start', () => /^\d+ \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: 30_000 });
     await screenshot(page, 'draw-03-completing');
     await waitForStatus(page, 'done', 240_000);
     expect((await canvasStats(page)).undecided).toBe(0);

@@ -200,7 +200,7 @@ export async function waitFor<A>(page: Page, what: string, fn: (arg: A) => unkno
  * playwright's setInputFiles fires `change` on a disabled input too, which a user cannot,
  * and a picture loaded before the model is in is wiped by the fresh pad the model brings.
  */
-export async function whenEnabled(page: Page, id: string, timeout = 120_000): Promise<void> {
+export async function whenEnabled(page: Page, id: string, timeout = 60_000): Promise<void> {
   await waitFor(page, `${id} to be enabled`, (t) => (document.querySelector(`[data-testid="${t}"]`) as HTMLInputElement | null)?.disabled === false, id, { timeout });
 }
 
