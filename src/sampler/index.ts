@@ -1,21 +1,22 @@
 // Sampling: decide sub-pixels in raster order (R, G, B inside a pixel), streaming each
-// decision so a UI can draw it. The seeded RNG draws one uniform per image per drawn
-// sub-pixel in the same order in every mode, so the naive, cached, cpu and fused samplers
-// give the same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
+// decision so a UI can draw it. Each image draws from its own seeded stream, one uniform
+// per drawn sub-pixel (uniforms.ts), so every mode and any split of the batch gives the
+// same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
 import * as tf from '@tensorflow/tfjs';
-import { mulberry32 } from '../util/rng';
 import type { PixelCNN } from '../model';
 import { guidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 import { CpuStepper } from './cpu';
 import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedWebGPUStepper, isWebGPUBackend } from './webgpu';
+import { runStreams } from './uniforms';
 
 export type { PixelEvent, SampleOptions, SamplePrefix, SamplerMode, UnconditionalSource } from './types';
 export { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 export { guidePlan, type GuidePlan } from './guidance';
 export { FusedWebGPUStepper } from './webgpu';
 export { CpuStepper } from './cpu';
+export { imageSeed, imageStream, runStreams, runUniforms } from './uniforms';
 
 function abortError(): Error {
   const e = new Error('sampling aborted');
@@ -126,7 +127,7 @@ function checkFinite(probs: Float32Array, r: number, c: number, ch: number): voi
 /**
  * Yields every drawn sub-pixel; returns the images [N, H, W, C] (uint8 levels). With a
  * prefix the given sub-pixels come back unchanged and sampling starts at the first one
- * not given; the RNG draws for drawn sub-pixels only, in the same order in every mode.
+ * not given; each image's stream draws for drawn sub-pixels only, in the same order in every mode.
  */
 export async function* samplePixels(model: PixelCNN, opts: SampleOptions): AsyncGenerator<PixelEvent, Uint8Array> {
   const temperature = checkOptions(opts);
@@ -134,7 +135,7 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
   if (K > 256) throw new Error(`sampler: ${K} levels do not fit in uint8`);
   const N = opts.count;
   const { x, length } = startImages(model, opts);
-  const rand = mulberry32(opts.seed);
+  const streams = runStreams(opts.seed, N);
   const total = H * Wd * C;
   if (length === total) {
     guidePlan(model, opts); // nothing to draw, but bad options are still errors
@@ -158,7 +159,7 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
           checkFinite(probs, r, c, ch);
           const values = new Uint8Array(N);
           for (let n = 0; n < N; n++) {
-            const v = drawLevel(probs, n * K, K, rand());
+            const v = drawLevel(probs, n * K, K, streams[n]());
             values[n] = v;
             x[((n * H + r) * Wd + c) * C + ch] = v;
           }
