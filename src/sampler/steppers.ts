@@ -17,7 +17,9 @@ import {
   head,
   layerOut,
   maskedWeights,
+  isSpatial,
   normalizeInput,
+  spatialMap,
   verticalPre,
 } from '../model';
 import { conv2dValid, gate, pointwise } from '../ops/conv';
@@ -94,7 +96,8 @@ export class CachedStepper implements PortableStepper {
   private readonly N: number;
   private readonly params: Params;
   private readonly masked: Params; // masked weights, kept for the whole run
-  private readonly cond: Params; // per-layer conditioning terms
+  private readonly cond: Params; // per-layer conditioning terms (a bias each: class / vector models)
+  private readonly sRows: tf.Tensor3D[]; // spatial models: s = m(h) by row, [N, W, q] each
   private readonly reaches: number[]; // per layer: dilation * (kernel >> 1)
   private readonly dilations: number[];
   private vwin: tf.Tensor4D[] = []; // per layer [N, reach+1, W+2reach, cin]: rows r-reach..r of its input
@@ -115,10 +118,17 @@ export class CachedStepper implements PortableStepper {
     const kept = tf.tidy(() => {
       const masked = maskedWeights(config, model.params);
       const h = condTensor(config, condition, count);
-      return { masked, cond: condTerms(config, masked, h) };
+      // a spatial code: s = m(h) once, by row; each row pays only its own 1x1 terms V * s
+      // (condAt). Not V * s for the whole image up front: that is 2p/q times the memory,
+      // and a wasm slice of it copies all of it
+      if (h && isSpatial(config.conditioning)) {
+        return { masked, cond: {}, sRows: tf.unstack(tf.transpose(spatialMap(config, masked, h), [1, 0, 2, 3])) as tf.Tensor3D[] };
+      }
+      return { masked, cond: condTerms(config, masked, h), sRows: [] as tf.Tensor3D[] };
     });
     this.masked = kept.masked;
     this.cond = kept.cond;
+    this.sRows = kept.sRows;
     const { width } = config;
     for (let l = 0; l < config.layers; l++) {
       const reach = this.reaches[l];
@@ -137,6 +147,11 @@ export class CachedStepper implements PortableStepper {
     return this.linkRow;
   }
 
+  /** per layer [N, reach+1, W+2reach, cin]: the rows of its input the vertical stack keeps (work.ts's figures are checked against them) */
+  verticalWindows(): readonly tf.Tensor4D[] {
+    return this.vwin;
+  }
+
   /** per layer [N, 1, reach, cin]: the layer's inputs at the `reach` columns left of the next one */
   windows(): readonly tf.Tensor4D[] {
     return this.prev;
@@ -149,6 +164,10 @@ export class CachedStepper implements PortableStepper {
 
   /** a row (or column slice) of the conditioning term: [N, 1, 1|W, 2p] */
   private condAt(name: string, r: number): tf.Tensor | undefined {
+    if (this.sRows.length > 0) {
+      const { width: Wd, hidden } = this.config;
+      return tf.reshape(pointwise(this.sRows[r], this.masked[name] as tf.Tensor2D), [this.N, 1, Wd, 2 * hidden]);
+    }
     const t = this.cond[name];
     if (!t) return undefined;
     if (t.shape[1] === 1) return t;
@@ -292,6 +311,7 @@ export class CachedStepper implements PortableStepper {
     const own = new Set(Object.values(this.params));
     for (const t of Object.values(this.masked)) if (!own.has(t)) t.dispose();
     Object.values(this.cond).forEach((t) => t.dispose());
+    this.sRows.forEach((t) => t.dispose());
   }
 }
 
