@@ -26,6 +26,7 @@ const spec = {
   npy: { type: 'string', help: 'write the samples (levels 0..K-1) as uint8 [N,H,W,C] to this .npy' },
   scale: { type: 'int', min: 1, max: 32, help: 'PNG pixels per image pixel (default 4)' },
   backend: backendFlag,
+  threads: { type: 'int', min: 1, max: 256, help: "threads that sample, each its own share of the images (default: the machine's cores, fewer for a small run); any count gives the same bytes" },
   ...autoencoderFlags,
 } satisfies FlagSpec;
 
@@ -81,10 +82,11 @@ export async function runSample(argv: string[]): Promise<void> {
   checkAutoencoderFlags(a);
 
   const backend = await startBackend(a.backend ?? 'wasm');
-  const [{ loadModel }, { sample, bestMode }, { disposeParams }] = await Promise.all([
+  const [{ loadModel }, { bestMode }, { disposeParams }, { sampleThreaded, threadsFor }] = await Promise.all([
     import('../io/weightsNode'),
     import('../sampler'),
     import('../model'),
+    import('./sampleThreads'),
   ]);
   const model = await loadModel(a.model!);
   const mode = a.mode ?? bestMode(model);
@@ -101,13 +103,11 @@ export async function runSample(argv: string[]): Promise<void> {
     const { condition, note } = ae ?? (await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding }));
     if (note) process.stderr.write(`note: ${note}\n`);
     if (!ae && condition && 'embeddings' in condition && condition.embeddings && !a['no-fit']) condition.embeddings = await fitEmbeddings(a.model!, condition.embeddings);
-    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${mode}, guidance ${guidance}, temperature ${temperature}, ${backend})`, H * W * C);
+    const threads = threadsFor(count, a.threads);
+    const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${mode}, guidance ${guidance}, temperature ${temperature}, ${backend}, ${threads} thread${threads > 1 ? 's' : ''})`, H * W * C);
     const t0 = performance.now();
-    const images = await sample(
-      model,
-      { count, seed: a.seed ?? 0, temperature, mode, condition, guidance },
-      (e) => progress.update(e.done),
-    );
+    const run = await sampleThreaded(model, a.model!, backend, { count, seed: a.seed ?? 0, temperature, mode, condition, guidance }, threads, (done) => progress.update(done));
+    const images = run.images;
     progress.finish();
     const seconds = (performance.now() - t0) / 1000;
     if (images.length !== count * H * W * C) {
@@ -121,7 +121,7 @@ export async function runSample(argv: string[]): Promise<void> {
     }
     if (a.npy) files.push({ path: a.npy, data: encodeNpy(images, [count, H, W, C]) });
     await writeFilesAtomic(files);
-    const summary = { count, height: H, width: W, channels: C, mode, guidance, temperature, backend, seconds, png: a.png ?? null, npy: a.npy ?? null, ...ae?.summary };
+    const summary = { count, height: H, width: W, channels: C, mode, guidance, temperature, backend, threads: run.threads, seconds, png: a.png ?? null, npy: a.npy ?? null, ...ae?.summary };
     process.stdout.write(JSON.stringify(summary) + '\n');
   } finally {
     disposeParams(model.params);

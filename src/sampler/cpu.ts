@@ -23,6 +23,8 @@ interface KernelExports {
 const HEADER = 16;
 const LAYER = 12;
 const MODE = { raw: 0, softmax: 1, logSoftmax: 2 } as const;
+/** The kernel's memory at most: 2 GiB, what a wasm memory may hold in every browser and Node. */
+export const MAX_KERNEL_BYTES = 2 ** 31;
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -104,13 +106,19 @@ export class CpuStepper implements PortableStepper {
   constructor(model: PixelCNN, private readonly N: number, condition: Condition | undefined) {
     this.config = model.config;
     const config = this.config;
-    this.inner = new CachedStepper(model, N, condition); // checks the architecture
+    if (config.arch !== 'gated') throw new Error('the cached sampler runs the gated architecture; use mode "naive" for the masked baseline');
     // the kernel's static data sits at the start of its memory: size the memory after asking where it ends
     this.memory = new WebAssembly.Memory({ initial: 1 });
     this.kernel = new WebAssembly.Instance(kernelModule(), { env: { memory: this.memory } }).exports as unknown as KernelExports;
     this.lay = layout(config, N, this.kernel.heapBase());
+    // its memory grows with the batch, up to what a wasm memory may hold: past that, one line before anything is drawn
+    if (this.lay.bytes > MAX_KERNEL_BYTES) {
+      const per = Math.ceil(this.lay.bytes / N);
+      throw new Error(`cpu sampler: a batch of ${N} rows needs ${(this.lay.bytes / 2 ** 20).toFixed(0)} MB of kernel memory, over the ${MAX_KERNEL_BYTES / 2 ** 30} GB limit; sample at most ${Math.floor(MAX_KERNEL_BYTES / per)} rows at a time (sampleChunked does)`);
+    }
     const pages = Math.ceil(this.lay.bytes / 65536) - this.memory.buffer.byteLength / 65536;
     if (pages > 0) this.memory.grow(pages);
+    this.inner = new CachedStepper(model, N, condition);
     this.reach0 = reachOf(config, 0);
     this.writeTable();
     this.packWeights();

@@ -17,6 +17,7 @@ export { guidePlan, type GuidePlan } from './guidance';
 export { FusedWebGPUStepper } from './webgpu';
 export { CpuStepper } from './cpu';
 export { imageSeed, imageStream, runStreams, runUniforms } from './uniforms';
+export { shares, chunks, shareOptions, type Share } from './split';
 
 function abortError(): Error {
   const e = new Error('sampling aborted');
@@ -81,6 +82,8 @@ export function bestMode(model: PixelCNN): SamplerMode {
 function checkOptions(opts: SampleOptions): number {
   if (!Number.isInteger(opts.count) || opts.count < 1) throw new Error(`sampler: count must be a positive integer, got ${opts.count}`);
   if (!Number.isFinite(opts.seed)) throw new Error(`sampler: seed must be a number, got ${opts.seed}`);
+  const first = opts.first ?? 0;
+  if (!Number.isInteger(first) || first < 0) throw new Error(`sampler: first must be an integer >= 0, got ${first}`);
   const t = opts.temperature ?? 1;
   if (!(t > 0) || !Number.isFinite(t)) throw new Error(`sampler: temperature must be > 0, got ${t}`);
   return t;
@@ -135,7 +138,7 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
   if (K > 256) throw new Error(`sampler: ${K} levels do not fit in uint8`);
   const N = opts.count;
   const { x, length } = startImages(model, opts);
-  const streams = runStreams(opts.seed, N);
+  const streams = runStreams(opts.seed, N, opts.first ?? 0);
   const total = H * Wd * C;
   if (length === total) {
     guidePlan(model, opts); // nothing to draw, but bad options are still errors

@@ -20,6 +20,11 @@ export interface SampleOptions {
   /** images sampled side by side */
   count: number;
   seed: number;
+  /**
+   * the index of image 0 in the whole run (default 0): image n draws from the run's stream
+   * first + n, so a share of a run (split.ts) sampled alone gives the run's bytes
+   */
+  first?: number;
   /** softmax temperature; 1 samples the model's distribution */
   temperature?: number;
   /** default: the fastest for the backend (fused on WebGPU, cpu on wasm / cpu, cached elsewhere; naive for the masked baseline) */

@@ -1,0 +1,77 @@
+// Sampling on every core in Node: a run's images are split into even shares (split.ts),
+// one per worker thread, each with its own tfjs-wasm and CPU kernel (sampleThread.ts); this
+// thread samples the first share itself while the others boot. Every image draws from its
+// own stream, so any thread count gives the same bytes.
+import os from 'node:os';
+import { startThread } from '../backend/thread';
+import type { PixelCNN } from '../model';
+import { sampleChunked } from '../sampler/chunked';
+import { shareOptions, shares } from '../sampler/split';
+import type { SampleOptions } from '../sampler/types';
+import type { FromSampleThread, ToSampleThread } from './sampleThread';
+
+/** One thread a core. */
+export function cores(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+/** Images a thread is worth starting for: below this its start-up (tsx, tfjs-wasm, the weights) costs more than it saves. */
+export const MIN_THREAD_IMAGES = 2;
+
+/** The threads a run of `count` images uses: `asked` (--threads), else one a core while each gets MIN_THREAD_IMAGES. */
+export function threadsFor(count: number, asked?: number): number {
+  if (asked !== undefined) return Math.min(asked, count);
+  return Math.max(1, Math.min(cores(), Math.floor(count / MIN_THREAD_IMAGES)));
+}
+
+export interface ThreadedRun {
+  images: Uint8Array;
+  /** threads that sampled (fewer than asked when there are fewer images) */
+  threads: number;
+}
+
+/**
+ * Samples `opts` on up to `threads` threads. `model` is the one this thread holds (loaded
+ * from `modelDir`, which the others load themselves); `onProgress` sees the sub-pixels
+ * decided so far averaged over all the run's images (0 .. H * W * C).
+ */
+export async function sampleThreaded(model: PixelCNN, modelDir: string, backend: string, opts: SampleOptions, threads: number, onProgress?: (done: number) => void): Promise<ThreadedRun> {
+  const { height: H, width: Wd, channels: C } = model.config;
+  const size = H * Wd * C;
+  const parts = shares(opts.count, threads);
+  const done = new Float64Array(parts.length);
+  const report = (i: number, d: number) => {
+    done[i] = d;
+    if (onProgress) onProgress(parts.reduce((sum, p, j) => sum + p.count * done[j], 0) / opts.count);
+  };
+  const out = new Uint8Array(opts.count * size);
+  const workers = parts.slice(1).map(() => startThread(new URL('./sampleThread.ts', import.meta.url)));
+  try {
+    const remote = parts.slice(1).map(
+      (part, k) =>
+        new Promise<void>((resolve, reject) => {
+          const w = workers[k];
+          w.on('message', (m: FromSampleThread) => {
+            if (m.type === 'progress') report(k + 1, m.done);
+            else if (m.type === 'error') reject(new Error(m.message));
+            else {
+              out.set(m.images, part.first * size);
+              report(k + 1, size);
+              resolve();
+            }
+          });
+          w.on('error', (e) => reject(new Error(`sampling thread: ${e.message.split('\n')[0]}`)));
+          w.on('exit', (code) => reject(new Error(`a sampling thread exited with code ${code}`)));
+          const { signal: _signal, ...plain } = shareOptions(opts, size, part);
+          w.postMessage({ type: 'share', modelDir, backend, opts: plain } satisfies ToSampleThread);
+        }),
+    );
+    const local = sampleChunked(model, shareOptions(opts, size, parts[0]), (d) => report(0, d), { breathe: parts.length > 1 }).then((images) => out.set(images, 0));
+    const settled = await Promise.allSettled([local, ...remote]);
+    const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad) throw bad.reason;
+    return { images: out, threads: parts.length };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

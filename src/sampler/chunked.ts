@@ -1,0 +1,54 @@
+// A run sampled in chunks of images, each small enough for the kernel's memory: the
+// sampler's memory grows with the batch (the CPU kernel's link rows, tfjs's row windows,
+// a spatial code's maps), so a large --count goes through a chunk at a time. Every image
+// draws from its own stream keyed by (seed, first + n) (uniforms.ts): the chunks give the
+// bytes one batch would.
+import type { PixelCNN } from '../model';
+import { guidePlan } from './guidance';
+import { samplePixels } from './index';
+import { chunks, shareOptions } from './split';
+import type { SampleOptions } from './types';
+
+/** Batch rows (images x guidance streams) a chunk holds at most: past a few hundred a batch runs no faster. */
+export const CHUNK_ROWS = 512;
+
+/** Images a chunk holds: CHUNK_ROWS over the streams each image runs (2 with a null condition's guidance, a class model's classes with the mixture). */
+export function chunkImages(model: PixelCNN, opts: SampleOptions): number {
+  const { height: H, width: Wd, channels: C } = model.config;
+  const { S } = guidePlan(model, shareOptions(opts, H * Wd * C, { first: 0, count: 1 }));
+  return Math.max(1, Math.floor(CHUNK_ROWS / S));
+}
+
+/**
+ * Samples opts.count images a chunk at a time; `onProgress` sees the sub-pixels decided
+ * so far, averaged over the images (0 .. H * W * C), as one batch's events count them.
+ * `breathe`: give the event loop a turn after every row (the CPU sampler's steps resolve
+ * at once, so a thread that also hears other threads' messages would hear none till the end).
+ */
+export async function sampleChunked(
+  model: PixelCNN,
+  opts: SampleOptions,
+  onProgress?: (done: number) => void,
+  { maxImages = chunkImages(model, opts), breathe = false }: { maxImages?: number; breathe?: boolean } = {},
+): Promise<Uint8Array> {
+  const { height: H, width: Wd, channels: C } = model.config;
+  const size = H * Wd * C;
+  const out = new Uint8Array(opts.count * size);
+  const parts = chunks({ first: 0, count: opts.count }, maxImages);
+  let finished = 0; // images of the chunks done, times size
+  for (const part of parts) {
+    const it = samplePixels(model, shareOptions(opts, size, part));
+    for (;;) {
+      const step = await it.next();
+      if (step.done) {
+        out.set(step.value, part.first * size);
+        break;
+      }
+      const e = step.value;
+      onProgress?.((finished + part.count * e.done) / opts.count);
+      if (breathe && e.col === Wd - 1 && e.channel === C - 1) await new Promise((r) => setTimeout(r, 0));
+    }
+    finished += part.count * size;
+  }
+  return out;
+}
