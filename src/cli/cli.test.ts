@@ -61,18 +61,20 @@ afterAll(async () => {
 });
 
 describe('sample', () => {
-  it('writes a PNG grid and an npy [N,H,W,C] of levels; the naive sampler draws the same images', async () => {
+  it('writes a PNG grid and an npy [N,H,W,C] of levels; three threads and the naive sampler on one draw the same images', async () => {
     const png = path.join(dir, 's.png');
     const npy = path.join(dir, 's.npy');
     const npy2 = path.join(dir, 's2.npy');
     const [r, r2] = await Promise.all([
-      cli('sample', '--model', path.join(dir, 'tiny'), '--count', '3', '--seed', '4', '--scale', '2', '--png', png, '--npy', npy),
-      cli('sample', '--model', path.join(dir, 'tiny'), '--count', '3', '--seed', '4', '--mode', 'naive', '--npy', npy2),
+      cli('sample', '--model', path.join(dir, 'tiny'), '--count', '3', '--seed', '4', '--scale', '2', '--threads', '3', '--png', png, '--npy', npy),
+      cli('sample', '--model', path.join(dir, 'tiny'), '--count', '3', '--seed', '4', '--mode', 'naive', '--threads', '1', '--npy', npy2),
     ]);
-    expect(r.stderr).toMatch(/100% 30\/30/);
+    // the progress line covers the whole run, every thread's share
+    expect(r.stderr).toMatch(/3 threads\) 100% 30\/30/);
     expect(r.code, r.stderr).toBe(0);
     expect(r2.code, r2.stderr).toBe(0);
-    expect(lastJson(r.stdout)).toMatchObject({ count: 3, height: 6, width: 5, channels: 1 });
+    expect(lastJson(r.stdout)).toMatchObject({ count: 3, height: 6, width: 5, channels: 1, threads: 3 });
+    expect(lastJson(r2.stdout)).toMatchObject({ threads: 1 });
 
     const a = decodeNpy(await fs.readFile(npy));
     expect(a.dtype).toBe('uint8');

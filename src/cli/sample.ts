@@ -106,7 +106,7 @@ export async function runSample(argv: string[]): Promise<void> {
     const threads = threadsFor(count, a.threads);
     const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${mode}, guidance ${guidance}, temperature ${temperature}, ${backend}, ${threads} thread${threads > 1 ? 's' : ''})`, H * W * C);
     const t0 = performance.now();
-    const run = await sampleThreaded(model, a.model!, backend, { count, seed: a.seed ?? 0, temperature, mode, condition, guidance }, threads, (done) => progress.update(done));
+    const run = await sampleThreaded(model, a.model!, backend, { count, seed: a.seed ?? 0, temperature, mode, condition, guidance }, threads, (done) => progress.update(Math.floor(done)));
     const images = run.images;
     progress.finish();
     const seconds = (performance.now() - t0) / 1000;
