@@ -10,6 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { condTensor, disposeParams, forward, initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
 import { CpuStepper, drawLevel, samplePixels, type SamplerMode } from '../sampler';
+import { samplerWork, workSoFar } from '../sampler/work';
+import { kernelMacs } from '../sampler/measureWork';
 import { gate, pointwise } from '../ops/conv';
 import { kernelOf } from '../model';
 import { mulberry32 } from '../util/rng';
@@ -175,12 +177,12 @@ async function oneLayer(model: PixelCNN, count: number, repeats = 200): Promise<
   }
 }
 
-/** tfjs kernels launched while `f` runs (counted by tf.profile). */
-async function countKernels(f: () => Promise<unknown>): Promise<number> {
+/** tfjs kernels launched while `f` runs, and their multiply-adds (counted by tf.profile). */
+async function countKernels(f: () => Promise<unknown>): Promise<{ kernels: number; macs: number }> {
   const info = await tf.profile(async () => {
     await f();
   });
-  return info.kernels.length;
+  return { kernels: info.kernels.length, macs: info.kernels.reduce((s, k) => s + kernelMacs(k), 0) };
 }
 
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
@@ -296,12 +298,23 @@ export async function runBench(argv: string[]): Promise<void> {
     const cpuKernels = hasCached ? await countKernels(() => runSampler(model, 'cpu', 1, countPixels)) : null;
     const naiveKernels = await countKernels(() => runSampler(model, 'naive', 1, 2));
     const kernelsPerSubPixel = {
-      cached: cachedKernels === null ? null : round(cachedKernels / countPixels, 1),
-      cpu: cpuKernels === null ? null : round(cpuKernels / countPixels, 1),
+      cached: cachedKernels === null ? null : round(cachedKernels.kernels / countPixels, 1),
+      cpu: cpuKernels === null ? null : round(cpuKernels.kernels / countPixels, 1),
       cpuWasmCallsPerSubPixel: hasCached ? round((countPixels + countRows * config.width) / countPixels, 2) : null,
-      naive: round(naiveKernels / 2, 1),
+      naive: round(naiveKernels.kernels / 2, 1),
       countedOver: { cachedSubPixels: hasCached ? countPixels : 0, naiveSubPixels: 2 },
     };
+    // multiply-adds of one image from the config (src/sampler/work.ts, the app's "under the
+    // hood" counter), beside those tf.profile saw the samplers run over the sub-pixels counted above
+    const whole = workSoFar(config, subPixels);
+    const work = {
+      cachedMacsPerImage: whole.cached,
+      naiveMacsPerImage: whole.naive,
+      naiveOverCached: round(whole.naive / whole.cached, 1),
+      cachedCounted: cachedKernels && { profiled: cachedKernels.macs, fromConfig: workSoFar(config, countPixels).cached },
+      naivePerSubPixel: { profiled: naiveKernels.macs / 2, fromConfig: samplerWork(config).forward },
+    };
+    log(`multiply-adds per image: cached ${(whole.cached / 1e9).toFixed(3)} G, naive ${(whole.naive / 1e9).toFixed(1)} G (${work.naiveOverCached}x)`);
     log(`kernels per sub-pixel: cached ${kernelsPerSubPixel.cached ?? '-'}, cpu ${kernelsPerSubPixel.cpu ?? '-'} tfjs (row step) + ${kernelsPerSubPixel.cpuWasmCallsPerSubPixel ?? '-'} WebAssembly calls, naive ${kernelsPerSubPixel.naive}`);
 
     const last = results.find((r) => r.batch === 16) ?? results[results.length - 1];
@@ -331,6 +344,7 @@ export async function runBench(argv: string[]): Promise<void> {
         overheadFactorBatch1: results.find((r) => r.batch === 1)?.cpu?.overheadFactor ?? null,
       },
       kernelsPerSubPixel,
+      work,
       leakedTensors: tf.memory().numTensors - tensorsAtStart,
       // other processes on this machine's cores distort every time above: check these
       cpus: os.cpus().length,

@@ -254,6 +254,21 @@ function validateEncoder(e: unknown, cond: Record<string, unknown>): void {
   }
 }
 
+/** Kernel size of layer l: the causal first layer is wider. */
+export function kernelOf(config: ModelConfig, l: number): number {
+  return l === 0 ? config.firstKernel : config.kernel;
+}
+
+/** Dilation of layer l's convolutions (1 unless the config lists dilations). */
+export function dilationOf(config: ModelConfig, l: number): number {
+  return config.dilations?.[l] ?? 1;
+}
+
+/** How far layer l's kernel reaches up and to each side, in pixels: dilation * (kernel >> 1). */
+export function reachOf(config: ModelConfig, l: number): number {
+  return dilationOf(config, l) * (kernelOf(config, l) >> 1);
+}
+
 /** Sub-pixels (dimensions) per image, the denominator of bits/dim. */
 export function dims(c: ModelConfig): number {
   return c.height * c.width * c.channels;

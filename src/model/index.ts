@@ -1,6 +1,6 @@
 export * from './config';
 export * from './types';
-export { paramShapes, paramSpecs, initParams, disposeParams, kernelOf, dilationOf, reachOf } from './params';
+export { paramShapes, paramSpecs, initParams, disposeParams } from './params';
 export { forward, forwardRaw, subpixelLogProbs, nllNats, bitsPerDim, maskedWeights } from './forward';
 // the layer functions the cached and fused samplers run on their windows
 export { normalizeInput, verticalPre, horizontalPre, layerOut, head, maskedPre } from './forward';

@@ -1,6 +1,8 @@
 // Every weight of a model, by name and shape, derived from the config alone.
 import * as tf from '@tensorflow/tfjs';
-import { condDim, isSpatial, type ModelConfig } from './config';
+import { condDim, isSpatial, kernelOf, type ModelConfig } from './config';
+// a layer's kernel, dilation and reach depend on the config alone, so they live in the tf-free config.ts
+export { kernelOf, dilationOf, reachOf } from './config';
 import { outputsPerChannel } from './output';
 import type { Params } from './types';
 import { mulberry32 } from '../util/rng';
@@ -10,21 +12,6 @@ export interface ParamSpec {
   shape: number[];
   /** standard deviation of the initial values (0: zeros) */
   initStd: number;
-}
-
-/** Kernel size of layer l: the causal first layer is wider. */
-export function kernelOf(config: ModelConfig, l: number): number {
-  return l === 0 ? config.firstKernel : config.kernel;
-}
-
-/** Dilation of layer l's convolutions (1 unless the config lists dilations). */
-export function dilationOf(config: ModelConfig, l: number): number {
-  return config.dilations?.[l] ?? 1;
-}
-
-/** How far layer l's kernel reaches up and to each side, in pixels: dilation * (kernel >> 1). */
-export function reachOf(config: ModelConfig, l: number): number {
-  return dilationOf(config, l) * (kernelOf(config, l) >> 1);
 }
 
 /** Grid of the spatial conditioning net before it is upsampled to H x W. */
