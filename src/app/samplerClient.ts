@@ -119,6 +119,12 @@ export class SamplerClient {
     if (id !== undefined) this.bridge.post({ type: 'speed', reqId: id, delayMs });
   }
 
+  /** The newest run's batches carry image `image`'s full distributions from now on. */
+  watch(image: number): void {
+    const id = this.liveRun();
+    if (id !== undefined) this.bridge.post({ type: 'watch', reqId: id, image });
+  }
+
   /** Scores a picture ([H * W * C] levels) on the model held. */
   async score(image: Uint8Array, signal?: AbortSignal): Promise<ScoreResult> {
     const modelId = this.modelId;

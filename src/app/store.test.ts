@@ -30,8 +30,19 @@ beforeEach(async () => {
   await page();
 });
 
-const pixels = (reqId: number, start: number, values: number[], count: number) =>
-  w.sampler.say({ type: 'pixels', reqId, start, values: Uint8Array.from(values), probs: new Float32Array(count * 4), done: start + values.length / count, total: 6, elapsedMs: 1 });
+/** A batch of sub-pixels start.. of `count` images: entropy 0.5 + slot, top levels (slot % 4, 1, 2), image `watch`'s distributions one-hot on its level. */
+const pixels = (reqId: number, start: number, values: number[], count: number, watch = 0) => {
+  const n = values.length / count;
+  const probs = new Float32Array(n * 4);
+  for (let k = 0; k < n; k++) probs[k * 4 + values[k * count + watch]] = 1;
+  w.sampler.say({
+    type: 'pixels', reqId, start, values: Uint8Array.from(values),
+    entropy: Float32Array.from(values, (_, slot) => 0.5 + slot),
+    top: Uint16Array.from({ length: values.length * 3 }, (_, j) => (j % 3 === 0 ? Math.floor(j / 3) % 4 : j % 3)),
+    topP: Float32Array.from({ length: values.length * 3 }, (_, j) => [0.5, 0.3, 0.1][j % 3]),
+    watch, probs, done: start + n, total: 6, elapsedMs: 1,
+  });
+};
 const ended = async (worker: FakeWorker, reqId: number, type: 'done' | 'stopped', numTensors = 10) => {
   worker.say(type === 'done' ? { type, reqId, elapsedMs: 5, numTensors } : { type, reqId, numTensors });
   await settle();
@@ -42,7 +53,7 @@ describe('store', () => {
     useStore.setState({ settings: { label: null, count: 4, seed: 9, temperature: 0.5, guidance: 2, speed: 0 } });
     st().pick(3);
     const modelId = w.sampler.last('load').reqId;
-    expect(generated()).toEqual([{ type: 'generate', reqId: expect.any(Number), modelId, condition: { kind: 'class', label: 3 }, guidance: 2, count: 4, seed: 9, temperature: 0.5, delayMs: 0 }]);
+    expect(generated()).toEqual([{ type: 'generate', reqId: expect.any(Number), modelId, condition: { kind: 'class', label: 3 }, guidance: 2, count: 4, seed: 9, temperature: 0.5, delayMs: 0, watch: 0 }]);
     expect(st().status).toBe('running');
   });
 
@@ -59,6 +70,17 @@ describe('store', () => {
     // [image][sub-pixel]: image i holds values[0 * 4 + i], values[1 * 4 + i], then undecided zeros
     expect(Array.from(live.image)).toEqual([1, 3, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0]);
     expect(live.done).toBe(2);
+    // each image's entropy and top three land at its own sub-pixels; undrawn ones stay NaN
+    expect(Array.from(live.entropy.subarray(6, 12))).toEqual([1.5, 5.5, NaN, NaN, NaN, NaN]);
+    expect(Array.from(live.top.subarray(6 * 3, 6 * 3 + 6))).toEqual([1, 1, 2, 1, 1, 2]);
+    expect(live.topP[3 * 6 * 3 + 1]).toBeCloseTo(0.3);
+    // the chart holds the batch's last sub-pixel of the watched image
+    expect([live.probsOf, live.probsAt, Array.from(live.probs)]).toEqual([0, 1, [0, 0, 0, 1]]);
+    // selecting another image tells the running run to follow it
+    st().setFocus(2);
+    expect(w.sampler.sent.at(-1)).toEqual({ type: 'watch', reqId: second, image: 2 });
+    pixels(second, 2, [0, 1, 2, 3], 4, 2);
+    expect([live.probsOf, live.probsAt, Array.from(live.probs)]).toEqual([2, 2, [0, 0, 1, 0]]);
     await ended(w.sampler, first, 'done', 99);
     expect(st().status).toBe('running');
     await ended(w.sampler, second, 'done', 7);

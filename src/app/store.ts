@@ -45,8 +45,15 @@ export interface Live {
   image: Uint8Array;
   done: number;
   total: number;
-  /** distribution of the last decided sub-pixel, [count * levels] */
+  /** the latest distribution the worker sent: of sub-pixel `probsAt` of image `probsOf`, [levels] (probsAt -1: none yet) */
   probs: Float32Array;
+  probsOf: number;
+  probsAt: number;
+  /** [count, H, W, C] bits of each drawn sub-pixel's distribution; NaN where none was drawn (given or not yet) */
+  entropy: Float32Array;
+  /** [count, H, W, C, 3] its three likeliest levels, likeliest first, and their probabilities */
+  top: Uint16Array;
+  topP: Float32Array;
   elapsedMs: number;
 }
 
@@ -130,7 +137,7 @@ export interface AppState {
 
 /** The workers' clients; the scorer is started on first use (after the sampler's first model). */
 export interface Clients {
-  sampler: Pick<SamplerClient, 'load' | 'run' | 'stop' | 'pause' | 'resume' | 'speed' | 'encode'>;
+  sampler: Pick<SamplerClient, 'load' | 'run' | 'stop' | 'pause' | 'resume' | 'speed' | 'watch' | 'encode'>;
   scorer(): Pick<SamplerClient, 'load' | 'score'>;
   receptive: Pick<ReceptiveClient, 'field'>;
 }
@@ -143,6 +150,7 @@ const NO_CLIENTS: Clients = {
     pause: () => undefined,
     resume: () => undefined,
     speed: () => undefined,
+    watch: () => undefined,
     encode: () => Promise.reject(new Error('no sampling worker')),
   },
   scorer: () => ({ load: () => Promise.reject(new Error('no scoring worker')), score: () => Promise.reject(new Error('no scoring worker')) }),
@@ -182,8 +190,14 @@ export const useStore = create<AppState>()((set, get) => {
       for (let i = 0; i < count; i++) image.set(values.subarray(0, prefix.length), i * total);
     }
     const given = prefix?.length ?? 0;
-    const live: Live = { runId, kind, condition, given, count, height, width, channels: ch, levels, image, done: given, total, probs: new Float32Array(count * levels), elapsedMs: 0 };
-    set({ runId, lastKind: kind, focus: Math.min(s.focus, count - 1), status: 'running', runMessage: null, live, liveTick: s.liveTick + 1 });
+    const focus = Math.min(s.focus, count - 1);
+    const live: Live = {
+      runId, kind, condition, given, count, height, width, channels: ch, levels, image, done: given, total,
+      probs: new Float32Array(levels), probsOf: focus, probsAt: -1,
+      entropy: new Float32Array(count * total).fill(NaN), top: new Uint16Array(count * total * 3), topP: new Float32Array(count * total * 3),
+      elapsedMs: 0,
+    };
+    set({ runId, lastKind: kind, focus, status: 'running', runMessage: null, live, liveTick: s.liveTick + 1 });
     const mine = () => get().runId === runId;
     clients.sampler
       .run(
@@ -195,6 +209,7 @@ export const useStore = create<AppState>()((set, get) => {
           seed: settings.seed,
           temperature: settings.temperature ?? model.recommendedTemperature,
           delayMs: SPEEDS[settings.speed],
+          watch: focus,
         },
         {
           pixels: (msg) => mine() && addPixels(live, msg),
@@ -219,11 +234,23 @@ export const useStore = create<AppState>()((set, get) => {
     const n = msg.values.length / live.count;
     for (let k = 0; k < n; k++) {
       const idx = msg.start + k;
-      for (let i = 0; i < live.count; i++) live.image[i * live.total + idx] = msg.values[k * live.count + i];
+      for (let i = 0; i < live.count; i++) {
+        const at = i * live.total + idx;
+        const slot = k * live.count + i;
+        live.image[at] = msg.values[slot];
+        live.entropy[at] = msg.entropy[slot];
+        live.top.set(msg.top.subarray(slot * 3, slot * 3 + 3), at * 3);
+        live.topP.set(msg.topP.subarray(slot * 3, slot * 3 + 3), at * 3);
+      }
     }
     live.done = msg.done;
     live.total = msg.total;
-    live.probs = msg.probs;
+    // the chart shows the batch's last sub-pixel: one a batch when the run is slowed down
+    if (n > 0) {
+      live.probs = msg.probs.slice((n - 1) * live.levels, n * live.levels);
+      live.probsOf = msg.watch;
+      live.probsAt = msg.start + n - 1;
+    }
     live.elapsedMs = msg.elapsedMs;
     set({ liveTick: get().liveTick + 1 });
   }
@@ -513,6 +540,9 @@ export const useStore = create<AppState>()((set, get) => {
     },
     setFocus(focus) {
       set({ focus });
+      // the run's batches follow the newly selected image's distributions from now on
+      const { status } = get();
+      if (status === 'running' || status === 'paused') clients.sampler.watch(focus);
     },
     setReceptive(patch) {
       const rf = { ...get().rf, ...patch };

@@ -76,6 +76,8 @@ export interface GenerateRequest {
   temperature: number;
   /** pause after each sub-pixel, ms; 0 runs as fast as the backend allows */
   delayMs: number;
+  /** the image whose full distributions the pixel batches carry (default 0; a 'watch' message changes it) */
+  watch?: number;
 }
 
 /**
@@ -149,9 +151,16 @@ export type ToWorker =
   | { type: 'cancel'; reqId: number }
   | { type: 'pause'; reqId: number }
   | { type: 'resume'; reqId: number }
-  | { type: 'speed'; reqId: number; delayMs: number };
+  | { type: 'speed'; reqId: number; delayMs: number }
+  /** the run's batches carry image `image`'s full distributions from now on */
+  | { type: 'watch'; reqId: number; image: number };
 
-/** Sub-pixels decided since the previous message, in raster order. */
+/**
+ * Sub-pixels decided since the previous message, in raster order. Of every sub-pixel the
+ * page gets each image's entropy and three likeliest levels (the entropy map and its hover
+ * work for whichever image is selected), and the whole distribution of the watched image
+ * only (the current-pixel chart).
+ */
 export interface PixelBatch {
   type: 'pixels';
   reqId: number;
@@ -159,7 +168,14 @@ export interface PixelBatch {
   start: number;
   /** values[k * count + i]: level of sub-pixel start+k of image i */
   values: Uint8Array;
-  /** the distribution the last sub-pixel of the batch was drawn from, [count * levels] */
+  /** entropy[k * count + i]: bits of the distribution sub-pixel start+k of image i was drawn from */
+  entropy: Float32Array;
+  /** top[(k * count + i) * 3 + j]: its j-th likeliest level (likeliest first); topP the probabilities */
+  top: Uint16Array;
+  topP: Float32Array;
+  /** the image whose distributions `probs` holds */
+  watch: number;
+  /** probs[k * levels + v]: probability of level v for sub-pixel start+k of image `watch` */
   probs: Float32Array;
   /** sub-pixels decided so far and in all, per image */
   done: number;
@@ -208,7 +224,7 @@ export interface ScoreResult {
 
 /** Posts a message with its large buffers transferred instead of copied. */
 export function transferablesOf(msg: FromWorker): Transferable[] {
-  if (msg.type === 'pixels') return [msg.values.buffer, msg.probs.buffer] as Transferable[];
+  if (msg.type === 'pixels') return [msg.values.buffer, msg.entropy.buffer, msg.top.buffer, msg.topP.buffer, msg.probs.buffer] as Transferable[];
   if (msg.type === 'score') return [msg.logp.buffer as Transferable];
   return [];
 }

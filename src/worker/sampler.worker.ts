@@ -11,11 +11,14 @@ import * as tf from '@tensorflow/tfjs';
 import { disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
 import { classSubpixelLogProbs } from '../model';
 import { samplePixels } from '../sampler';
+import { startPool, type SharePool } from './sharePool';
+import { warmUp } from './warmUp';
 import { selectBackend } from './backend';
 import { loadModel } from './loadModel';
 import { samplerCondition } from './condition';
 import { encodePicture } from './encode';
 import { Sequencer, errorText } from './sequencer';
+import { TOP, writeStats } from './pixelStats';
 import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type ScoreRequest, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -25,8 +28,17 @@ function post(msg: FromWorker): void {
 }
 
 let modelsBase = '';
+/** the sampler's threads, on wasm / cpu (sharePool.ts) */
+let pool: SharePool | undefined;
 const seq = new Sequencer<PixelCNN>({
-  fetch: (spec) => loadModel(spec, modelsBase),
+  fetch: async (spec) => {
+    const loaded = await loadModel(spec, modelsBase);
+    if (pool) {
+      await warmUp(loaded.model);
+      await pool.load(spec, loaded.model);
+    }
+    return loaded;
+  },
   dispose: (m) => disposeParams(m.params),
   answer: post,
   numTensors: () => tf.memory().numTensors,
@@ -38,6 +50,8 @@ const seq = new Sequencer<PixelCNN>({
 interface Run {
   reqId: number;
   delayMs: number;
+  /** the image whose full distributions the batches carry */
+  watch: number;
   paused: boolean;
   /** resolves the wait of a paused or slowed run */
   wake: (() => void) | undefined;
@@ -70,13 +84,13 @@ const FLUSH_MS = 16;
 
 /** Samples one run, posting its pixels; resolves with its active ms, throws Aborted when stopped. */
 async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): Promise<number> {
-  const run: Run = { reqId: req.reqId, delayMs: req.delayMs, paused: false, wake: undefined };
+  const run: Run = { reqId: req.reqId, delayMs: req.delayMs, watch: Math.min(Math.max(0, req.watch ?? 0), req.count - 1), paused: false, wake: undefined };
   live = run;
   const onAbort = () => run.wake?.();
   signal.addEventListener('abort', onAbort);
   const { count } = req;
   const levels = m.config.levels;
-  const gen = samplePixels(m, {
+  const gen = (pool ? pool.pixels.bind(pool) : samplePixels)(m, {
     count,
     seed: req.seed,
     temperature: req.temperature,
@@ -88,9 +102,9 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
 
   // sub-pixels decided but not yet posted (a prefix's sub-pixels are given, never posted)
   const given = req.prefix?.length ?? 0;
-  let pending: Uint8Array[] = [];
+  // per pending sub-pixel: its levels, each image's entropy and top three, the watched image's distribution
+  let pending: { values: Uint8Array; entropy: Float32Array; top: Uint16Array; topP: Float32Array; watched: Float32Array }[] = [];
   let pendingStart = given;
-  let lastProbs = new Float32Array(count * levels);
   let done = given;
   let total = m.config.height * m.config.width * m.config.channels;
   let lastFlush = performance.now();
@@ -100,15 +114,26 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
 
   const flush = () => {
     if (pending.length === 0) return;
-    const values = new Uint8Array(pending.length * count);
-    pending.forEach((v, k) => values.set(v, k * count));
-    post({ type: 'pixels', reqId: run.reqId, start: pendingStart, values, probs: lastProbs, done, total, elapsedMs: elapsed() });
+    const n = pending.length;
+    const values = new Uint8Array(n * count);
+    const entropy = new Float32Array(n * count);
+    const top = new Uint16Array(n * count * TOP);
+    const topP = new Float32Array(n * count * TOP);
+    const probs = new Float32Array(n * levels);
+    pending.forEach((p, k) => {
+      values.set(p.values, k * count);
+      entropy.set(p.entropy, k * count);
+      top.set(p.top, k * count * TOP);
+      topP.set(p.topP, k * count * TOP);
+      probs.set(p.watched, k * levels);
+    });
+    post({ type: 'pixels', reqId: run.reqId, start: pendingStart, values, entropy, top, topP, watch: run.watch, probs, done, total, elapsedMs: elapsed() });
     pending = [];
     pendingStart = done;
-    lastProbs = new Float32Array(count * levels);
     lastFlush = performance.now();
   };
 
+  let pendingWatch = run.watch;
   let finished = false;
   post({ type: 'started', reqId: run.reqId });
   try {
@@ -120,8 +145,13 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
         break;
       }
       const e = step.value;
-      pending.push(e.values.slice());
-      lastProbs.set(e.probs);
+      // a change of the watched image starts a new batch, so each batch follows one image
+      run.watch = Math.min(run.watch, count - 1);
+      if (pending.length > 0 && pendingWatch !== run.watch) flush();
+      pendingWatch = run.watch;
+      const stats = { values: e.values.slice(), entropy: new Float32Array(count), top: new Uint16Array(count * TOP), topP: new Float32Array(count * TOP) };
+      writeStats(e.probs, count, levels, 0, stats.entropy, stats.top, stats.topP);
+      pending.push({ ...stats, watched: e.probs.slice(run.watch * levels, (run.watch + 1) * levels) });
       done = e.done;
       total = e.total;
       if (run.delayMs > 0 || performance.now() - lastFlush >= FLUSH_MS) flush();
@@ -184,7 +214,11 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
           const backend =
             msg.role === 'scorer'
               ? await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'], msg.threads)
-              : await selectBackend(msg.wasmBase, msg.backend, undefined, msg.threads);
+              : await selectBackend(msg.wasmBase, msg.backend, undefined, 1).then((b) => {
+                  const started = startPool(b, msg.threads, { wasmBase: msg.wasmBase, modelsBase });
+                  pool = started.pool;
+                  return started.report;
+                });
           post({ type: 'backend', backend });
         } catch (e) {
           post({ type: 'init-error', message: errorText(e) });
@@ -227,6 +261,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
         live.delayMs = msg.delayMs;
         live.wake?.();
       }
+      return;
+    case 'watch':
+      if (live?.reqId === msg.reqId && Number.isInteger(msg.image) && msg.image >= 0) live.watch = msg.image;
       return;
   }
 };

@@ -1,0 +1,44 @@
+// What the page shows of every drawn sub-pixel's distribution, computed in the worker so a
+// batch message stays small: each image's entropy (bits) and three likeliest levels, and the
+// whole distribution only for the image the page watches. No tfjs: plain loops over K floats.
+
+/** Levels named per sub-pixel and image in a PixelBatch's `top` / `topP`. */
+export const TOP = 3;
+
+/**
+ * Writes image i's entropy in bits and its TOP likeliest levels (likeliest first, ties to the
+ * lower level) for one sub-pixel's distributions `probs` [count * K] at slot `slot`
+ * (= k * count + i) of the batch's arrays.
+ */
+export function writeStats(probs: Float32Array, count: number, K: number, slot0: number, entropy: Float32Array, top: Uint16Array, topP: Float32Array): void {
+  for (let i = 0; i < count; i++) {
+    const o = i * K;
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += probs[o + k];
+    let h = 0;
+    const best = [-1, -1, -1];
+    const bestP = [-1, -1, -1];
+    for (let k = 0; k < K; k++) {
+      const p = sum > 0 ? probs[o + k] / sum : 0;
+      if (p > 0) h -= p * Math.log2(p);
+      // insert into the running top three
+      for (let j = 0; j < TOP; j++) {
+        if (p > bestP[j]) {
+          for (let m = TOP - 1; m > j; m--) {
+            bestP[m] = bestP[m - 1];
+            best[m] = best[m - 1];
+          }
+          bestP[j] = p;
+          best[j] = k;
+          break;
+        }
+      }
+    }
+    const slot = slot0 + i;
+    entropy[slot] = h;
+    for (let j = 0; j < TOP; j++) {
+      top[slot * TOP + j] = Math.max(0, best[j]);
+      topP[slot * TOP + j] = Math.max(0, bestP[j]);
+    }
+  }
+}
