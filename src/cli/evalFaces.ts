@@ -54,6 +54,7 @@ const spec = {
   batch: { type: 'int', min: 1, max: 4096, help: 'portraits per sampler call, rounded down to whole people (default 64)' },
   png: { type: 'string', help: `write a picture: for the first ${PNG_PEOPLE} people the conditioning portrait (variant 0), then up to ${PNG_SAMPLES} drawn ones` },
   json: { type: 'bool', help: 'print only the JSON result line' },
+  threads: { type: 'int', min: 1, max: 256, help: "threads that sample, each its own share of a batch (default: the machine's cores); any count gives the same bytes" },
   embeddings: { type: 'string', help: 'a folder of .json/.npy embeddings (128 numbers each, e.g. models/faces/demo-photos): draw --per-identity portraits from each and report speckle and distance to the data (no identity ranking); a sampleN.png beside sampleN.json is shown in --png' },
   fit: { type: 'string', help: "fit each condition onto these anchors first, or 'none' (default: the model's anchors.json when it has one)" },
   'fit-k': { type: 'int', min: 1, max: 64, help: "anchors averaged (default: the anchors file's)" },
@@ -144,6 +145,8 @@ export interface EvalFacesResult {
   guidance: number;
   temperature: number;
   backend: string;
+  /** threads that sampled a batch */
+  threads: number;
   /** what guessing scores: top1 1/N, top5 min(5, N)/N */
   chance: { top1: number; top5: number };
   /** the drawn portraits' descriptors against the people's variant-0 descriptors */
@@ -271,9 +274,9 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
   } else say(`note: no train split at ${trainDir}: no distance to the data`);
 
   const backend = await startBackend('wasm');
-  const [{ loadModel }, { sample }, { disposeParams, isNullable }, { loadFaceRecognizer }, { faceDescriptors }] = await Promise.all([
+  const [{ loadModel }, { sampleThreaded, threadsFor }, { disposeParams, isNullable }, { loadFaceRecognizer }, { faceDescriptors }] = await Promise.all([
     import('../io/weightsNode'),
-    import('../sampler'),
+    import('./sampleThreads'),
     import('../model'),
     import('../faces/faceapiNode'),
     import('../faces/descriptor'),
@@ -320,10 +323,14 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
       const embeddings: Float32Array[] = [];
       for (let p = p0; p < p1; p++) for (let k = 0; k < K; k++) embeddings.push(drawFrom[p]);
       let t = performance.now();
-      const levels = await sample(
+      const total = c.height * c.width * c.channels;
+      const { images: levels } = await sampleThreaded(
         model,
+        a.model!,
+        backend,
         { count, seed: seed + b, temperature, mode: 'cached', condition: { embeddings }, guidance },
-        (e) => progress?.update(Math.floor(p0 * K + (count * e.done) / e.total)),
+        threadsFor(count, a.threads),
+        (done) => progress?.update(Math.floor(p0 * K + (count * done) / total)),
       );
       const pixels = levelsToPixels(levels, c.levels);
       drawn.set(pixels, p0 * K * px);
@@ -402,6 +409,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
       guidance,
       temperature,
       backend,
+      threads: threadsFor(perCall * K, a.threads),
       chance: { top1: 1 / N, top5: Math.min(5, N) / N },
       generated,
       reRender: t.reRender,

@@ -36,6 +36,7 @@ const spec = {
   unconditional: { type: 'enum', values: ['null', 'mixture'] as const, help: "guidance's unconditional term (default: the null condition when the model has one, else the class mixture)" },
   png: { type: 'string', help: 'write PREFIX-g<G>.png per guidance: 16 samples (or fewer) of each class, a row per class' },
   json: { type: 'bool', help: 'print only the JSON result line' },
+  threads: { type: 'int', min: 1, max: 256, help: "threads that sample, each its own share of the images (default: the machine's cores); any count gives the same bytes" },
   variations: { type: 'bool', help: "auto-encoder: measure the variations of test digits (each sampled from its source's code)" },
   limit: { type: 'int', min: 2, max: 10000, help: '--variations: the first N test digits are the sources (default 200)' },
   count: { type: 'int', min: 1, max: 64, help: '--variations: variations per source (default 4)' },
@@ -84,9 +85,9 @@ export async function runFidelity(argv: string[]): Promise<void> {
     if (!a.json) process.stderr.write(s + '\n');
   };
   const backend = await startBackend('wasm');
-  const [{ loadModel }, { sample }, { disposeParams }, { loadClassifier, classify, disposeClassifier }] = await Promise.all([
+  const [{ loadModel }, { sampleThreaded, threadsFor }, { disposeParams }, { loadClassifier, classify, disposeClassifier }] = await Promise.all([
     import('../io/weightsNode'),
-    import('../sampler'),
+    import('./sampleThreads'),
     import('../model'),
     import('../eval/classifier'),
   ]);
@@ -121,7 +122,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
       const shownPerClass = Math.min(16, perClass);
       const shown = new Uint8Array(classes * shownPerClass * D);
       for (let k = 0; k < classes; k++) {
-        const levels = await sample(model, {
+        const { images: levels } = await sampleThreaded(model, a.model!, backend, {
           count: perClass,
           seed: (a.seed ?? 0) + k,
           temperature: a.temperature ?? 1,
@@ -129,7 +130,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
           condition: { labels: [k] },
           guidance: g,
           unconditional: a.unconditional,
-        });
+        }, threadsFor(perClass, a.threads));
         const pixels = levelsToPixels(levels, c.levels);
         const read = await classify(classifier, pixels, perClass);
         perClassAgreement.push(read.filter((p) => p === k).length / perClass);
@@ -165,6 +166,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
         unconditional: a.unconditional ?? (c.conditioning.nullable ? 'null' : 'mixture'),
         classifier: { dir: a.classifier ?? 'models/mnist-classifier', ...classifier.metadata },
         backend,
+        threads: threadsFor(perClass, a.threads),
         results,
         png: pngs.map((p) => p.path),
       }) + '\n',
@@ -187,13 +189,14 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
     if (!a.json) process.stderr.write(s + '\n');
   };
   const backend = await startBackend('wasm');
-  const [{ loadModel }, { sample, bestMode }, { disposeParams }, { loadClassifier, classify, disposeClassifier }, { recommendedSampling }, { codesOf, requireEncoder }] = await Promise.all([
+  const [{ loadModel }, { bestMode }, { disposeParams }, { loadClassifier, classify, disposeClassifier }, { recommendedSampling }, { codesOf, requireEncoder }, { sampleThreaded, threadsFor }] = await Promise.all([
     import('../io/weightsNode'),
     import('../sampler'),
     import('../model'),
     import('../eval/classifier'),
     import('./sample'),
     import('./variations'),
+    import('./sampleThreads'),
   ]);
   const model = await loadModel(a.model!);
   const classifier = loadClassifier(a.classifier ?? path.join('models', 'mnist-classifier'));
@@ -230,7 +233,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
       const m = Math.min(batch, n - lo);
       const codes = await codesOf(model, { pixels: sources.subarray(lo * D, (lo + m) * D), count: m, files: [] });
       // batch b is seeded seed + b, as `sample --from-npy` of that batch alone would be with that seed
-      const levels = await sample(model, { count: m * k, seed: seed + b, temperature, guidance, mode, condition: { embeddings: repeatEach(codes, k) } }, (e) => progress.update(b * D + e.done));
+      const { images: levels } = await sampleThreaded(model, a.model!, backend, { count: m * k, seed: seed + b, temperature, guidance, mode, condition: { embeddings: repeatEach(codes, k) } }, threadsFor(m * k, a.threads), (done) => progress.update(Math.floor(b * D + done)));
       variations.set(levelsToPixels(levels, c.levels), lo * k * D);
     }
     progress.finish();
@@ -308,6 +311,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
         ...conventionalFigures,
         mode,
         backend,
+        threads: threadsFor(Math.min(batch, n) * k, a.threads),
         seconds,
         png,
       }) + '\n',
