@@ -13,6 +13,8 @@ import { ReceptivePanel } from './components/ReceptivePanel';
 import { DrawPanel } from './components/DrawPanel';
 import { FacePanel } from './components/FacePanel';
 import { AePanel } from './components/AePanel';
+import { Hood } from './components/Hood';
+import { EntropyMap } from './components/EntropyMap';
 
 function InitError() {
   const message = useStore(startError);
@@ -70,6 +72,8 @@ export function App() {
               <h2>Current pixel</h2>
               <ProbChart />
             </section>
+            <EntropyMap />
+            <Hood />
           </aside>
         </main>
         )}

@@ -5,7 +5,7 @@
 // (say 'encode', answered 'encoded') is its two messages in protocol.ts (the answer also in
 // Answer and in FINAL below), a case in sampler.worker.ts calling seq.job('encode', ...),
 // and a method here like score() that sends it with this.modelId.
-import type { Answer, BackendReport, EncodeResult, FromWorker, GenerateRequest, InitRequest, ModelInfo, PixelBatch, Progress, ScoreResult } from '../worker/protocol';
+import type { Answer, BackendReport, EncodeResult, FromWorker, GenerateRequest, InitRequest, ModelFiles, ModelInfo, PixelBatch, Progress, ScoreResult } from '../worker/protocol';
 import { Bridge, WorkerError, type WorkerPort } from './workerBridge';
 
 export interface SamplerEvents {
@@ -62,9 +62,10 @@ export class SamplerClient {
     port.postMessage(init);
   }
 
-  /** Loads a model in place of the one held; the one held stays if this fails. */
-  async load(model: string, signal?: AbortSignal): Promise<Loaded> {
-    const sent = this.bridge.send('load', (reqId) => ({ msg: { type: 'load', reqId, model } }), { signal });
+  /** Loads a model in place of the one held (a model given as files: with its files); the one held stays if this fails. */
+  async load(model: string, files?: ModelFiles, signal?: AbortSignal): Promise<Loaded> {
+    // the files are copied, not transferred: the page keeps them for the scorer and for switching back
+    const sent = this.bridge.send('load', (reqId) => ({ msg: { type: 'load', reqId, model, ...(files ? { files } : {}) } }), { signal });
     const a = await sent.answer;
     if (a.type !== 'loaded') throw new WorkerError(`unexpected answer '${a.type}' to a load`);
     this.modelId = sent.reqId;

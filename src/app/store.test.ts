@@ -375,6 +375,28 @@ describe('switching models', () => {
     expect(lastRun()).toMatchObject({ condition: { kind: 'class', label: 2 }, modelId: w.sampler.of('load')[0].reqId });
   });
 
+  it('a model given as files goes to the sampler and then the scorer with its files; a refused one is forgotten and the old model draws on', async () => {
+    const files = { 'model.json': new Uint8Array([123, 125]).buffer, 'group1-shard1of1.bin': new ArrayBuffer(8) };
+    st().loadModelFiles('my run', files);
+    expect(w.sampler.last('load')).toMatchObject({ model: 'files:my run', files });
+    expect(st().userModels).toEqual({ 'files:my run': files });
+    await w.loaded(w.sampler, info('files:my run'));
+    expect(w.scorer.last('load')).toMatchObject({ model: 'files:my run', files });
+    // a served model's load carries no files; switching back sends them again
+    st().switchModel('test');
+    expect(w.sampler.last('load')).toEqual({ type: 'load', reqId: expect.any(Number), model: 'test' });
+    await w.loaded(w.sampler, info('test'));
+    st().switchModel('files:my run');
+    expect(w.sampler.last('load')).toMatchObject({ model: 'files:my run', files });
+    await w.loaded(w.sampler, info('files:my run'));
+    // a broken folder: one line, the model that drew still draws, and the picker no longer offers it
+    st().loadModelFiles('broken', { 'x.bin': new ArrayBuffer(1) });
+    await w.loadFailed(w.sampler, 'your model "broken": no model.json among the 1 file(s) given (x.bin): give the folder the trainer wrote');
+    expect(st().model).toMatchObject({ kind: 'failed', name: 'files:broken', model: { source: 'files:my run' } });
+    expect(Object.keys(st().userModels)).toEqual(['files:my run']);
+    expect(pickedName(st())).toBe('files:my run');
+  });
+
   it('a drawing made during a switch that fails is scored on the model that stays', async () => {
     st().switchModel('nope');
     st().loadDrawing(Uint8Array.from([0, 255, 0, 0, 0, 0]), null);

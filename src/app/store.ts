@@ -7,8 +7,8 @@
 // directly (useStore.subscribe) and draw in the next animation frame.
 import { create } from 'zustand';
 import type { Architecture } from '../model/config';
-import type { BackendReport, ModelInfo, PixelBatch, WireCondition } from '../worker/protocol';
-import { DEFAULT_MODEL } from '../worker/catalog';
+import type { BackendReport, ModelFiles, ModelInfo, PixelBatch, WireCondition } from '../worker/protocol';
+import { DEFAULT_MODEL, filesSpec, isFilesSpec } from '../worker/catalog';
 import { bestGuess, emptyDraw, toLevels, toScore, type DrawState } from './drawing';
 import { canDraw, drawingModel, pickedName, runCondition, type ModelState, type ScorerState } from './modelState';
 import type { SamplerClient } from './samplerClient';
@@ -96,6 +96,8 @@ export interface AppState {
   vectorFor: string | null;
   /** an auto-encoder's morph: one code per image of a 'morph' run, A's to B's; null before one */
   morphCodes: Float32Array[] | null;
+  /** models the visitor gave as files, by spec (catalog.ts filesSpec): they never leave the page */
+  userModels: Record<string, ModelFiles>;
 
   /** wires the store to the workers' clients and loads the page's first model */
   start(clients: Clients, model: string): void;
@@ -108,6 +110,8 @@ export interface AppState {
   morph(codes: Float32Array[]): void;
   /** loads another model (a name under /models/ or a random preset) without reloading the page */
   switchModel(name: string): void;
+  /** loads a model folder the visitor gave as files (file name -> bytes), listed as "your model: NAME" */
+  loadModelFiles(name: string, files: ModelFiles): void;
   /** completes the drawing's first keepRows rows for the picked class (or the best guess) */
   complete(): void;
   beginStroke(): void;
@@ -294,7 +298,7 @@ export const useStore = create<AppState>()((set, get) => {
     const mine = () => get().scorer.for === model;
     clients
       .scorer()
-      .load(model.source)
+      .load(model.source, get().userModels[model.source])
       .then(
         () => {
           if (!mine()) return;
@@ -358,14 +362,17 @@ export const useStore = create<AppState>()((set, get) => {
       set({ status: 'stopped' });
     }
     set({ model: from || s.model.kind !== 'loading' ? { kind: 'switching', from, to: name } : { kind: 'loading', name } });
-    if (!first) writeModelUrl(name);
-    clients.sampler.load(name).then(
+    // a model given as files cannot come back from a link: the URL keeps naming the last served one
+    const remember = (spec: string) => !isFilesSpec(spec) && writeModelUrl(spec);
+    if (!first) remember(name);
+    clients.sampler.load(name, s.userModels[name]).then(
       ({ info, numTensors }) => loaded(info, numTensors, first),
       (e: Error) => {
         if (isAbort(e)) return; // a newer switch replaced this one
-        // the old model is still loaded and usable (or there never was one)
-        set({ model: { kind: 'failed', name, message: e.message, model: from } });
-        if (from) writeModelUrl(from.source);
+        // the old model is still loaded and usable (or there never was one); files that failed are forgotten
+        const { [name]: _failed, ...userModels } = get().userModels;
+        set({ model: { kind: 'failed', name, message: e.message, model: from }, userModels });
+        if (from) remember(from.source);
         requestScore(); // a drawing made during the switch, on the model that stays
       },
     );
@@ -422,6 +429,7 @@ export const useStore = create<AppState>()((set, get) => {
     conditionVector: null,
     vectorFor: null,
     morphCodes: null,
+    userModels: {},
 
     start(c, model) {
       clients = c;
@@ -459,6 +467,11 @@ export const useStore = create<AppState>()((set, get) => {
     },
     switchModel(name) {
       if (name !== pickedName(get())) load(name);
+    },
+    loadModelFiles(name, files) {
+      const spec = filesSpec(name);
+      set({ userModels: { ...get().userModels, [spec]: files } });
+      load(spec);
     },
     complete() {
       const { settings, draw } = get();

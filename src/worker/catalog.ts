@@ -61,3 +61,17 @@ export function modelFolder(spec: string, modelsBase: string): string {
   const folder = isPath ? new URL(spec, modelsBase).href : new URL(`${encodeURIComponent(spec)}/`, modelsBase).href;
   return folder.endsWith('/') ? folder : `${folder}/`;
 }
+
+/**
+ * A model the visitor gave the page as files (its folder as the trainers write it) is named
+ * `files:NAME`: no shipped name or path looks like it, and it is never written into the URL
+ * (the files are not on the server).
+ */
+export const FILES_PREFIX = 'files:';
+
+export const filesSpec = (name: string) => `${FILES_PREFIX}${name}`;
+export const isFilesSpec = (spec: string) => spec.startsWith(FILES_PREFIX);
+/** How the picker names it. */
+export const filesLabel = (spec: string) => `your model: ${spec.slice(FILES_PREFIX.length)}`;
+/** A model's name on the page: a files model by its label, any other by its spec. */
+export const modelName = (spec: string) => (isFilesSpec(spec) ? filesLabel(spec) : spec);

@@ -107,7 +107,15 @@ export interface LoadRequest {
   type: 'load';
   reqId: number;
   model: string;
+  /** a model given as files (`model` is then catalog.ts's filesSpec): read from these, never fetched */
+  files?: ModelFiles;
 }
+
+/**
+ * A model folder the visitor gave the page, as the trainers write it: model.json, its
+ * shards, and examples.json / anchors.json when present. File name (no folder) -> bytes.
+ */
+export type ModelFiles = Record<string, ArrayBuffer>;
 
 /**
  * Scores a picture: log p of each of its sub-pixels, under every class of a class model

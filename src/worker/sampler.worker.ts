@@ -19,7 +19,7 @@ import { samplerCondition } from './condition';
 import { encodePicture } from './encode';
 import { Sequencer, errorText } from './sequencer';
 import { TOP, writeStats } from './pixelStats';
-import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type ScoreRequest, type ToWorker } from './protocol';
+import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type ModelFiles, type ScoreRequest, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -30,10 +30,15 @@ function post(msg: FromWorker): void {
 let modelsBase = '';
 /** the sampler's threads, on wasm / cpu (sharePool.ts) */
 let pool: SharePool | undefined;
+/** the files of a model the page gave as files, by its spec, until its load reads them */
+const filesOf = new Map<string, ModelFiles>();
 const seq = new Sequencer<PixelCNN>({
   fetch: async (spec) => {
-    const loaded = await loadModel(spec, modelsBase);
-    if (pool) {
+    const files = filesOf.get(spec);
+    filesOf.delete(spec);
+    const loaded = await loadModel(spec, modelsBase, files);
+    // the share threads load by spec and have no files: a model given as files samples on this thread
+    if (pool && !files) {
       await warmUp(loaded.model);
       await pool.load(spec, loaded.model);
     }
@@ -229,6 +234,11 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     }
     case 'load':
+      // only the newest folder of files is kept: an older one's load is replaced anyway
+      if (msg.files) {
+        filesOf.clear();
+        filesOf.set(msg.model, msg.files);
+      }
       void seq.load(msg.reqId, msg.model);
       return;
     case 'generate':

@@ -1,6 +1,8 @@
 // Title, the backend tfjs runs on (and why faster ones were skipped) and the model loaded.
 import { drawingModel, startError, useStore } from '../store';
 import { ModelPicker, ModelSwitchError } from './ModelPicker';
+import { ModelFilesInput } from './ModelFilesInput';
+import { modelName } from '../../worker/catalog';
 
 /** This page's URL with another backend asked for first. */
 function withBackend(name: string): string {
@@ -25,6 +27,7 @@ export function Header() {
       </div>
       <div className="badges">
         <ModelPicker />
+        <ModelFilesInput />
         <div className="badge" title={[backend?.device, backend?.threadsNote, ...(backend?.skipped.map((s) => `${s.name} skipped: ${s.reason}`) ?? [])].filter(Boolean).join('\n')}>
           <span className="badge-key">backend</span>
           <span data-testid="backend" className="badge-value">
@@ -39,7 +42,7 @@ export function Header() {
         <div className={`badge ${model?.random ? 'badge-warn' : ''} ${failed ? 'badge-error' : ''}`}>
           <span className="badge-key">model</span>
           <span data-testid="model" className="badge-value">
-            {model ? `${model.source}${model.random ? ' (random)' : ''}` : failed ? 'failed' : '…'}
+            {model ? `${modelName(model.source)}${model.random ? ' (random)' : ''}` : failed ? 'failed' : '…'}
           </span>
         </div>
         {numTensors !== null && (

@@ -3,13 +3,14 @@
 // without reloading the page; a failed load keeps the old one and says why in one line.
 // What it shows comes from the store's one model state (ModelState).
 import { pickedName, useStore } from '../store';
-import { RANDOM_PRESETS, SHIPPED_MODELS } from '../../worker/catalog';
+import { RANDOM_PRESETS, SHIPPED_MODELS, filesLabel, modelName } from '../../worker/catalog';
 
 export function ModelPicker() {
   const current = useStore(pickedName);
   const switchingTo = useStore((s) => (s.model.kind === 'switching' ? s.model.to : null));
   const starting = useStore((s) => s.model.kind === 'loading');
-  const known = [...SHIPPED_MODELS.map((m) => m.name), ...Object.keys(RANDOM_PRESETS)];
+  const yours = useStore((s) => Object.keys(s.userModels));
+  const known = [...SHIPPED_MODELS.map((m) => m.name), ...Object.keys(RANDOM_PRESETS), ...yours];
 
   return (
     <div className="model-picker">
@@ -34,6 +35,15 @@ export function ModelPicker() {
               </option>
             ))}
           </optgroup>
+          {yours.length > 0 && (
+            <optgroup label="your models (files, never uploaded)">
+              {yours.map((spec) => (
+                <option key={spec} value={spec}>
+                  {filesLabel(spec)}
+                </option>
+              ))}
+            </optgroup>
+          )}
           {!known.includes(current) && (
             <optgroup label="from the link">
               <option value={current}>{current}</option>
@@ -43,7 +53,7 @@ export function ModelPicker() {
       </label>
       {switchingTo && (
         <span className="muted" data-testid="model-switching">
-          loading {switchingTo}…
+          loading {modelName(switchingTo)}…
         </span>
       )}
     </div>
@@ -56,7 +66,7 @@ export function ModelSwitchError() {
   if (!failed) return null;
   return (
     <p className="model-note error-text" data-testid="model-error" role="alert">
-      {failed.message} (still drawing with {failed.model!.source})
+      {failed.message} (still drawing with {modelName(failed.model!.source)})
     </p>
   );
 }

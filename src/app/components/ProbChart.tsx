@@ -1,10 +1,20 @@
 // The distribution the latest pixel was drawn from, as a live bar chart (one bar per
-// level, the drawn level highlighted). Drawn transiently, like the sample canvas.
-import { useEffect, useRef } from 'react';
+// level, the drawn level highlighted), on a linear or a log scale (most of 256 levels carry
+// a millionth of the mass: only a log scale shows them). Drawn transiently, like the sample canvas.
+import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store';
 
 const CSS_W = 320;
 const CSS_H = 120;
+
+/** Decades of probability the log scale shows below the tallest bar: down to a millionth of it. */
+export const LOG_DECADES = 6;
+
+/** A bar's height as a fraction of the plot: p / max (linear), or 1 + log10(p / max) / LOG_DECADES (log). */
+export function barHeight(p: number, max: number, log: boolean): number {
+  if (!(max > 0) || !(p > 0)) return 0;
+  return log ? Math.min(1, Math.max(0, 1 + Math.log10(p / max) / LOG_DECADES)) : p / max;
+}
 
 /** A colour model's sub-pixels in order; a grey model's one channel has no name. */
 export const CHANNEL_NAMES = ['R', 'G', 'B'] as const;
@@ -34,6 +44,9 @@ export function channelPalette(C: number, c: number): { bar: string; level: (f: 
 export function ProbChart() {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const captionRef = useRef<HTMLSpanElement>(null);
+  const [log, setLog] = useState(true);
+  const logRef = useRef(log);
+  const redraw = useRef<() => void>(() => undefined);
 
   useEffect(() => {
     const canvas = canvasRef.current!;
@@ -54,8 +67,10 @@ export function ProbChart() {
       ctx.clearRect(0, 0, W, H);
       const strip = Math.round(8 * dpr);
       const plotH = H - strip - Math.round(4 * dpr);
-      // a completion's given rows were not drawn from any distribution
-      if (!live || live.done <= live.given) {
+      // a completion's given rows were not drawn from any distribution; after a change of
+      // selection the chart waits for the newly watched image's next sub-pixel
+      const i = live ? Math.min(focus, live.count - 1) : 0;
+      if (!live || live.probsAt < 0 || live.probsOf !== i) {
         caption.textContent = 'waiting for the first pixel';
         delete canvas.dataset.channel;
         ctx.fillStyle = '#334155';
@@ -63,21 +78,26 @@ export function ProbChart() {
         return;
       }
       const L = live.levels;
-      const i = Math.min(focus, live.count - 1);
-      const probs = live.probs.subarray(i * L, (i + 1) * L);
-      const chosen = live.image[i * live.total + live.done - 1];
+      const at = live.probsAt;
+      const probs = live.probs;
+      const chosen = live.image[i * live.total + at];
+      const logScale = logRef.current;
+      canvas.dataset.scale = logScale ? 'log' : 'linear';
       let max = 0;
       for (let k = 0; k < L; k++) max = Math.max(max, probs[k]);
       const bw = W / L;
       // the sub-pixel this distribution decided: R, G or B of a colour pixel
       const C = live.channels;
-      const channel = (live.done - 1) % C;
+      const channel = at % C;
       const palette = channelPalette(C, channel);
       canvas.dataset.channel = C === 3 ? CHANNEL_NAMES[channel] : 'grey';
+      if (logScale) {
+        // a faint line at each decade below the tallest bar
+        ctx.fillStyle = '#1e293b';
+        for (let d = 1; d < LOG_DECADES; d++) ctx.fillRect(0, Math.round(plotH - (1 - d / LOG_DECADES) * (plotH - 2 * dpr)), W, Math.max(1, Math.round(dpr / 2)));
+      }
       for (let k = 0; k < L; k++) {
-        // log heights over four decades: a confident pixel still shows its alternatives
-        const rel = max > 0 ? Math.min(1, Math.max(0, 1 + Math.log10(probs[k] / max) / 4)) : 0;
-        const h = Math.max(probs[k] > 0 ? dpr : 0, rel * (plotH - 2 * dpr));
+        const h = Math.max(probs[k] > 0 && logScale ? dpr : 0, barHeight(probs[k], max, logScale) * (plotH - 2 * dpr));
         ctx.fillStyle = k === chosen ? '#facc15' : palette.bar;
         ctx.fillRect(k * bw, plotH - h, Math.max(1, bw - (bw > 3 ? dpr : 0)), h);
       }
@@ -86,7 +106,7 @@ export function ProbChart() {
         ctx.fillStyle = palette.level(k / (L - 1));
         ctx.fillRect(k * bw, H - strip, Math.ceil(bw), strip);
       }
-      const pixel = Math.floor((live.done - 1) / live.channels);
+      const pixel = Math.floor(at / live.channels);
       const row = Math.floor(pixel / live.width);
       const col = pixel % live.width;
       const sample = live.count > 1 ? `sample ${i + 1}, ` : '';
@@ -97,6 +117,7 @@ export function ProbChart() {
     const schedule = () => {
       if (!raf) raf = requestAnimationFrame(draw);
     };
+    redraw.current = schedule;
     const unsubscribe = useStore.subscribe((s, prev) => {
       if (s.liveTick !== prev.liveTick || s.focus !== prev.focus) schedule();
     });
@@ -113,10 +134,23 @@ export function ProbChart() {
         ref={canvasRef}
         data-testid="probs"
         aria-label="distribution of the current pixel"
-        title="probability of each level of the sub-pixel just drawn (grey, or its R, G or B channel; bar height: log scale, four decades); yellow: the level drawn"
+        title={`probability of each level of the sub-pixel just drawn (grey, or its R, G or B channel; bar height: ${log ? `log scale, ${LOG_DECADES} decades below the likeliest level, a faint line a decade` : 'linear, the likeliest level full height'}); yellow: the level drawn`}
       />
       <figcaption>
         <span ref={captionRef} />
+        <label className="check">
+          <input
+            type="checkbox"
+            data-testid="probs-log"
+            checked={log}
+            onChange={(e) => {
+              logRef.current = e.target.checked;
+              setLog(e.target.checked);
+              redraw.current();
+            }}
+          />
+          log scale
+        </label>
       </figcaption>
     </figure>
   );

@@ -1,0 +1,148 @@
+// Where the model was unsure: each drawn sub-pixel's entropy in bits (of the distribution it
+// was drawn from) for the selected image, filled in as the run goes, one map per channel for
+// colour. Pointing at a pixel names its entropy and its three likeliest levels (the worker
+// sends both for every image, so any selection works mid-run). Drawn transiently.
+import { useEffect, useRef } from 'react';
+import { drawingModel, useStore, type Live } from '../store';
+import { useInside } from '../insideStore';
+import { ENTROPY_GRADIENT, entropyColour } from '../inside';
+import { CHANNEL_NAMES } from './ProbChart';
+
+/** CSS pixels the maps may take side by side. */
+const ROOM_CSS = 300;
+const GAP_CSS = 6;
+
+interface Geometry {
+  scale: number;
+  gap: number;
+  H: number;
+  W: number;
+  C: number;
+}
+
+function geometry(live: Pick<Live, 'height' | 'width' | 'channels'>, dpr: number): Geometry {
+  const { height: H, width: W, channels: C } = live;
+  const gap = Math.round(GAP_CSS * dpr);
+  const scale = Math.max(1, Math.min(Math.round(6 * dpr), Math.floor((ROOM_CSS * dpr - (C - 1) * gap) / (C * W))));
+  return { scale, gap, H, W, C };
+}
+
+/** What the hover line says about sub-pixel (row, col, channel) of image i. */
+export function describe(live: Live, i: number, row: number, col: number, channel: number): string {
+  const C = live.channels;
+  const at = (row * live.width + col) * C + channel;
+  const slot = i * live.total + at;
+  const name = `pixel (${row}, ${col})${C === 3 ? ` ${CHANNEL_NAMES[channel]}` : ''}`;
+  const bits = live.entropy[slot];
+  if (Number.isNaN(bits)) return `${name}: ${at < live.given ? 'given by the drawing' : 'not drawn yet'}`;
+  const top: string[] = [];
+  for (let j = 0; j < Math.min(3, live.levels); j++) {
+    const p = live.topP[slot * 3 + j];
+    top.push(`${live.top[slot * 3 + j]} (${(p * 100).toFixed(p < 0.1 ? 1 : 0)}%)`);
+  }
+  return `${name}: ${bits.toFixed(2)} bits · likeliest ${top.join(', ')} · drew ${live.image[slot]}`;
+}
+
+export function EntropyMap() {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const hoverRef = useRef<HTMLParagraphElement>(null);
+  const levels = useStore((s) => drawingModel(s)?.config.levels ?? 256);
+  const maxBits = Math.log2(levels);
+  const hover = useRef<{ row: number; col: number; channel: number } | null>(null);
+
+  useEffect(() => {
+    const canvas = ref.current!;
+    const ctx = canvas.getContext('2d')!;
+    const dpr = window.devicePixelRatio || 1;
+    let raf = 0;
+    const draw = () => {
+      raf = 0;
+      const { live, focus } = useStore.getState();
+      if (!live) {
+        canvas.width = canvas.height = 0;
+        return;
+      }
+      const g = geometry(live, dpr);
+      const w = g.C * g.W * g.scale + (g.C - 1) * g.gap;
+      const h = g.H * g.scale;
+      if (canvas.width !== w || canvas.height !== h) {
+        canvas.width = w;
+        canvas.height = h;
+        canvas.style.width = `${w / dpr}px`;
+        canvas.style.height = `${h / dpr}px`;
+      }
+      const i = Math.min(focus, live.count - 1);
+      const img = ctx.createImageData(w, h);
+      let drawn = 0;
+      for (let c = 0; c < g.C; c++) {
+        for (let r = 0; r < g.H; r++) {
+          for (let x = 0; x < g.W; x++) {
+            const bits = live.entropy[i * live.total + (r * g.W + x) * g.C + c];
+            if (!Number.isNaN(bits)) drawn++;
+            const rgb = entropyColour(bits, Math.log2(live.levels));
+            const x0 = c * (g.W * g.scale + g.gap) + x * g.scale;
+            for (let dy = 0; dy < g.scale; dy++) {
+              let o = ((r * g.scale + dy) * w + x0) * 4;
+              for (let dx = 0; dx < g.scale; dx++, o += 4) {
+                img.data[o] = rgb[0];
+                img.data[o + 1] = rgb[1];
+                img.data[o + 2] = rgb[2];
+                img.data[o + 3] = 255;
+              }
+            }
+          }
+        }
+      }
+      ctx.putImageData(img, 0, 0);
+      canvas.dataset.drawn = String(drawn);
+      canvas.dataset.image = String(i);
+      const p = hover.current;
+      if (p && p.row < live.height && p.col < live.width && p.channel < live.channels) hoverRef.current!.textContent = describe(live, i, p.row, p.col, p.channel);
+    };
+    const schedule = () => {
+      if (!raf) raf = requestAnimationFrame(draw);
+    };
+    const unsubscribe = useStore.subscribe((s, prev) => {
+      if (s.liveTick !== prev.liveTick || s.focus !== prev.focus) schedule();
+    });
+    schedule();
+    const pointTo = (e: PointerEvent) => {
+      const { live } = useStore.getState();
+      if (!live) return;
+      const g = geometry(live, dpr);
+      const rect = canvas.getBoundingClientRect();
+      const x = ((e.clientX - rect.left) / rect.width) * canvas.width;
+      const y = ((e.clientY - rect.top) / rect.height) * canvas.height;
+      const channel = Math.min(g.C - 1, Math.floor(x / (g.W * g.scale + g.gap)));
+      const col = Math.floor((x - channel * (g.W * g.scale + g.gap)) / g.scale);
+      const row = Math.floor(y / g.scale);
+      if (col < 0 || col >= g.W || row < 0 || row >= g.H) return;
+      hover.current = { row, col, channel };
+      useInside.getState().point({ row, col, channel });
+      schedule();
+    };
+    canvas.addEventListener('pointermove', pointTo);
+    canvas.addEventListener('pointerdown', pointTo);
+    return () => {
+      unsubscribe();
+      canvas.removeEventListener('pointermove', pointTo);
+      canvas.removeEventListener('pointerdown', pointTo);
+      if (raf) cancelAnimationFrame(raf);
+    };
+  }, []);
+
+  return (
+    <section className="card entropy" aria-labelledby="entropy-title">
+      <h2 id="entropy-title">Where the model was unsure</h2>
+      <canvas ref={ref} data-testid="entropy-map" role="img" aria-label="entropy of each drawn sub-pixel of the selected sample; point at a pixel for its likeliest levels" />
+      <div className="entropy-legend" aria-hidden="true">
+        <span>0</span>
+        <i style={{ background: ENTROPY_GRADIENT }} />
+        <span>{maxBits.toFixed(0)} bits</span>
+      </div>
+      <p className="entropy-hover" data-testid="entropy-hover" aria-live="polite" ref={hoverRef}>
+        Point at a pixel: its entropy and three likeliest levels.
+      </p>
+    </section>
+  );
+}
