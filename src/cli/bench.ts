@@ -18,6 +18,7 @@ import { mulberry32 } from '../util/rng';
 import { loadModel } from '../io/weightsNode';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
 import { backendFlag, startBackend } from './common';
+import { spatialFigures, threadedFigures } from './benchThreads';
 
 const spec = {
   preset: { type: 'string', help: 'model size from src/train/presets.ts (default mnist)' },
@@ -317,6 +318,12 @@ export async function runBench(argv: string[]): Promise<void> {
     log(`multiply-adds per image: cached ${(whole.cached / 1e9).toFixed(3)} G, naive ${(whole.naive / 1e9).toFixed(1)} G (${work.naiveOverCached}x)`);
     log(`kernels per sub-pixel: cached ${kernelsPerSubPixel.cached ?? '-'}, cpu ${kernelsPerSubPixel.cpu ?? '-'} tfjs (row step) + ${kernelsPerSubPixel.cpuWasmCallsPerSubPixel ?? '-'} WebAssembly calls, naive ${kernelsPerSubPixel.naive}`);
 
+    // whole batches on one thread and on one a core (wall-clock), and a spatial code against a class bias (issue 33)
+    const threaded = hasCached && backend === 'wasm' ? await threadedFigures(model, batches) : null;
+    const spatialCode = hasCached ? await spatialFigures(config, 16) : null;
+    for (const t of threaded?.batches ?? []) log(`batch ${String(t.batch).padStart(3)}: 1 thread ${t.oneThreadMs} ms, ${threaded!.threads} threads ${t.threadsMs} ms (x${t.speedup}, same bytes: ${t.sameBytes})`);
+    if (spatialCode) log(`spatial code (16 channels) against a class bias, batch 16: ${spatialCode.spatialMs} ms against ${spatialCode.classMs} ms (x${spatialCode.ratio})`);
+
     const last = results.find((r) => r.batch === 16) ?? results[results.length - 1];
     const out = {
       backend,
@@ -345,6 +352,8 @@ export async function runBench(argv: string[]): Promise<void> {
       },
       kernelsPerSubPixel,
       work,
+      threaded,
+      spatialCode,
       leakedTensors: tf.memory().numTensors - tensorsAtStart,
       // other processes on this machine's cores distort every time above: check these
       cpus: os.cpus().length,
@@ -357,6 +366,7 @@ export async function runBench(argv: string[]): Promise<void> {
         'times are CPU time of this (single-threaded) process, robust to other load on the machine; `wall` holds wall-clock times of the same runs',
         'speedup = naive ms per batch / cached ms per batch; overheadFactor = cached ms per batch / one forward pass of the same batch',
         'kernels counted with tf.profile',
+        'threaded: wall-clock ms of a whole batch on 1 thread and on one a core (each thread its own tfjs-wasm and CPU kernel, the images split evenly), back to back; spatialCode: CPU ms of a batch of 16 with a 16-channel spatial code against a class bias, same architecture, random weights',
       ],
     };
     process.stdout.write(JSON.stringify(out) + '\n');

@@ -274,13 +274,14 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
   } else say(`note: no train split at ${trainDir}: no distance to the data`);
 
   const backend = await startBackend('wasm');
-  const [{ loadModel }, { sampleThreaded, threadsFor }, { disposeParams, isNullable }, { loadFaceRecognizer }, { faceDescriptors }] = await Promise.all([
+  const [{ loadModel }, { SampleThreads, threadsFor }, { disposeParams, isNullable }, { loadFaceRecognizer }, { faceDescriptors }] = await Promise.all([
     import('../io/weightsNode'),
     import('./sampleThreads'),
     import('../model'),
     import('../faces/faceapiNode'),
     import('../faces/descriptor'),
   ]);
+  const pool = SampleThreads.start(threadsFor(Math.max(1, Math.floor((a.batch ?? 64) / K)) * K, a.threads));
   const model = await loadModel(a.model!);
   try {
     const c = model.config;
@@ -324,12 +325,10 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
       for (let p = p0; p < p1; p++) for (let k = 0; k < K; k++) embeddings.push(drawFrom[p]);
       let t = performance.now();
       const total = c.height * c.width * c.channels;
-      const { images: levels } = await sampleThreaded(
+      const { images: levels } = await pool.run(
         model,
         a.model!,
-        backend,
         { count, seed: seed + b, temperature, mode: 'cached', condition: { embeddings }, guidance },
-        threadsFor(count, a.threads),
         (done) => progress?.update(Math.floor(p0 * K + (count * done) / total)),
       );
       const pixels = levelsToPixels(levels, c.levels);
@@ -409,7 +408,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
       guidance,
       temperature,
       backend,
-      threads: threadsFor(perCall * K, a.threads),
+      threads: pool.threads,
       chance: { top1: 1 / N, top5: Math.min(5, N) / N },
       generated,
       reRender: t.reRender,
@@ -421,6 +420,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
     };
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
+    await pool.close();
     disposeParams(model.params);
   }
 }

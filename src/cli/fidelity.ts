@@ -85,13 +85,14 @@ export async function runFidelity(argv: string[]): Promise<void> {
     if (!a.json) process.stderr.write(s + '\n');
   };
   const backend = await startBackend('wasm');
-  const [{ loadModel }, { sampleThreaded, threadsFor }, { disposeParams }, { loadClassifier, classify, disposeClassifier }] = await Promise.all([
+  const [{ loadModel }, { SampleThreads, threadsFor }, { disposeParams }, { loadClassifier, classify, disposeClassifier }] = await Promise.all([
     import('../io/weightsNode'),
     import('./sampleThreads'),
     import('../model'),
     import('../eval/classifier'),
   ]);
   const model = await loadModel(a.model!);
+  const pool = SampleThreads.start(threadsFor(perClass, a.threads)); // boots while the test digits load
   const classifier = loadClassifier(a.classifier ?? path.join('models', 'mnist-classifier'));
   try {
     const c = model.config;
@@ -122,7 +123,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
       const shownPerClass = Math.min(16, perClass);
       const shown = new Uint8Array(classes * shownPerClass * D);
       for (let k = 0; k < classes; k++) {
-        const { images: levels } = await sampleThreaded(model, a.model!, backend, {
+        const { images: levels } = await pool.run(model, a.model!, {
           count: perClass,
           seed: (a.seed ?? 0) + k,
           temperature: a.temperature ?? 1,
@@ -130,7 +131,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
           condition: { labels: [k] },
           guidance: g,
           unconditional: a.unconditional,
-        }, threadsFor(perClass, a.threads));
+        });
         const pixels = levelsToPixels(levels, c.levels);
         const read = await classify(classifier, pixels, perClass);
         perClassAgreement.push(read.filter((p) => p === k).length / perClass);
@@ -166,12 +167,13 @@ export async function runFidelity(argv: string[]): Promise<void> {
         unconditional: a.unconditional ?? (c.conditioning.nullable ? 'null' : 'mixture'),
         classifier: { dir: a.classifier ?? 'models/mnist-classifier', ...classifier.metadata },
         backend,
-        threads: threadsFor(perClass, a.threads),
+        threads: pool.threads,
         results,
         png: pngs.map((p) => p.path),
       }) + '\n',
     );
   } finally {
+    await pool.close();
     disposeParams(model.params);
     disposeClassifier(classifier);
   }
@@ -189,7 +191,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
     if (!a.json) process.stderr.write(s + '\n');
   };
   const backend = await startBackend('wasm');
-  const [{ loadModel }, { bestMode }, { disposeParams }, { loadClassifier, classify, disposeClassifier }, { recommendedSampling }, { codesOf, requireEncoder }, { sampleThreaded, threadsFor }] = await Promise.all([
+  const [{ loadModel }, { bestMode }, { disposeParams }, { loadClassifier, classify, disposeClassifier }, { recommendedSampling }, { codesOf, requireEncoder }, { SampleThreads, threadsFor }] = await Promise.all([
     import('../io/weightsNode'),
     import('../sampler'),
     import('../model'),
@@ -199,6 +201,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
     import('./sampleThreads'),
   ]);
   const model = await loadModel(a.model!);
+  const pool = SampleThreads.start(threadsFor(Math.min(batch, n) * k, a.threads));
   const classifier = loadClassifier(a.classifier ?? path.join('models', 'mnist-classifier'));
   try {
     const c = model.config;
@@ -233,7 +236,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
       const m = Math.min(batch, n - lo);
       const codes = await codesOf(model, { pixels: sources.subarray(lo * D, (lo + m) * D), count: m, files: [] });
       // batch b is seeded seed + b, as `sample --from-npy` of that batch alone would be with that seed
-      const { images: levels } = await sampleThreaded(model, a.model!, backend, { count: m * k, seed: seed + b, temperature, guidance, mode, condition: { embeddings: repeatEach(codes, k) } }, threadsFor(m * k, a.threads), (done) => progress.update(Math.floor(b * D + done)));
+      const { images: levels } = await pool.run(model, a.model!, { count: m * k, seed: seed + b, temperature, guidance, mode, condition: { embeddings: repeatEach(codes, k) } }, (done) => progress.update(Math.floor(b * D + done)));
       variations.set(levelsToPixels(levels, c.levels), lo * k * D);
     }
     progress.finish();
@@ -311,12 +314,13 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
         ...conventionalFigures,
         mode,
         backend,
-        threads: threadsFor(Math.min(batch, n) * k, a.threads),
+        threads: pool.threads,
         seconds,
         png,
       }) + '\n',
     );
   } finally {
+    await pool.close();
     disposeParams(model.params);
     disposeClassifier(classifier);
   }

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { encodeNpy } from '../io/npy';
 import { encodePng, imageGrid, levelsToPixels } from '../io/png';
 import { checkWritable, writeFilesAtomic, type OutputFile } from '../io/atomicWrite';
-import { parseArgs, usage, UsageError, type FlagSpec } from './args';
+import { parseArgs, usage, UsageError, type Args, type FlagSpec } from './args';
+import type { SampleThreads } from './sampleThreads';
 import { backendFlag, conditionFromFlags, extOf, startBackend } from './common';
 import { Progress } from './progress';
 import { autoencoderFlags, autoencoderPlan, checkAutoencoderFlags } from './variations';
@@ -81,12 +82,23 @@ export async function runSample(argv: string[]): Promise<void> {
   for (const f of [a.png, a.npy]) if (f) await checkWritable(f);
   checkAutoencoderFlags(a);
 
+  // the sampling threads boot first, beside this thread's own loading (an auto-encoder's count is known only once its sources are read: one a core)
+  const { SampleThreads, threadsFor, cores } = await import('./sampleThreads');
+  const ae = a['from-png'] ?? a['from-npy'] ?? a.morph;
+  const pool = SampleThreads.start(ae === undefined ? threadsFor(a.count ?? 16, a.threads) : (a.threads ?? cores()), a.backend ?? 'wasm');
+  try {
+    await sampleWith(a, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function sampleWith(a: Args<typeof spec>, pool: SampleThreads): Promise<void> {
   const backend = await startBackend(a.backend ?? 'wasm');
-  const [{ loadModel }, { bestMode }, { disposeParams }, { sampleThreaded, threadsFor }] = await Promise.all([
+  const [{ loadModel }, { bestMode }, { disposeParams }] = await Promise.all([
     import('../io/weightsNode'),
     import('../sampler'),
     import('../model'),
-    import('./sampleThreads'),
   ]);
   const model = await loadModel(a.model!);
   const mode = a.mode ?? bestMode(model);
@@ -103,10 +115,10 @@ export async function runSample(argv: string[]): Promise<void> {
     const { condition, note } = ae ?? (await conditionFromFlags(model.config, count, { class: a.class, embedding: a.embedding }));
     if (note) process.stderr.write(`note: ${note}\n`);
     if (!ae && condition && 'embeddings' in condition && condition.embeddings && !a['no-fit']) condition.embeddings = await fitEmbeddings(a.model!, condition.embeddings);
-    const threads = threadsFor(count, a.threads);
+    const threads = Math.min(pool.threads, count);
     const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${mode}, guidance ${guidance}, temperature ${temperature}, ${backend}, ${threads} thread${threads > 1 ? 's' : ''})`, H * W * C);
     const t0 = performance.now();
-    const run = await sampleThreaded(model, a.model!, backend, { count, seed: a.seed ?? 0, temperature, mode, condition, guidance }, threads, (done) => progress.update(Math.floor(done)));
+    const run = await pool.run(model, a.model!, { count, seed: a.seed ?? 0, temperature, mode, condition, guidance }, (done) => progress.update(Math.floor(done)));
     const images = run.images;
     progress.finish();
     const seconds = (performance.now() - t0) / 1000;

@@ -1,41 +1,57 @@
 // A worker thread of the CLI's sampling pool (sampleThreads.ts): its own tfjs-wasm and CPU
-// kernel, one share of a run's images, sampled in chunks; it reports progress a row at a
-// time and sends its images back.
+// kernel. It starts its backend as soon as it is told which (while the main thread still
+// loads), then samples one share of each run it is sent, in chunks, reporting progress a
+// row at a time and sending its images back. The model stays loaded between runs.
 import { parentPort } from 'node:worker_threads';
+import type { PixelCNN } from '../model';
 import type { SampleOptions } from '../sampler/types';
 
-export type ToSampleThread = { type: 'share'; modelDir: string; backend: string; opts: SampleOptions };
+export type ToSampleThread =
+  | { type: 'init'; backend: string }
+  | { type: 'share'; modelDir: string; opts: SampleOptions };
 export type FromSampleThread =
   | { type: 'progress'; done: number }
   | { type: 'done'; images: Uint8Array }
   | { type: 'error'; message: string };
 
 const port = parentPort!;
-port.once('message', async (m: ToSampleThread) => {
-  try {
-    const [{ startBackend }, { loadModel }, { sampleChunked }, { disposeParams }] = await Promise.all([
-      import('./common'),
-      import('../io/weightsNode'),
-      import('../sampler/chunked'),
-      import('../model'),
-    ]);
-    await startBackend(m.backend as 'wasm');
-    const model = await loadModel(m.modelDir);
-    try {
-      const { width: Wd, channels: C } = model.config;
-      let said = -1;
-      const images = await sampleChunked(model, m.opts, (done) => {
-        // a row at a time: a message a sub-pixel would cost more than the sub-pixel
-        const row = Math.floor(done / (Wd * C));
-        if (row === said) return;
-        said = row;
-        port.postMessage({ type: 'progress', done } satisfies FromSampleThread);
-      });
-      port.postMessage({ type: 'done', images } satisfies FromSampleThread, [images.buffer as ArrayBuffer]);
-    } finally {
-      disposeParams(model.params);
-    }
-  } catch (e) {
-    port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSampleThread);
+
+async function boot(backend: string) {
+  const [common, weights, chunked, model] = await Promise.all([import('./common'), import('../io/weightsNode'), import('../sampler/chunked'), import('../model')]);
+  await common.startBackend(backend as 'wasm');
+  return { loadModel: weights.loadModel, sampleChunked: chunked.sampleChunked, disposeParams: model.disposeParams };
+}
+
+let ready: ReturnType<typeof boot> | undefined;
+let held: { dir: string; model: PixelCNN } | undefined;
+// runs one after another, in the order sent
+let queue: Promise<void> = Promise.resolve();
+
+async function share(modelDir: string, opts: SampleOptions): Promise<void> {
+  const lib = await ready!;
+  if (held?.dir !== modelDir) {
+    if (held) lib.disposeParams(held.model.params);
+    held = { dir: modelDir, model: await lib.loadModel(modelDir) };
   }
+  const { width: Wd, channels: C } = held.model.config;
+  let said = -1;
+  const images = await lib.sampleChunked(held.model, opts, (done) => {
+    // a row at a time: a message a sub-pixel would cost more than the sub-pixel
+    const row = Math.floor(done / (Wd * C));
+    if (row === said) return;
+    said = row;
+    port.postMessage({ type: 'progress', done } satisfies FromSampleThread);
+  });
+  port.postMessage({ type: 'done', images } satisfies FromSampleThread, [images.buffer as ArrayBuffer]);
+}
+
+port.on('message', (m: ToSampleThread) => {
+  if (m.type === 'init') {
+    ready = boot(m.backend);
+    ready.catch(() => undefined); // reported with the first share
+    return;
+  }
+  queue = queue.then(() =>
+    share(m.modelDir, m.opts).catch((e) => port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSampleThread)),
+  );
 });

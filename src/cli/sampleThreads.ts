@@ -1,8 +1,11 @@
 // Sampling on every core in Node: a run's images are split into even shares (split.ts),
 // one per worker thread, each with its own tfjs-wasm and CPU kernel (sampleThread.ts); this
-// thread samples the first share itself while the others boot. Every image draws from its
-// own stream, so any thread count gives the same bytes.
+// thread samples the first share itself. A thread takes ~1.5 s to start (tsx, tfjs-wasm), so
+// a command starts its pool first thing (SampleThreads.start), to boot beside its own
+// loading, and keeps it for all its runs. Every image draws from its own stream, so any
+// thread count gives the same bytes.
 import os from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { startThread } from '../backend/thread';
 import type { PixelCNN } from '../model';
 import { sampleChunked } from '../sampler/chunked';
@@ -30,28 +33,46 @@ export interface ThreadedRun {
   threads: number;
 }
 
-/**
- * Samples `opts` on up to `threads` threads. `model` is the one this thread holds (loaded
- * from `modelDir`, which the others load themselves); `onProgress` sees the sub-pixels
- * decided so far averaged over all the run's images (0 .. H * W * C).
- */
-export async function sampleThreaded(model: PixelCNN, modelDir: string, backend: string, opts: SampleOptions, threads: number, onProgress?: (done: number) => void): Promise<ThreadedRun> {
-  const { height: H, width: Wd, channels: C } = model.config;
-  const size = H * Wd * C;
-  const parts = shares(opts.count, threads);
-  const done = new Float64Array(parts.length);
-  const report = (i: number, d: number) => {
-    done[i] = d;
-    if (onProgress) onProgress(parts.reduce((sum, p, j) => sum + p.count * done[j], 0) / opts.count);
-  };
-  const out = new Uint8Array(opts.count * size);
-  const workers = parts.slice(1).map(() => startThread(new URL('./sampleThread.ts', import.meta.url)));
-  try {
+/** A command's sampling threads: this one and `threads - 1` workers. */
+export class SampleThreads {
+  private readonly workers: Worker[];
+
+  private constructor(readonly threads: number, private readonly backend: string) {
+    this.workers = Array.from({ length: threads - 1 }, () => {
+      const w = startThread(new URL('./sampleThread.ts', import.meta.url));
+      w.postMessage({ type: 'init', backend } satisfies ToSampleThread);
+      w.unref(); // an idle pool never keeps the process alive (run refs the workers it waits on)
+      return w;
+    });
+  }
+
+  /** Starts the workers now (they boot while the caller loads its model). */
+  static start(threads: number, backend = 'wasm'): SampleThreads {
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+    return new SampleThreads(threads, backend);
+  }
+
+  /**
+   * Samples `opts` on up to this pool's threads. `model` is the one this thread holds
+   * (loaded from `modelDir`, which the workers load themselves); `onProgress` sees the
+   * sub-pixels decided so far averaged over all the run's images (0 .. H * W * C).
+   */
+  async run(model: PixelCNN, modelDir: string, opts: SampleOptions, onProgress?: (done: number) => void): Promise<ThreadedRun> {
+    const { height: H, width: Wd, channels: C } = model.config;
+    const size = H * Wd * C;
+    const parts = shares(opts.count, this.threads);
+    const done = new Float64Array(parts.length);
+    const report = (i: number, d: number) => {
+      done[i] = d;
+      onProgress?.(parts.reduce((sum, p, j) => sum + p.count * done[j], 0) / opts.count);
+    };
+    const out = new Uint8Array(opts.count * size);
+    const cleanups: (() => void)[] = [];
     const remote = parts.slice(1).map(
       (part, k) =>
         new Promise<void>((resolve, reject) => {
-          const w = workers[k];
-          w.on('message', (m: FromSampleThread) => {
+          const w = this.workers[k];
+          const onMessage = (m: FromSampleThread) => {
             if (m.type === 'progress') report(k + 1, m.done);
             else if (m.type === 'error') reject(new Error(m.message));
             else {
@@ -59,19 +80,38 @@ export async function sampleThreaded(model: PixelCNN, modelDir: string, backend:
               report(k + 1, size);
               resolve();
             }
-          });
-          w.on('error', (e) => reject(new Error(`sampling thread: ${e.message.split('\n')[0]}`)));
-          w.on('exit', (code) => reject(new Error(`a sampling thread exited with code ${code}`)));
+          };
+          const onError = (e: Error) => reject(new Error(`sampling thread: ${e.message.split('\n')[0]}`));
+          const onExit = (code: number) => reject(new Error(`a sampling thread exited with code ${code}`));
+          w.ref();
+          w.on('message', onMessage).on('error', onError).on('exit', onExit);
+          cleanups.push(() => w.off('message', onMessage).off('error', onError).off('exit', onExit).unref());
           const { signal: _signal, ...plain } = shareOptions(opts, size, part);
-          w.postMessage({ type: 'share', modelDir, backend, opts: plain } satisfies ToSampleThread);
+          w.postMessage({ type: 'share', modelDir, opts: plain } satisfies ToSampleThread);
         }),
     );
-    const local = sampleChunked(model, shareOptions(opts, size, parts[0]), (d) => report(0, d), { breathe: parts.length > 1 }).then((images) => out.set(images, 0));
-    const settled = await Promise.allSettled([local, ...remote]);
-    const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (bad) throw bad.reason;
-    return { images: out, threads: parts.length };
+    try {
+      const local = sampleChunked(model, shareOptions(opts, size, parts[0]), (d) => report(0, d), { breathe: parts.length > 1 }).then((images) => out.set(images, 0));
+      const settled = await Promise.allSettled([local, ...remote]);
+      const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (bad) throw bad.reason;
+      return { images: out, threads: parts.length };
+    } finally {
+      cleanups.forEach((f) => f());
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** One run on a pool of its own (started here: its workers boot now). */
+export async function sampleThreaded(model: PixelCNN, modelDir: string, backend: string, opts: SampleOptions, threads: number, onProgress?: (done: number) => void): Promise<ThreadedRun> {
+  const pool = SampleThreads.start(Math.min(threads, opts.count), backend);
+  try {
+    return await pool.run(model, modelDir, opts, onProgress);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool.close();
   }
 }

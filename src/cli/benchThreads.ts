@@ -1,0 +1,69 @@
+// The bench's threaded figures (issue 33): wall-clock ms of a whole batch sampled on one
+// thread and on one a core (sampleThreads.ts, each thread its own tfjs-wasm and CPU
+// kernel), checked to give the same bytes; and what a spatial code costs against a class
+// bias, on the same architecture, one thread.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
+import { saveModel } from '../io/weightsNode';
+import { sample } from '../sampler';
+import { cores, sampleThreaded } from './sampleThreads';
+
+const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
+
+function conditionFor(config: ModelConfig, n: number): Condition | undefined {
+  const c = config.conditioning;
+  if (c.type === 'class') return { labels: Array.from({ length: n }, (_, i) => i % c.classes) };
+  if (c.type === 'vector') return { embeddings: Array.from({ length: n }, (_, i) => new Float32Array(c.dim).map((_, j) => Math.sin(i + j))) };
+  return undefined;
+}
+
+export interface ThreadedFigures {
+  threads: number;
+  batches: { batch: number; oneThreadMs: number; threadsMs: number; speedup: number; sameBytes: boolean }[];
+}
+
+/** Each batch on one thread and on `threads` (wall-clock: threads run side by side), back to back. */
+export async function threadedFigures(model: PixelCNN, batches: number[], threads = cores()): Promise<ThreadedFigures> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-threads-'));
+  try {
+    await saveModel(dir, model); // every thread loads the weights from here
+    const out: ThreadedFigures['batches'] = [];
+    for (const batch of batches) {
+      const opts = { count: batch, seed: 3, mode: 'cpu' as const, condition: conditionFor(model.config, batch) };
+      const time = async (n: number) => {
+        const t = performance.now();
+        const { images } = await sampleThreaded(model, dir, 'wasm', opts, n);
+        return { ms: performance.now() - t, images };
+      };
+      const one = await time(1);
+      const many = await time(threads);
+      out.push({ batch, oneThreadMs: round(one.ms, 0), threadsMs: round(many.ms, 0), speedup: round(one.ms / many.ms), sameBytes: Buffer.compare(Buffer.from(one.images), Buffer.from(many.images)) === 0 });
+    }
+    return { threads, batches: out };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One batch of `config`'s architecture with a class bias and with a spatial code (16
+ * channels from a 16-d vector, as models/mnist-ae), random weights, CPU ms each (one
+ * thread, the cpu sampler): the spatial code should cost about what the class bias does.
+ */
+export async function spatialFigures(config: ModelConfig, batch: number): Promise<{ batch: number; classMs: number; spatialMs: number; ratio: number }> {
+  const cpuMs = async (c: ModelConfig) => {
+    const m: PixelCNN = { config: c, params: initParams(c, 0) };
+    const opts = { count: batch, seed: 1, mode: 'cpu' as const, condition: conditionFor(c, batch) };
+    await sample(m, { ...opts, count: 1, condition: conditionFor(c, 1) }); // warm-up
+    const u = process.cpuUsage();
+    await sample(m, opts);
+    const d = process.cpuUsage(u);
+    return (d.user + d.system) / 1000;
+  };
+  const base = { ...config, spatialChannels: undefined };
+  const classMs = await cpuMs(makeConfig({ ...base, conditioning: { type: 'class', classes: 10 } }));
+  const spatialMs = await cpuMs(makeConfig({ ...base, conditioning: { type: 'vector', dim: 16, spatial: true }, spatialChannels: 16 }));
+  return { batch, classMs: round(classMs, 0), spatialMs: round(spatialMs, 0), ratio: round(spatialMs / classMs) };
+}
