@@ -8,13 +8,13 @@ import { guidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 import { CpuStepper } from './cpu';
 import type { PixelEvent, SampleOptions, SamplerMode } from './types';
-import { FusedWebGPUStepper, isWebGPUBackend } from './webgpu';
+import { FusedSampler, isWebGPUBackend } from './webgpu';
 import { runStreams } from './uniforms';
 
 export type { PixelEvent, SampleOptions, SamplePrefix, SamplerMode, UnconditionalSource } from './types';
 export { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 export { guidePlan, type GuidePlan } from './guidance';
-export { FusedWebGPUStepper } from './webgpu';
+export { FusedSampler, GPUFault, fusedCounts, type FusedStats, type RowResult } from './webgpu';
 export { CpuStepper } from './cpu';
 export { imageSeed, imageStream, runStreams, runUniforms } from './uniforms';
 export { shares, chunks, shareOptions, type Share } from './split';
@@ -25,14 +25,19 @@ function abortError(): Error {
   return e;
 }
 
-/** Inverse-CDF draw from probs[offset .. offset+K). */
+/**
+ * Inverse-CDF draw from probs[offset .. offset+K), in float32 arithmetic (each sum and the
+ * product rounded as a GPU's f32 would): the fused kernel draws on the GPU in exactly these
+ * steps, so from the same distribution both pick the same level (docs/sampling.md).
+ */
 export function drawLevel(probs: Float32Array, offset: number, K: number, u: number): number {
+  const f32 = Math.fround;
   let total = 0;
-  for (let k = 0; k < K; k++) total += probs[offset + k];
+  for (let k = 0; k < K; k++) total = f32(total + probs[offset + k]);
   let acc = 0;
-  const target = u * total;
+  const target = f32(f32(u) * total);
   for (let k = 0; k < K; k++) {
-    acc += probs[offset + k];
+    acc = f32(acc + probs[offset + k]);
     if (target < acc) return k;
   }
   // u ~ 1 and rounding: the last level with any mass
@@ -52,7 +57,7 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
     throw new Error(`sampler: unknown mode "${mode}" (expected cached, cpu, fused or naive)`);
   }
   const plan = guidePlan(model, opts);
-  if (mode === 'fused') return FusedWebGPUStepper.create(model, opts.count, opts.condition, plan);
+  if (mode === 'fused') throw new Error('sampler: the fused sampler draws whole rows on the GPU; run it through samplePixels or sample');
   if (mode === 'cpu' && !isCpuBackend()) throw new Error(`sampler: mode "cpu" runs on the wasm or cpu backend (current: ${tf.getBackend()})`);
   const B = plan.N * plan.S;
   const make: Record<'cached' | 'cpu' | 'naive', () => PortableStepper> = {
@@ -144,6 +149,7 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
     guidePlan(model, opts); // nothing to draw, but bad options are still errors
     return x;
   }
+  if ((opts.mode ?? bestMode(model)) === 'fused') return yield* fusedPixels(model, opts, x, length, temperature);
   const stepper = await makeStepper(model, opts);
   try {
     // where sampling resumes
@@ -175,6 +181,38 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
     return x;
   } finally {
     stepper.dispose();
+  }
+}
+
+/**
+ * The fused path: the GPU draws every level and sends each row back once (rowSampler.ts);
+ * its sub-pixels are yielded one by one as the other modes do, with the same events.
+ */
+async function* fusedPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array, length: number, temperature: number): AsyncGenerator<PixelEvent, Uint8Array> {
+  const { height: H, width: Wd, channels: C, levels: K } = model.config;
+  const N = opts.count;
+  const total = H * Wd * C;
+  const plan = guidePlan(model, opts);
+  const fused = await FusedSampler.create(model, plan, { x, length, seed: opts.seed, temperature }, opts.onCompile);
+  try {
+    opts.onStats?.(fused.stats);
+    let done = length;
+    for await (const row of fused.rows()) {
+      for (let j = 0; j < row.count; j++) {
+        if (opts.signal?.aborted) throw abortError();
+        const i = row.first + j;
+        const [r, c, ch] = [Math.floor(i / (Wd * C)), Math.floor(i / C) % Wd, i % C];
+        const probs = row.probs.slice(j * N * K, (j + 1) * N * K);
+        checkFinite(probs, r, c, ch);
+        const values = row.values.slice(j * N, (j + 1) * N);
+        for (let n = 0; n < N; n++) x[n * total + i] = values[n];
+        done++;
+        yield { row: r, col: c, channel: ch, values, probs, done, total };
+      }
+    }
+    return x;
+  } finally {
+    fused.dispose();
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Condition } from '../model';
+import type { FusedStats } from './webgpu/rowSampler';
 
 // cached: cached stack state, portable tfjs ops (any backend)
-// fused: cached state in two hand-written WebGPU kernels (webgpu backend only)
+// fused: cached state in three hand-written WebGPU kernels, every level drawn on the GPU, one readback a row (webgpu backend only)
 // cpu: cached state, the per-sub-pixel step in one WebAssembly SIMD call (wasm / cpu backends)
 // naive: one full forward pass per sub-pixel (the reference)
 export type SamplerMode = 'cached' | 'fused' | 'cpu' | 'naive';
@@ -46,6 +47,10 @@ export interface SampleOptions {
   prefix?: SamplePrefix;
   /** aborting stops sampling at the next pixel; the promise rejects with an AbortError */
   signal?: AbortSignal;
+  /** fused mode: called before the run waits for its GPU kernels to compile (the first run of a model shape) */
+  onCompile?: () => void;
+  /** fused mode: the run's counters (compile ms, submits, readbacks, launches, GPU ms), filled in as it goes */
+  onStats?: (stats: FusedStats) => void;
 }
 
 /** One decided sub-pixel for every image of the batch. */

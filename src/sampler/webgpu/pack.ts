@@ -1,27 +1,8 @@
-// The model's masked weights and conditioning terms, packed into the flat buffers the kernels read.
+// The conditioning terms, packed into the flat buffer the kernels read (condIndex).
 import * as tf from '@tensorflow/tfjs';
 import { condTensor, condTerms, maskedWeights } from '../../model';
 import type { Condition, PixelCNN } from '../../model';
-import type { CondInfo, FusedLayout } from './layout';
-
-/** Packs the masked weights into one buffer, each where the layout says. */
-export async function packWeights(model: PixelCNN, lay: FusedLayout): Promise<Float32Array> {
-  const { config } = model;
-  const masked = tf.tidy(() => maskedWeights(config, model.params));
-  const out = new Float32Array(lay.weightFloats);
-  const own = new Set(Object.values(model.params));
-  try {
-    for (const [name, { at, size }] of lay.weights) {
-      const t = masked[name];
-      if (!t) throw new Error(`fused sampler: missing weight "${name}"`);
-      if (t.size !== size) throw new Error(`fused sampler: weight "${name}" has ${t.size} values, the layout holds ${size}`);
-      out.set((await t.data()) as Float32Array, at);
-    }
-  } finally {
-    for (const t of Object.values(masked)) if (!own.has(t)) t.dispose();
-  }
-  return out;
-}
+import type { CondInfo } from './layout';
 
 /** Conditioning terms as [N, (H, W,)? L, 2, 2p]: v_cond then h_cond per layer (condIndex reads it). */
 export function packCond(model: PixelCNN, count: number, condition: Condition | undefined): { info: CondInfo; t: tf.Tensor1D } {

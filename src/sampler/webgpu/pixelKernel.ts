@@ -1,17 +1,18 @@
-// The pixel kernel, once per sub-pixel: every layer's horizontal step, the head and the
-// softmax (one launch instead of ~150 tfjs ops). One workgroup per image runs its S streams
-// side by side and combines their logits into the guided distribution (guidance.ts), so only
-// the N x K distribution is read back.
+// The pixel kernel, once per sub-pixel: every layer's horizontal step, the head, the softmax
+// and the draw (one launch instead of ~150 tfjs ops and a readback). One workgroup per image
+// runs its S streams side by side and combines their logits into the guided distribution
+// (guidance.ts), draws the level by inverse CDF from the run's uniforms and writes it into the
+// GPU-side image, where the next dispatches read it.
 import type { ModelConfig } from '../../model';
 import type { GuidePlan } from '../guidance';
 import { layerWeights, weightAt, type FusedLayout } from './layout';
-import { program, type Program } from './shim';
-import { fusedTuning, gateFn, shapeKey } from './wgsl';
+import type { Kernel } from './kernel';
+import { fusedTuning, gateFn, levelFn } from './wgsl';
 
 /** Workgroup memory the pixel kernel needs, in floats. */
 export function pixelSharedFloats(config: ModelConfig, S: number): number {
   const { hidden: P, headHidden: HH, levels: K } = config;
-  return S * (4 * P + HH) + K + 2 + 2 * S;
+  return S * (4 * P + HH) + 2 * K + 2 + 2 * S;
 }
 
 interface PixelCtx {
@@ -46,7 +47,7 @@ function ownTaps(x: PixelCtx, l: number): string {
     return `for (var dx = 0; dx <= ${half}; dx++) {
           let cc = c - ${reach} + dx * ${d};
           if (cc < 0) { continue; }
-          for (var i = 0; i < ${C}; i++) { acc += img[(n * ${Wd} + cc) * ${C} + i] * wts[${hConv} + (dx * ${C} + i) * ${P2} + o]; }
+          for (var i = 0; i < ${C}; i++) { acc += lvl(img[((n * ${x.config.height} + r) * ${Wd} + cc) * ${C} + i]) * wts[${hConv} + (dx * ${C} + i) * ${P2} + o]; }
         }`;
   }
   // the state holds columns c-reach..c-1 (left of column 0: zero); tap dx reads column c - reach + dx*d
@@ -103,10 +104,11 @@ function mixturePosterior(x: PixelCtx): string {
   if (x.plan.kind !== 'mixture') return '';
   const { S, N } = x.plan;
   const { WG, sb, lpAt, lay } = x;
-  const NWC = N * x.config.width * x.config.channels;
+  const size = x.config.height * x.config.width * x.config.channels;
   return `for (var s = t; s < ${S}; s += ${WG}) {
     var w = hs[${sb('s')} + ${lay.pix.w}];
-    let v = i32(img[${NWC} + n]);
+    var v = -1;
+    if (uniforms.pending >= 0) { v = i32(img[n * ${size} + uniforms.pending]); }
     if (v >= 0) { w = w + hs[${lpAt('s')} + v]; }
     wv[s] = w;
   }
@@ -159,8 +161,8 @@ function unconditionalLogit(x: PixelCtx): string {
 /** The tempered logits lg [K]; guided: (1 + g) l_c - g l_u of the streams' log-softmaxes. */
 function logits(x: PixelCtx): string {
   if (x.plan.kind === 'none') return logitLoop(x, 'lg[k] = acc * uniforms.invTemp;');
-  const { levels: K, width: Wd, channels: C } = x.config;
-  const { S, N } = x.plan;
+  const { levels: K } = x.config;
+  const { S } = x.plan;
   const { WG, lpAt } = x;
   return `// every stream's log-softmax (kept: the mixture's next step reads it), then the guided logits
   ${logitLoop(x, `result[${lpAt('s')} + k] = acc;`)}
@@ -179,7 +181,7 @@ function logits(x: PixelCtx): string {
     result[${lpAt('s')} + k] = result[${lpAt('s')} + k] - lse[s];
   }
   storageBarrier(); workgroupBarrier();
-  let cs = i32(img[${N * Wd * C + N} + n]);
+  let cs = i32(draws[n]);
   for (var k = t; k < ${K}; k += ${WG}) {
     let lc = result[${lpAt('cs')} + k];
     ${unconditionalLogit(x)}
@@ -187,9 +189,16 @@ function logits(x: PixelCtx): string {
   }`;
 }
 
-/** softmax(lg) into the image's row of the distribution. */
-function softmaxOut(x: PixelCtx): string {
-  const K = x.config.levels;
+/**
+ * softmax(lg) into the run's output (sub-pixel i's distributions [N, K] at i * N * K), then
+ * thread 0 draws the level from this image's uniform as drawLevel does, in the same order
+ * and f32 arithmetic (so the CPU's drawLevel on the read-back distribution gives the same
+ * level), and writes it into the image and the output's values [H * W * C, N].
+ */
+function softmaxAndDraw(x: PixelCtx): string {
+  const { height: H, width: Wd, channels: C, levels: K } = x.config;
+  const { N } = x.plan;
+  const size = H * Wd * C;
   return `if (t == 0) {
     var m = lg[0];
     for (var k = 1; k < ${K}; k++) { m = max(m, lg[k]); }
@@ -199,7 +208,31 @@ function softmaxOut(x: PixelCtx): string {
     norm[1] = z;
   }
   workgroupBarrier();
-  for (var k = t; k < ${K}; k += ${x.WG}) { result[n * ${K} + k] = exp(lg[k] - norm[0]) / norm[1]; }`;
+  let i = (r * ${Wd} + c) * ${C} + ch;
+  for (var k = t; k < ${K}; k += ${x.WG}) {
+    let p = exp(lg[k] - norm[0]) / norm[1];
+    pw[k] = p;
+    out[(i * ${N} + n) * ${K} + k] = p;
+  }
+  workgroupBarrier();
+  if (t == 0) {
+    var total = 0.0;
+    for (var k = 0; k < ${K}; k++) { total += pw[k]; }
+    let goal = draws[${N} + uniforms.step * ${N} + n] * total;
+    var acc = 0.0;
+    var v = -1;
+    for (var k = 0; k < ${K}; k++) {
+      acc += pw[k];
+      if (goal < acc) { v = k; break; }
+    }
+    // u ~ 1 and rounding: the last level with any mass
+    if (v < 0) {
+      v = 0;
+      for (var k = ${K - 1}; k > 0; k--) { if (pw[k] > 0.0) { v = k; break; } }
+    }
+    img[n * ${size} + i] = f32(v);
+    out[${size * N * K} + i * ${N} + n] = f32(v);
+  }`;
 }
 
 /** Workgroup memory (pixelSharedFloats counts it): per stream the layer's activations, then per image. */
@@ -211,28 +244,32 @@ var<workgroup> pre : array<f32, ${S * 2 * P}>;
 var<workgroup> gat : array<f32, ${S * P}>;
 var<workgroup> hid : array<f32, ${S * HH}>;
 var<workgroup> lg : array<f32, ${K}>;
+var<workgroup> pw : array<f32, ${K}>;
 var<workgroup> norm : array<f32, 2>;
 var<workgroup> lse : array<f32, ${S}>;
 var<workgroup> wv : array<f32, ${S}>;`;
 }
 
 /**
- * One workgroup per image, running its S streams side by side. Input `img` holds the
- * image's current row as decided so far [N, W, C], then per image the level decided at the
- * previous step (-1: none), then per image the stream whose logits are l_c. The output is
- * the guided distribution [N, K], then each stream's pixel state (stride PS).
+ * One workgroup per image, running its S streams side by side. `img` is the GPU-side image
+ * [N, H, W, C] of levels (it reads row r as decided so far and writes the drawn level);
+ * `draws` holds per image the stream whose logits are l_c, then the run's uniforms
+ * [steps, N]. It reads the pixel state `hs` and writes the next into `result` (after an
+ * unused [N, K] head, each stream's state at stride PS), and writes the distributions and
+ * levels into `out`.
  */
-export function pixelProgram(config: ModelConfig, lay: FusedLayout, plan: GuidePlan): Program {
+export function pixelKernel(config: ModelConfig, lay: FusedLayout, plan: GuidePlan): Kernel {
   const x = pixelContext(config, lay, plan);
-  const { N, S } = plan;
   const layers = Array.from({ length: config.layers }, (_, l) => pixelLayer(x, l));
-  return program(`pixelcnn_pixel_${x.WG}_${shapeKey(config, plan, '')}`, ['wts', 'rows', 'hs', 'img'], N, x.PH + N * S * lay.pix.stride, x.WG, () => `
+  const bindings = ['result', 'wts', 'rows', 'hs', 'img', 'out', 'draws'].map((name) => ({ name, write: ['result', 'img', 'out'].includes(name) }));
+  return { label: 'pixel', bindings, groups: plan.N, wg: x.WG, body: `
 ${gateFn}
+${levelFn(config)}
 ${workgroupArrays(x)}
-fn main(index : i32) {
+fn main() {
   let n = i32(workgroupId.x);
   let t = i32(localId.x);
-  if (t == 0 && hs[0] != hs[0]) { cur[0] = 0.0; }
+  let r = uniforms.row;
   let c = uniforms.col;
   let ch = uniforms.channel;
   ${mixturePosterior(x)}
@@ -242,6 +279,6 @@ fn main(index : i32) {
   workgroupBarrier();
   ${logits(x)}
   workgroupBarrier();
-  ${softmaxOut(x)}
-}`);
+  ${softmaxAndDraw(x)}
+}` };
 }

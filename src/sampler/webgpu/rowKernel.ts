@@ -3,8 +3,8 @@
 import type { ModelConfig } from '../../model';
 import type { GuidePlan } from '../guidance';
 import { condIndex, layerWeights, type CondInfo, type FusedLayout } from './layout';
-import { program, type Program } from './shim';
-import { fusedTuning, gateFn, shapeKey } from './wgsl';
+import type { Kernel } from './kernel';
+import { fusedTuning, gateFn, levelFn } from './wgsl';
 
 interface RowCtx {
   config: ModelConfig;
@@ -22,10 +22,15 @@ function shiftWindow(x: RowCtx, l: number): string {
   const reach = lay.reaches[l];
   const cin = lay.cins[l];
   const V = lay.row.vwin[l];
-  // layer 0 reads the image row; later layers the gated vertical pre-gate of the layer below
+  // layer 0 reads the image's row r-1 (zeros above row 0); later layers the gated vertical
+  // pre-gate of the layer below
   const newRow =
     l === 0
-      ? `for (var j = t; j < ${Wd * cin}; j += ${WG}) { result[base + ${V + reach * Wd * cin} + j] = img[(n / ${plan.S}) * ${Wd * cin} + j]; }`
+      ? `for (var j = t; j < ${Wd * cin}; j += ${WG}) {
+            var v = 0.0;
+            if (r > 0) { v = lvl(img[((n / ${plan.S}) * ${x.config.height} + r - 1) * ${Wd * cin} + j]); }
+            result[base + ${V + reach * Wd * cin} + j] = v;
+          }`
       : `for (var j = t; j < ${Wd * P}; j += ${WG}) {
             let col = j / ${P}; let i = j % ${P};
             let a = base + ${lay.row.scratch} + col * ${P2} + i;
@@ -88,23 +93,31 @@ function rowLayer(x: RowCtx, l: number): string {
     storageBarrier(); workgroupBarrier();`;
 }
 
-/** One workgroup per stream (batch row n * S + s); the image row comes from image n. */
-export function rowProgram(config: ModelConfig, lay: FusedLayout, plan: GuidePlan, cond: CondInfo): Program {
+/**
+ * One workgroup per stream (batch row n * S + s); the image row comes from image n of the
+ * GPU-side image [N, H, W, C] of levels. Reads the row state `prev`, writes the next into `result`.
+ */
+export function rowKernel(config: ModelConfig, lay: FusedLayout, plan: GuidePlan, cond: CondInfo): Kernel {
   const B = plan.N * plan.S;
   const WG = fusedTuning.rowWorkgroup;
   const RS = lay.row.stride;
   const x: RowCtx = { config, lay, plan, cond, WG };
   const layers = Array.from({ length: config.layers }, (_, l) => rowLayer(x, l));
-  return program(`pixelcnn_row_${WG}_${shapeKey(config, plan, cond.kind)}`, ['wts', 'prev', 'img', 'cond'], B, B * RS, WG, () => `
+  const bindings = [
+    { name: 'result', write: true },
+    { name: 'wts', write: false },
+    { name: 'prev', write: false },
+    { name: 'img', write: false },
+    { name: 'cond', write: false },
+  ];
+  return { label: 'row', bindings, groups: B, wg: WG, body: `
 ${gateFn}
-fn main(index : i32) {
+${levelFn(config)}
+fn main() {
   let n = i32(workgroupId.x);
   let t = i32(localId.x);
   let r = uniforms.row;
-  if (r < 0) { return; }
   let base = n * ${RS};
-  // keep every binding statically used, so 'auto' layouts keep them all
-  if (t == 0 && cond[0] != cond[0]) { result[base] = 0.0; }
   ${layers.join('\n')}
-}`);
+}` };
 }

@@ -3,8 +3,8 @@
 import type { ModelConfig } from '../../model';
 import type { GuidePlan } from '../guidance';
 import { layerWeights, type FusedLayout } from './layout';
-import { program, type Program } from './shim';
-import { fusedTuning, gateFn, shapeKey } from './wgsl';
+import type { Kernel } from './kernel';
+import { fusedTuning, gateFn, levelFn } from './wgsl';
 
 interface WarmCtx {
   config: ModelConfig;
@@ -44,7 +44,7 @@ function warmLayer(x: WarmCtx, l: number): string {
   const GAT = gateBlock(Wd, P);
   const own =
     l === 0
-      ? `for (var i = 0; i < ${C}; i++) { acc += img[(im * ${Wd} + cc) * ${C} + i] * wts[${at('h_conv')} + (dx * ${C} + i) * ${P2} + o]; }`
+      ? `for (var i = 0; i < ${C}; i++) { acc += lvl(img[((im * ${x.config.height} + uniforms.row) * ${Wd} + cc) * ${C} + i]) * wts[${at('h_conv')} + (dx * ${C} + i) * ${P2} + o]; }`
       : `for (var i = 0; i < ${P}; i++) { acc += result[xb + ${IN} + cc * ${P} + i] * wts[${at('h_conv')} + (dx * ${P} + i) * ${P2} + o]; }`;
   return `
     // layer ${l}
@@ -84,7 +84,7 @@ function warmLayer(x: WarmCtx, l: number): string {
  * c0-reach..c0-1, the pixel kernel's state. Output: the pixel state (the distribution part
  * unwritten), then per stream a scratch of two layer inputs, the pre-gates and the gates.
  */
-export function warmProgram(config: ModelConfig, lay: FusedLayout, plan: GuidePlan): Program {
+export function warmKernel(config: ModelConfig, lay: FusedLayout, plan: GuidePlan): Kernel {
   const WG = fusedTuning.rowWorkgroup;
   const { width: Wd, hidden: P, levels: K } = config;
   const { N, S } = plan;
@@ -96,17 +96,18 @@ export function warmProgram(config: ModelConfig, lay: FusedLayout, plan: GuidePl
   const layers = Array.from({ length: config.layers }, (_, l) => warmLayer(x, l));
   // guided: each stream's log-softmax and log p(c | x_<i) pass through unchanged
   const carry = lay.pix.lp < 0 ? '' : `for (var j = t; j < ${K + 1}; j += ${WG}) { result[sb + ${lay.pix.lp} + j] = hs[sb + ${lay.pix.lp} + j]; }`;
-  return program(`pixelcnn_warm_${WG}_${shapeKey(config, plan, '')}`, ['wts', 'rows', 'hs', 'img'], B, PH + B * PS + B * SCR, WG, () => `
+  const bindings = ['result', 'wts', 'rows', 'hs', 'img'].map((name) => ({ name, write: name === 'result' }));
+  return { label: 'warm', bindings, groups: B, wg: WG, body: `
 ${gateFn}
-fn main(index : i32) {
+${levelFn(config)}
+fn main() {
   let b = i32(workgroupId.x);
   let t = i32(localId.x);
   let im = b / ${S};
   let c0 = uniforms.col;
   let sb = ${PH} + b * ${PS};
   let xb = ${PH + B * PS} + b * ${SCR};
-  if (t == 0 && hs[0] != hs[0]) { result[xb] = 0.0; }
   ${carry}
   ${layers.join('\n')}
-}`);
+}` };
 }

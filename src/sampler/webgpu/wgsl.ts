@@ -1,15 +1,15 @@
-// What the three kernels share: workgroup sizes, the pipeline key and the gate function.
+// What the three kernels share: workgroup sizes, the gate function and the input scaling.
 import type { ModelConfig } from '../../model';
-import type { GuidePlan } from '../guidance';
 
-/** Workgroup sizes (threads per image) of the two kernels; part of the pipeline key. */
+/** Workgroup sizes (threads per workgroup) of the kernels. */
 export const fusedTuning = { rowWorkgroup: 256, pixelWorkgroup: 128 };
 
-/** Sizes are baked into the WGSL, and tfjs caches pipelines by shaderKey: one key per model shape. */
-export function shapeKey(config: ModelConfig, plan: GuidePlan, cond: string): string {
-  const c = config;
-  const dil = (c.dilations ?? []).join('-') || '1';
-  return [c.height, c.width, c.channels, c.levels, c.hidden, c.layers, c.firstKernel, c.kernel, c.headHidden, dil, plan.N, plan.S, plan.kind, cond].join('_');
+/** A level (the GPU-side image holds levels 0..K-1 as floats) as the network's input in [-1, 1], as normalizeInput. */
+export function levelFn(config: ModelConfig): string {
+  return `
+fn lvl(v : f32) -> f32 {
+  return v * ${(2 / (config.levels - 1)).toPrecision(9)} - 1.0;
+}`;
 }
 
 /** The gated activation tanh(a) * sigmoid(b); a is clamped to +-15, where tanh is already +-1. */
