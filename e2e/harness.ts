@@ -1,5 +1,5 @@
-// End-to-end harness: build the app once (into a temporary folder, so `npm start`'s dist
-// is never touched), serve it on 127.0.0.1 with a tiny static server, and drive Debian's
+// End-to-end harness: build the app once a run (into a temporary folder, so `npm start`'s
+// dist is never touched), serve it on 127.0.0.1 with a tiny static server, and drive Debian's
 // Chromium through playwright-core with real WebGPU on SwiftShader.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -29,11 +29,50 @@ const MIME: Record<string, string> = {
   '.bin': 'application/octet-stream',
 };
 
-/** vite build into a fresh temporary folder; returns the folder. */
+/**
+ * The built app in a fresh temporary folder of the caller's own (it may add models to it and
+ * must delete it); returns the folder. Under vitest (e2e/globalSetup.ts) the app is built once
+ * a run, by the first file that asks, and each caller gets a copy; elsewhere it is built here.
+ */
 export async function buildApp(): Promise<string> {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixelcnn-e2e-'));
-  await build({ root: repoRoot, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  const shared = process.env[SHARED_BUILD_ENV];
+  if (shared) fs.cpSync(await sharedBuild(shared), outDir, { recursive: true });
+  else await build({ root: repoRoot, logLevel: 'error', build: { outDir, emptyOutDir: true } });
   return outDir;
+}
+
+/** Set by e2e/globalSetup.ts: a folder that lives as long as the test run. */
+export const SHARED_BUILD_ENV = 'PIXELCNN_E2E_BUILD';
+
+/**
+ * The run's one build of the app, in `root`/app. Test files run in several processes at once:
+ * the first to take the lock (a folder: mkdir is atomic) builds, the others wait for it.
+ */
+async function sharedBuild(root: string): Promise<string> {
+  const ready = path.join(root, 'app');
+  const failed = path.join(root, 'failed');
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    if (fs.existsSync(ready)) return ready;
+    if (fs.existsSync(failed)) throw new Error(`the run's build of the app failed: ${fs.readFileSync(failed, 'utf8')}`);
+    if (Date.now() > deadline) throw new Error(`the run's build of the app (${ready}) did not come in 240 s`);
+    try {
+      fs.mkdirSync(path.join(root, 'lock'));
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    try {
+      const tmp = path.join(root, 'app.tmp');
+      await build({ root: repoRoot, logLevel: 'error', build: { outDir: tmp, emptyOutDir: true } });
+      fs.renameSync(tmp, ready);
+      return ready;
+    } catch (e) {
+      fs.writeFileSync(failed, (e as Error).message.split('\n')[0]);
+      throw e;
+    }
+  }
 }
 
 export interface Server {
