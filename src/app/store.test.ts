@@ -389,10 +389,11 @@ describe('switching models', () => {
     st().switchModel('files:my run');
     expect(w.sampler.last('load')).toMatchObject({ model: 'files:my run', files });
     await w.loaded(w.sampler, info('files:my run'));
-    // a broken folder: one line, the model that drew still draws, and the picker no longer offers it
-    st().loadModelFiles('broken', { 'x.bin': new ArrayBuffer(1) });
-    await w.loadFailed(w.sampler, 'your model "broken": no model.json among the 1 file(s) given (x.bin): give the folder the trainer wrote');
-    expect(st().model).toMatchObject({ kind: 'failed', name: 'files:broken', model: { source: 'files:my run' } });
+    // a broken folder of the same name: one line, the model that drew still draws, and the picker no longer offers the broken one
+    st().loadModelFiles('my run', { 'x.bin': new ArrayBuffer(1) });
+    expect(w.sampler.last('load').model).toBe('files:my run (2)');
+    await w.loadFailed(w.sampler, 'your model "my run (2)": no model.json among the 1 file(s) given (x.bin): give the folder the trainer wrote');
+    expect(st().model).toMatchObject({ kind: 'failed', name: 'files:my run (2)', model: { source: 'files:my run' } });
     expect(Object.keys(st().userModels)).toEqual(['files:my run']);
     expect(pickedName(st())).toBe('files:my run');
   });

@@ -469,7 +469,10 @@ export const useStore = create<AppState>()((set, get) => {
       if (name !== pickedName(get())) load(name);
     },
     loadModelFiles(name, files) {
-      const spec = filesSpec(name);
+      // a second folder of the same name is another model: "NAME (2)", never in place of the first
+      const taken = get().userModels;
+      let spec = filesSpec(name);
+      for (let k = 2; spec in taken; k++) spec = filesSpec(`${name} (${k})`);
       set({ userModels: { ...get().userModels, [spec]: files } });
       load(spec);
     },
