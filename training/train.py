@@ -847,9 +847,9 @@ def finish(run: Run, stretch: Stretch, stopped_by: str) -> dict:
     return result
 
 
-def main():
+def main(argv=None):
     try:
-        train()
+        train(argv)
     except UsageError as e:
         print(f"train:torch: {e}", file=sys.stderr)
         sys.exit(2)

@@ -103,23 +103,24 @@ class ShippedAutoEncoder(unittest.TestCase):
         self.assertGreater(float(ours.std(axis=0).mean()), 1e-2)  # a trained encoder tells digits apart
 
     def test_models_mnist_ae_scores_the_same_bits_per_dim_given_each_images_code(self):
-        """npm run eval (each image's own code, and the null code) against PyTorch on 200 test digits."""
+        """npm run eval (each image's own code, and the null code) against PyTorch on 50 test digits
+        (the same images on both sides: few show agreement)."""
         from training.weights import load_model_folder
         config, W, _ = load_model_folder(SHIPPED)
         net = PixelCNN(config, W)
-        test = load_mnist("test").head(200)
+        n = 50
+        test = load_mnist("test").head(n)
         nats = {"given": 0.0, "null": 0.0}
         with torch.no_grad():
-            for a in range(0, 200, 50):
-                x = torch.from_numpy(test.images[a : a + 50].copy()).permute(0, 3, 1, 2)
-                nats["given"] += net.nats(x, net.code_condition(x)).double().sum().item()
-                nats["null"] += net.nats(x, net.code_condition(x, unconditional=[True] * 50)).double().sum().item()
-        r = subprocess.run([TSX, "src/cli/main.ts", "eval", "--model", SHIPPED, "--split", "test", "--limit", "200"],
+            x = torch.from_numpy(test.images[:n].copy()).permute(0, 3, 1, 2)
+            nats["given"] += net.nats(x, net.code_condition(x)).double().sum().item()
+            nats["null"] += net.nats(x, net.code_condition(x, unconditional=[True] * n)).double().sum().item()
+        r = subprocess.run([TSX, "src/cli/main.ts", "eval", "--model", SHIPPED, "--split", "test", "--limit", str(n)],
                            cwd=ROOT, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr[-1000:])
         theirs = json.loads(r.stdout.strip().splitlines()[-1])
-        self.assertLess(abs(bits_per_dim(nats["given"] / 200, config) - theirs["bitsPerDim"]), 1e-4)
-        self.assertLess(abs(bits_per_dim(nats["null"] / 200, config) - theirs["unconditionalBitsPerDim"]), 1e-4)
+        self.assertLess(abs(bits_per_dim(nats["given"] / n, config) - theirs["bitsPerDim"]), 1e-4)
+        self.assertLess(abs(bits_per_dim(nats["null"] / n, config) - theirs["unconditionalBitsPerDim"]), 1e-4)
 
 
 if __name__ == "__main__":
