@@ -1,16 +1,17 @@
-// CPU sampling in one call a sub-pixel: the cached sampler (steppers.ts) with its
-// per-sub-pixel horizontal step done by a hand-written WebAssembly SIMD kernel
-// (cpuKernel.as.ts) instead of ~200 tfjs kernel launches, as the fused WebGPU pixel kernel
-// does it on the GPU (webgpu/pixelKernel.ts). The vertical stack and a prefix's warm-up stay tfjs ops
-// (once a row, where their convolutions are large enough for tfjs's own kernels); their
-// outputs are copied into the kernel's memory. The masked weights are packed into that
-// memory once. For wasm and cpu backends (it reads tensors back with dataSync).
+// CPU sampling in one call a sub-pixel and one a row: the cached sampler (steppers.ts)
+// with its per-sub-pixel horizontal step and its once-a-row vertical step done by a
+// hand-written WebAssembly SIMD kernel (cpuKernel.as.ts) instead of ~200 and ~140 tfjs
+// kernel launches, as the fused WebGPU kernels do it on the GPU (webgpu/). The masked
+// weights and the condition's terms are packed into the kernel's memory once (a spatial
+// code's map s = m(h) too, a row at a time); nothing else touches tfjs while it samples,
+// but a logistic-mixture head's few ops. For wasm and cpu backends (it reads tensors
+// back with dataSync).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model';
-import { dilationOf, kernelOf, reachOf } from '../model';
+import type { ModelConfig, Params } from '../model';
+import { condDim, condTensor, condTerms, dilationOf, isSpatial, kernelOf, maskedWeights, reachOf, spatialMap } from '../model';
 import { outputLogits, outputsPerChannel } from '../model';
 import type { Condition, PixelCNN } from '../model';
-import { CachedStepper, type PortableStepper } from './steppers';
+import type { PortableStepper } from './steppers';
 import { CPU_KERNEL_WASM } from './cpuKernelWasm';
 
 interface KernelExports {
@@ -18,10 +19,11 @@ interface KernelExports {
   step(cfg: number, c: number, colStart: number, nCols: number, mode: number, temperature: number): void;
   advance(cfg: number): void;
   layer(cfg: number, l: number, c: number): void;
+  row(cfg: number): void;
 }
 
-const HEADER = 16;
-const LAYER = 12;
+const HEADER = 24;
+const LAYER = 20;
 const MODE = { raw: 0, softmax: 1, logSoftmax: 2 } as const;
 /** The kernel's memory at most: 2 GiB, what a wasm memory may hold in every browser and Node. */
 export const MAX_KERNEL_BYTES = 2 ** 31;
@@ -43,6 +45,18 @@ interface Layout {
   link: number[];
   state: number[];
   hin: number[];
+  /** the vertical stack: kept input rows [N, reach+1, W+2reach, cin], weights [half+1, k, cin, 2p], bias + condition [N, 2p], link weights [2p, 2p] and bias + condition [N, 2p], a spatial code's 1x1s [q, 2p] */
+  vin: number[];
+  vw: number[];
+  vb: number[];
+  lw: number[];
+  lb: number[];
+  vcw: number[];
+  hcw: number[];
+  row0: number;
+  s: number;
+  vpre: number;
+  grow: number;
   w1: number;
   b1: number;
   w2: number;
@@ -58,6 +72,7 @@ interface Layout {
 /** `base`: the first byte past the kernel's static data. */
 function layout(config: ModelConfig, N: number, base: number): Layout {
   const { layers: L, hidden: P, channels: C, width: Wd, headHidden: HH } = config;
+  const q = spatialChannels(config);
   const outCols = C * outputsPerChannel(config);
   let o = Math.ceil(base / 16) * 16;
   // 16-byte aligned blocks of `floats` floats
@@ -67,7 +82,10 @@ function layout(config: ModelConfig, N: number, base: number): Layout {
     return at;
   };
   const cfg = take(HEADER + L * LAYER);
-  const lay: Layout = { cfg, hc: [], ow: [], ob: [], link: [], state: [], hin: [], w1: 0, b1: 0, w2: 0, b2: 0, h: 0, pre: 0, gate: 0, hid: 0, out: 0, bytes: 0 };
+  const lay: Layout = {
+    cfg, hc: [], ow: [], ob: [], link: [], state: [], hin: [], vin: [], vw: [], vb: [], lw: [], lb: [], vcw: [], hcw: [],
+    row0: 0, s: 0, vpre: 0, grow: 0, w1: 0, b1: 0, w2: 0, b2: 0, h: 0, pre: 0, gate: 0, hid: 0, out: 0, bytes: 0,
+  };
   for (let l = 0; l < L; l++) {
     const cin = l === 0 ? C : P;
     const half = kernelOf(config, l) >> 1;
@@ -79,7 +97,19 @@ function layout(config: ModelConfig, N: number, base: number): Layout {
     // layer 0: the image window [N, reach+1, C] the caller writes; others: [N, reach, P]
     lay.state.push(take(l === 0 ? N * (reach + 1) * C : N * reach * P));
     lay.hin.push(take(l === 0 ? 0 : N * P));
+    const k = kernelOf(config, l);
+    lay.vin.push(take(N * (reach + 1) * (Wd + 2 * reach) * cin));
+    lay.vw.push(take((half + 1) * k * cin * 2 * P));
+    lay.vb.push(take(N * 2 * P));
+    lay.lw.push(take(4 * P * P));
+    lay.lb.push(take(N * 2 * P));
+    lay.vcw.push(take(q * 2 * P));
+    lay.hcw.push(take(q * 2 * P));
   }
+  lay.row0 = take(N * Wd * C);
+  lay.s = take(N * Wd * q);
+  lay.vpre = take(N * Wd * 2 * P);
+  lay.grow = take(N * Wd * P);
   lay.w1 = take(P * HH);
   lay.b1 = take(HH);
   lay.w2 = take(HH * outCols);
@@ -93,17 +123,24 @@ function layout(config: ModelConfig, N: number, base: number): Layout {
   return lay;
 }
 
+/** A spatial code's channels q (0: the condition is a bias per image, or none). */
+function spatialChannels(config: ModelConfig): number {
+  return isSpatial(config.conditioning) && condDim(config.conditioning) > 0 ? config.spatialChannels! : 0;
+}
+
 export class CpuStepper implements PortableStepper {
   private readonly config: ModelConfig;
-  private readonly inner: CachedStepper;
   private readonly lay: Layout;
   private readonly memory: WebAssembly.Memory;
   private readonly kernel: KernelExports;
   private readonly reach0: number;
-  /** kernel calls so far (for benchmarks: one a sub-pixel, plus one a decided pixel) */
+  /** a spatial code's map s = m(h) [N, H, W, q], its rows copied in by startRow */
+  private readonly sMap: Float32Array | undefined;
+  private masked: Params | undefined;
+  /** kernel calls so far (for benchmarks: one a sub-pixel, plus one a decided pixel and one a row) */
   calls = 0;
 
-  constructor(model: PixelCNN, private readonly N: number, condition: Condition | undefined) {
+  constructor(private readonly model: PixelCNN, private readonly N: number, condition: Condition | undefined) {
     this.config = model.config;
     const config = this.config;
     if (config.arch !== 'gated') throw new Error('the cached sampler runs the gated architecture; use mode "naive" for the masked baseline');
@@ -111,17 +148,16 @@ export class CpuStepper implements PortableStepper {
     this.memory = new WebAssembly.Memory({ initial: 1 });
     this.kernel = new WebAssembly.Instance(kernelModule(), { env: { memory: this.memory } }).exports as unknown as KernelExports;
     this.lay = layout(config, N, this.kernel.heapBase());
-    // its memory grows with the batch, up to what a wasm memory may hold: past that, one line before anything is drawn
+    // its memory grows with the batch, up to what its i32 offsets reach: past that, one line before anything is drawn
     if (this.lay.bytes > MAX_KERNEL_BYTES) {
       const per = Math.ceil(this.lay.bytes / N);
       throw new Error(`cpu sampler: a batch of ${N} rows needs ${(this.lay.bytes / 2 ** 20).toFixed(0)} MB of kernel memory, over the ${MAX_KERNEL_BYTES / 2 ** 30} GB limit; sample at most ${Math.floor(MAX_KERNEL_BYTES / per)} rows at a time (sampleChunked does)`);
     }
     const pages = Math.ceil(this.lay.bytes / 65536) - this.memory.buffer.byteLength / 65536;
     if (pages > 0) this.memory.grow(pages);
-    this.inner = new CachedStepper(model, N, condition);
     this.reach0 = reachOf(config, 0);
     this.writeTable();
-    this.packWeights();
+    this.sMap = this.packWeights(condition);
   }
 
   private floats(at: number, length: number): Float32Array {
@@ -132,56 +168,101 @@ export class CpuStepper implements PortableStepper {
     const { layers: L, hidden: P, channels: C, headHidden: HH, width: Wd } = this.config;
     const lay = this.lay;
     const t = new Int32Array(this.memory.buffer, lay.cfg, HEADER + L * LAYER);
-    t.set([L, this.N, P, HH, C * outputsPerChannel(this.config), lay.h, lay.pre, lay.gate, lay.hid, lay.out, lay.w1, lay.b1, lay.w2, lay.b2, Wd, 0]);
+    t.set([L, this.N, P, HH, C * outputsPerChannel(this.config), lay.h, lay.pre, lay.gate, lay.hid, lay.out, lay.w1, lay.b1, lay.w2, lay.b2, Wd, lay.row0, lay.s, spatialChannels(this.config), lay.vpre, lay.grow]);
     for (let l = 0; l < L; l++) {
-      const row = [l === 0 ? C : P, kernelOf(this.config, l) >> 1, dilationOf(this.config, l), reachOf(this.config, l), lay.hc[l], lay.ow[l], lay.ob[l], lay.link[l], lay.state[l], lay.hin[l], 0, 0];
+      const row = [
+        l === 0 ? C : P, kernelOf(this.config, l) >> 1, dilationOf(this.config, l), reachOf(this.config, l), lay.hc[l], lay.ow[l], lay.ob[l], lay.link[l], lay.state[l], lay.hin[l],
+        kernelOf(this.config, l), lay.vin[l], lay.vw[l], lay.vb[l], lay.lw[l], lay.lb[l], lay.vcw[l], lay.hcw[l],
+      ];
       t.set(row, HEADER + l * LAYER);
     }
   }
 
-  /** The masked weights, once: h_conv [1, half+1, cin, 2p] and the rest as [in, out]. */
-  private packWeights(): void {
-    const masked = this.inner.weights();
-    const put = (name: string, at: number) => {
-      const t = masked[name];
-      if (!t) throw new Error(`cpu sampler: missing weight "${name}"`);
-      this.floats(at, t.size).set(t.dataSync() as Float32Array);
-    };
-    for (let l = 0; l < this.config.layers; l++) {
-      put(`l${l}/h_conv`, this.lay.hc[l]);
-      put(`l${l}/out`, this.lay.ow[l]);
-      put(`l${l}/out_bias`, this.lay.ob[l]);
-    }
-    put('head/w1', this.lay.w1);
-    put('head/b1', this.lay.b1);
-    put('head/w2', this.lay.w2);
-    put('head/b2', this.lay.b2);
-  }
-
-  /** The row's link terms (vertical stack, biases, condition) from the tfjs row step. */
-  private copyRow(): void {
-    const links = this.inner.rowLinks();
-    for (let l = 0; l < this.config.layers; l++) this.floats(this.lay.link[l], links[l].size).set(links[l].dataSync() as Float32Array);
-  }
-
-  /** Each layer's window (layers >= 1) as the tfjs stepper holds it. */
-  private copyWindows(): void {
-    const wins = this.inner.windows();
-    for (let l = 1; l < this.config.layers; l++) {
-      if (wins[l].size > 0) this.floats(this.lay.state[l], wins[l].size).set(wins[l].dataSync() as Float32Array);
-    }
+  /**
+   * The masked weights and the condition's terms, once: h_conv [1, half+1, cin, 2p],
+   * v_conv [half+1, k, cin, 2p], the rest as [in, out]; per image the vertical and the
+   * link's bias with a bias condition folded in. A spatial code's map comes back to be
+   * copied in a row at a time.
+   */
+  private packWeights(condition: Condition | undefined): Float32Array | undefined {
+    const { layers: L, hidden: P } = this.config;
+    const N = this.N;
+    const P2 = 2 * P;
+    const q = spatialChannels(this.config);
+    const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
+    // tidy returns the map as a tensor: a typed array returned from tidy is walked element by element
+    const map = tf.tidy(() => {
+      const masked = maskedWeights(this.config, this.model.params);
+      const put = (name: string, at: number) => {
+        const t = masked[name];
+        if (!t) throw new Error(`cpu sampler: missing weight "${name}"`);
+        this.floats(at, t.size).set(read(t));
+      };
+      const h = condTensor(this.config, condition, N);
+      const terms = h && q === 0 ? condTerms(this.config, masked, h) : {};
+      for (let l = 0; l < L; l++) {
+        put(`l${l}/h_conv`, this.lay.hc[l]);
+        put(`l${l}/out`, this.lay.ow[l]);
+        put(`l${l}/out_bias`, this.lay.ob[l]);
+        put(`l${l}/v_conv`, this.lay.vw[l]);
+        put(`l${l}/link`, this.lay.lw[l]);
+        if (q > 0) {
+          put(`l${l}/v_cond`, this.lay.vcw[l]);
+          put(`l${l}/h_cond`, this.lay.hcw[l]);
+        }
+        // [N, 2p]: v_bias (+ V^T h); link_bias + h_bias (+ V^T h)
+        const vb = tf.add(tf.zeros([N, P2]), masked[`l${l}/v_bias`]);
+        const lb = tf.add(tf.zeros([N, P2]), tf.add(masked[`l${l}/link_bias`], masked[`l${l}/h_bias`]));
+        const vc = terms[`l${l}/v_cond`];
+        const hc = terms[`l${l}/h_cond`];
+        this.floats(this.lay.vb[l], N * P2).set(read(vc ? tf.add(vb, tf.reshape(vc, [N, P2])) : vb));
+        this.floats(this.lay.lb[l], N * P2).set(read(hc ? tf.add(lb, tf.reshape(hc, [N, P2])) : lb));
+      }
+      put('head/w1', this.lay.w1);
+      put('head/b1', this.lay.b1);
+      put('head/w2', this.lay.w2);
+      put('head/b2', this.lay.b2);
+      return h && q > 0 ? spatialMap(this.config, masked, h) : undefined;
+    });
+    if (!map) return undefined;
+    const values = read(map);
+    map.dispose();
+    return values;
   }
 
   startRow(r: number, x: Uint8Array): void {
-    this.inner.startRow(r, x);
-    this.copyRow();
-    this.copyWindows(); // zeros: nothing left of column 0
+    const { height: H, width: Wd, channels: C, levels: K } = this.config;
+    const N = this.N;
+    // layer 0's new vertical row: the image row above, normalised (zeros above row 0)
+    const row0 = this.floats(this.lay.row0, N * Wd * C);
+    const scale = 2 / (K - 1);
+    if (r === 0) row0.fill(0);
+    else for (let n = 0; n < N; n++) for (let i = 0, src = (n * H + r - 1) * Wd * C; i < Wd * C; i++) row0[n * Wd * C + i] = x[src + i] * scale - 1;
+    const s = this.sMap;
+    if (s) {
+      const q = spatialChannels(this.config);
+      const rowS = this.floats(this.lay.s, N * Wd * q);
+      for (let n = 0; n < N; n++) rowS.set(s.subarray((n * H + r) * Wd * q, (n * H + r + 1) * Wd * q), n * Wd * q);
+    }
+    this.kernel.row(this.lay.cfg);
+    this.calls++;
   }
 
+  /**
+   * Rows above the resuming row: their vertical steps (the horizontal stack keeps nothing
+   * from one row to the next). The given columns of the resuming row: each given pixel's
+   * step, whole, then the windows move on, as when it was drawn.
+   */
   async warm(x: Uint8Array, length: number): Promise<void> {
-    await this.inner.warm(x, length);
-    this.copyRow();
-    this.copyWindows();
+    const { width: Wd, channels: C } = this.config;
+    const r0 = Math.floor(length / (Wd * C));
+    const c0 = Math.floor((length % (Wd * C)) / C);
+    for (let r = 0; r <= r0; r++) this.startRow(r, x);
+    for (let c = 0; c < c0; c++) {
+      this.writeImageWindow(r0, c, C, x);
+      this.kernel.step(this.lay.cfg, c, 0, 1, MODE.raw, 1);
+      this.kernel.advance(this.lay.cfg);
+    }
   }
 
   /** Layer 0's window: image columns c-reach..c of row r, normalised; the pixel's undecided channels as level 0 (masked out). */
@@ -234,9 +315,10 @@ export class CpuStepper implements PortableStepper {
     return this.run(r, c, ch, x, MODE.logSoftmax, 1);
   }
 
-  /** the masked weights it runs (those of its tfjs row step) */
-  weights(): ReturnType<CachedStepper['weights']> {
-    return this.inner.weights();
+  /** the masked weights it runs (benchmarks compare its layer step with the same as tfjs ops) */
+  weights(): Params {
+    this.masked ??= maskedWeights(this.config, this.model.params);
+    return this.masked;
   }
 
   /** Layer l's step alone at column c (benchmarks: one layer against the same as tfjs ops). */
@@ -250,6 +332,9 @@ export class CpuStepper implements PortableStepper {
   }
 
   dispose(): void {
-    this.inner.dispose();
+    // masked copies only: the caller's own weights stay alive
+    const own = new Set(Object.values(this.model.params));
+    for (const t of Object.values(this.masked ?? {})) if (!own.has(t)) t.dispose();
+    this.masked = undefined;
   }
 }

@@ -3,15 +3,18 @@
 // is the cached sampler's whole horizontal step for one sub-pixel: every layer's own-row
 // taps, gate, 1x1 and residual, then the head and the softmax, for all N batch rows, as
 // the fused WebGPU pixel kernel does it (webgpu/pixelKernel.ts). `advance` moves each layer's window
-// one column on once a pixel is decided. The vertical stack stays in tfjs (once a row).
+// one column on once a pixel is decided. `row` is the vertical stack's step once a row: each
+// layer's vertical taps over the rows it keeps, its condition, the link into the horizontal
+// stack and the gate that feeds the next layer, for the whole row and batch in one call
+// (as tfjs ops it was ~140 small kernels a row, whose fixed cost outweighed a small batch's work).
 //
 // Memory is the caller's (imported), past heapBase(); every pointer is a byte offset into it. A table at
 // `cfg` says where everything is: header ints, then LAYER ints per layer (below).
 // Products run 4 outputs a lane (f32x4), weights laid out [in, out] so a row of a weight
 // matrix is contiguous along the outputs.
 
-const HEADER: i32 = 16;
-const LAYER: i32 = 12;
+const HEADER: i32 = 24;
+const LAYER: i32 = 20;
 
 @inline function hdr(cfg: usize, i: i32): i32 {
   return load<i32>(cfg + (<usize>i << 2));
@@ -217,5 +220,67 @@ export function advance(cfg: usize): void {
       memory.copy(s, s + (<usize>P << 2), <usize>((reach - 1) * P) << 2);
       memory.copy(s + (<usize>((reach - 1) * P) << 2), at(hin, n * P), <usize>P << 2);
     }
+  }
+}
+
+/**
+ * The vertical stack for a new row, every layer in turn: its kept input rows move up one
+ * and the new one goes in (layer 0: the caller's ROW0, the image row above, normalised;
+ * later layers: the gate of the layer below), then vpre = bias and condition + the
+ * vertical taps, link = its bias and condition + vpre . link weights (LINK, read by
+ * every `step` of the row), and each horizontal window is cleared (nothing left of column 0).
+ */
+export function row(cfg: usize): void {
+  const L = hdr(cfg, 0);
+  const N = hdr(cfg, 1);
+  const P = hdr(cfg, 2);
+  const Wd = hdr(cfg, 14);
+  const ROW0 = hdr(cfg, 15);
+  const S = hdr(cfg, 16);
+  const q = hdr(cfg, 17);
+  const VPRE = hdr(cfg, 18);
+  const GROW = hdr(cfg, 19);
+  const P2 = 2 * P;
+  for (let l = 0; l < L; l++) {
+    const cin = lay(cfg, l, 0);
+    const half = lay(cfg, l, 1);
+    const d = lay(cfg, l, 2);
+    const reach = lay(cfg, l, 3);
+    const link = lay(cfg, l, 7);
+    const state = lay(cfg, l, 8);
+    const k = lay(cfg, l, 10);
+    const vin = lay(cfg, l, 11);
+    const vw = lay(cfg, l, 12);
+    const vb = lay(cfg, l, 13);
+    const lw = lay(cfg, l, 14);
+    const lb = lay(cfg, l, 15);
+    const vcw = lay(cfg, l, 16);
+    const hcw = lay(cfg, l, 17);
+    const Wp = Wd + 2 * reach;
+    const rowFloats = Wp * cin;
+    const src = l === 0 ? ROW0 : GROW;
+    for (let n = 0; n < N; n++) {
+      const base = at(vin, n * (reach + 1) * rowFloats);
+      if (reach > 0) memory.copy(base, base + (<usize>rowFloats << 2), <usize>(reach * rowFloats) << 2);
+      memory.copy(base + (<usize>(reach * rowFloats + reach * cin) << 2), at(src, n * Wd * cin), <usize>(Wd * cin) << 2);
+    }
+    // vpre [N, Wd, 2p]
+    for (let n = 0; n < N; n++) fillRows(VPRE + n * Wd * P2 * 4, vb + n * P2 * 4, Wd, P2);
+    if (q > 0) matAcc(VPRE, P2, S, q, vcw, P2, N * Wd, q, P2);
+    for (let n = 0; n < N; n++) {
+      for (let dy = 0; dy <= half; dy++) {
+        for (let dx = 0; dx < k; dx++) {
+          const x = vin + ((n * (reach + 1) + dy * d) * Wp + dx * d) * cin * 4;
+          matAcc(VPRE + n * Wd * P2 * 4, P2, x, cin, vw + (dy * k + dx) * cin * P2 * 4, P2, Wd, cin, P2);
+        }
+      }
+    }
+    // link [N, Wd, 2p], the horizontal pre-gate's share from this row
+    for (let n = 0; n < N; n++) fillRows(link + n * Wd * P2 * 4, lb + n * P2 * 4, Wd, P2);
+    if (q > 0) matAcc(link, P2, S, q, hcw, P2, N * Wd, q, P2);
+    matAcc(link, P2, VPRE, P2, lw, P2, N * Wd, P2, P2);
+    // the next layer's new vertical row
+    if (l + 1 < L) gate(GROW, VPRE, N * Wd, P);
+    if (l > 0 && reach > 0) memory.fill(<usize>state, 0, <usize>(N * reach * P) << 2);
   }
 }

@@ -17,6 +17,6 @@ describe('the CPU sampling kernel', () => {
   it('is valid WebAssembly with SIMD, importing only its memory', () => {
     const m = new WebAssembly.Module(Buffer.from(CPU_KERNEL_WASM, 'base64'));
     expect(WebAssembly.Module.imports(m)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(WebAssembly.Module.exports(m).map((e) => e.name).sort()).toEqual(['advance', 'heapBase', 'layer', 'memory', 'step']);
+    expect(WebAssembly.Module.exports(m).map((e) => e.name).sort()).toEqual(['advance', 'heapBase', 'layer', 'memory', 'row', 'step']);
   });
 });
