@@ -61,7 +61,7 @@ describe('fused WebGPU sampler in Chromium', () => {
     await page.close();
   }, 300_000);
 
-  it('a 2x2 digits run and a 2x2 faces run (guided): at most 2 readbacks per image row', async () => {
+  it('a 2x2 digits run (guided) and a 2x2 faces run: at most 2 readbacks per image row', async () => {
     const { page, errors } = await openPage();
     const rows = { mnist: 3, faces: 2 };
     const runs = (await page.evaluate((r) => (window as unknown as { runModelCounts: (r: unknown) => Promise<unknown> }).runModelCounts(r), rows)) as { name: string; rows: number; readbacks: number; submits: number; ms: number; leakedTensors: number; leakedBuffers: number }[];

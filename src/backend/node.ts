@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-export type NodeBackend = 'wasm' | 'cpu' | 'tensorflow';
+export type NodeBackend = 'wasm' | 'cpu' | 'tensorflow' | 'webgpu';
 
 const require = createRequire(import.meta.url);
 
@@ -18,6 +18,11 @@ export async function initNodeBackend(want: NodeBackend | 'auto' = 'auto'): Prom
       if (want === 'tensorflow') throw new Error('backend "tensorflow": @tensorflow/tfjs-node is not installed');
     }
     want = 'wasm';
+  }
+  if (want === 'webgpu') {
+    // Dawn's Node bindings on the machine's Vulkan driver (webgpuNode.ts); no adapter: one line why
+    await (await import('./webgpuNode')).initWebGPUNode();
+    return tf.getBackend();
   }
   if (want === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');

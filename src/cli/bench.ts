@@ -17,7 +17,7 @@ import { kernelOf } from '../model';
 import { mulberry32 } from '../util/rng';
 import { loadModel } from '../io/weightsNode';
 import { parseArgs, usage, UsageError, type FlagSpec } from './args';
-import { backendFlag, startBackend } from './common';
+import { samplerBackendFlag, startBackend } from './common';
 import { spatialFigures, threadedFigures } from './benchThreads';
 
 const spec = {
@@ -27,7 +27,8 @@ const spec = {
   'naive-pixels': { type: 'int', min: 1, help: 'sub-pixels timed for the naive sampler, then extrapolated (default: one row)' },
   'count-rows': { type: 'int', min: 1, help: 'rows of cached sampling over which kernels are counted (default 2)' },
   json: { type: 'bool', help: 'print only the JSON object (no table on stderr)' },
-  backend: backendFlag,
+  backend: samplerBackendFlag,
+  rows: { type: 'int', min: 1, help: 'webgpu: rows timed per batch, the rest extrapolated (default all)' },
 } satisfies FlagSpec;
 
 const FALLBACK: Partial<ModelConfig> = { height: 28, width: 28, channels: 1, levels: 256, hidden: 32, layers: 8 };
@@ -215,6 +216,17 @@ export async function runBench(argv: string[]): Promise<void> {
     source = `${p.source}, random weights (timing does not depend on their values)`;
   }
   const { config } = model;
+  if (backend === 'webgpu') {
+    // the fused sampler's own figures (benchWebgpu.ts); the CPU samplers' comparison does not apply
+    try {
+      const { benchWebgpu } = await import('./benchWebgpu');
+      const out = await benchWebgpu({ model, source, batches, rows: a.rows, condition: conditionFor, log });
+      process.stdout.write(JSON.stringify(out) + '\n');
+    } finally {
+      disposeParams(model.params);
+    }
+    return;
+  }
   const subPixels = config.height * config.width * config.channels;
   const naivePixels = Math.min(a['naive-pixels'] ?? config.width * config.channels, subPixels);
   const countRows = Math.min(a['count-rows'] ?? 2, config.height);

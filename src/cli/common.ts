@@ -14,6 +14,13 @@ export const backendFlag = {
   help: 'tfjs backend (default wasm; auto uses tfjs-node when installed)',
 } as const satisfies Flag;
 
+/** --backend for the samplers' commands: also webgpu (the fused sampler, on Dawn in Node). */
+export const samplerBackendFlag = {
+  type: 'enum',
+  values: ['wasm', 'cpu', 'webgpu', 'auto'] as const,
+  help: 'tfjs backend (default wasm; webgpu: the fused sampler on the machine\'s Vulkan driver, SwiftShader where there is no GPU; auto uses tfjs-node when installed)',
+} as const satisfies Flag;
+
 /** Starts tfjs quietly (no Node banner on stderr) on the chosen backend. */
 export async function startBackend(want: NodeBackend | 'auto' = 'wasm'): Promise<string> {
   const [tf, { initNodeBackend }] = await Promise.all([import('@tensorflow/tfjs'), import('../backend/node')]);

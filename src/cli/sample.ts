@@ -9,7 +9,7 @@ import { encodePng, imageGrid, levelsToPixels } from '../io/png';
 import { checkWritable, writeFilesAtomic, type OutputFile } from '../io/atomicWrite';
 import { parseArgs, usage, UsageError, type Args, type FlagSpec } from './args';
 import type { SampleThreads } from './sampleThreads';
-import { backendFlag, conditionFromFlags, extOf, startBackend } from './common';
+import { conditionFromFlags, extOf, samplerBackendFlag, startBackend } from './common';
 import { Progress } from './progress';
 import { autoencoderFlags, autoencoderPlan, checkAutoencoderFlags } from './variations';
 
@@ -26,7 +26,7 @@ const spec = {
   png: { type: 'string', help: 'write a grid of the samples to this PNG' },
   npy: { type: 'string', help: 'write the samples (levels 0..K-1) as uint8 [N,H,W,C] to this .npy' },
   scale: { type: 'int', min: 1, max: 32, help: 'PNG pixels per image pixel (default 4)' },
-  backend: backendFlag,
+  backend: samplerBackendFlag,
   threads: { type: 'int', min: 1, max: 256, help: "threads that sample, each its own share of the images (default: the machine's cores, fewer for a small run); any count gives the same bytes" },
   ...autoencoderFlags,
 } satisfies FlagSpec;
@@ -85,7 +85,8 @@ export async function runSample(argv: string[]): Promise<void> {
   // the sampling threads boot first, beside this thread's own loading (an auto-encoder's count is known only once its sources are read: one a core)
   const { SampleThreads, threadsFor, cores } = await import('./sampleThreads');
   const ae = a['from-png'] ?? a['from-npy'] ?? a.morph;
-  const pool = SampleThreads.start(ae === undefined ? threadsFor(a.count ?? 16, a.threads) : (a.threads ?? cores()), a.backend ?? 'wasm');
+  if (a.backend === 'webgpu' && a.threads !== undefined && a.threads > 1) throw new UsageError('--threads: the webgpu backend samples on one thread (the GPU runs the batch)');
+  const pool = SampleThreads.start(a.backend === 'webgpu' ? 1 : ae === undefined ? threadsFor(a.count ?? 16, a.threads) : (a.threads ?? cores()), a.backend ?? 'wasm');
   try {
     await sampleWith(a, pool);
   } finally {
