@@ -26,6 +26,10 @@ export interface Loaded {
 export interface RunEvents {
   pixels(batch: PixelBatch): void;
   paused(paused: boolean): void;
+  /** the run waits for its GPU kernels to compile */
+  compiling?(): void;
+  /** the GPU failed mid-run (one line); the run ends stopped and the worker goes on on wasm */
+  fault?(message: string): void;
 }
 
 export type RunEnd = Extract<Answer, { type: 'done' | 'stopped' }>;
@@ -91,6 +95,8 @@ export class SamplerClient {
   private progress(m: Progress, events: RunEvents): void {
     if (m.type === 'pixels') events.pixels(m);
     else if (m.type === 'paused' || m.type === 'resumed') events.paused(m.type === 'paused');
+    else if (m.type === 'compiling') events.compiling?.();
+    else if (m.type === 'fault') events.fault?.(m.message);
   }
 
   /** The newest run, while it has not ended. */

@@ -49,6 +49,26 @@ const ended = async (worker: FakeWorker, reqId: number, type: 'done' | 'stopped'
 };
 
 describe('store', () => {
+  it('says compiling while a WebGPU run compiles its kernels; a GPU fault ends the run stopped with its pixels, one line, and the header on wasm', async () => {
+    st().pick(3);
+    const reqId = lastRun().reqId;
+    w.sampler.say({ type: 'started', reqId });
+    w.sampler.say({ type: 'compiling', reqId });
+    await settle();
+    expect(statusWord(st())).toBe('compiling');
+    pixels(reqId, 0, [1, 2, 3, 0], 4);
+    await settle();
+    expect(statusWord(st())).toBe('running');
+    w.sampler.say({ type: 'fault', reqId, message: 'the GPU device was lost: gone' });
+    w.sampler.say({ type: 'backend', backend: { name: 'wasm', skipped: [{ name: 'webgpu', reason: 'GPU fault mid-run: the GPU device was lost: gone' }] } });
+    await ended(w.sampler, reqId, 'stopped');
+    expect(st().status).toBe('stopped');
+    expect(st().runMessage).toBe('the GPU device was lost: gone');
+    expect(Array.from(st().live!.image.subarray(0, 1))).toEqual([1]);
+    expect(st().backend?.name).toBe('wasm');
+    expect(st().backend?.skipped[0].reason).toMatch(/^GPU fault mid-run/);
+  });
+
   it('picking a class asks the worker for a run with the current settings, on the model it holds', async () => {
     useStore.setState({ settings: { label: null, count: 4, seed: 9, temperature: 0.5, guidance: 2, speed: 0 } });
     st().pick(3);

@@ -80,6 +80,8 @@ export interface AppState {
   runId: number;
   status: RunStatus;
   runMessage: string | null;
+  /** the run waits for its GPU kernels to compile (until its first pixels) */
+  compiling: boolean;
   /** live tensors in the sampling worker after its newest load or run ended */
   numTensors: number | null;
   live: Live | null;
@@ -201,7 +203,7 @@ export const useStore = create<AppState>()((set, get) => {
       entropy: new Float32Array(count * total).fill(NaN), top: new Uint16Array(count * total * 3), topP: new Float32Array(count * total * 3),
       elapsedMs: 0,
     };
-    set({ runId, lastKind: kind, focus, status: 'running', runMessage: null, live, liveTick: s.liveTick + 1 });
+    set({ runId, lastKind: kind, focus, status: 'running', runMessage: null, compiling: false, live, liveTick: s.liveTick + 1 });
     const mine = () => get().runId === runId;
     clients.sampler
       .run(
@@ -216,7 +218,14 @@ export const useStore = create<AppState>()((set, get) => {
           watch: focus,
         },
         {
-          pixels: (msg) => mine() && addPixels(live, msg),
+          pixels: (msg) => {
+            if (!mine()) return;
+            if (get().compiling) set({ compiling: false });
+            addPixels(live, msg);
+          },
+          compiling: () => mine() && set({ compiling: true }),
+          // the GPU failed: its one line stays beside the stopped run; the header says the worker went on on wasm
+          fault: (message) => mine() && set({ runMessage: message, compiling: false }),
           paused: (paused) => mine() && set({ status: paused ? 'paused' : 'running' }),
         },
       )
@@ -224,7 +233,7 @@ export const useStore = create<AppState>()((set, get) => {
         (end) => {
           if (!mine()) return;
           if (end.type === 'done') live.elapsedMs = end.elapsedMs;
-          set({ status: end.type, liveTick: get().liveTick + 1 });
+          set({ status: end.type, compiling: false, liveTick: get().liveTick + 1 });
         },
         (e: Error) => {
           // a replaced or stopped run: whoever replaced or stopped it has set the status
@@ -419,6 +428,7 @@ export const useStore = create<AppState>()((set, get) => {
     runId: 0,
     status: 'idle',
     runMessage: null,
+    compiling: false,
     numTensors: null,
     live: null,
     liveTick: 0,

@@ -193,7 +193,7 @@ async function* fusedPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
   const N = opts.count;
   const total = H * Wd * C;
   const plan = guidePlan(model, opts);
-  const fused = await FusedSampler.create(model, plan, { x, length, seed: opts.seed, temperature }, opts.onCompile);
+  const fused = await FusedSampler.create(model, plan, { x, length, seed: opts.seed, first: opts.first ?? 0, temperature }, opts.onCompile);
   try {
     opts.onStats?.(fused.stats);
     let done = length;

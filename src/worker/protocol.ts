@@ -203,6 +203,10 @@ export type FromWorker =
   | { type: 'init-error'; message: string; backend?: BackendReport }
   | { type: 'loaded'; reqId: number; model: ModelInfo; numTensors: number }
   | { type: 'started'; reqId: number }
+  /** the run waits for its GPU kernels to compile (the first run of a model shape on WebGPU) */
+  | { type: 'compiling'; reqId: number }
+  /** the GPU failed (device lost, a kernel error, missing limits): one line; the run then ends 'stopped' with what it drew, and the worker is on wasm ('backend' follows) */
+  | { type: 'fault'; reqId: number; message: string }
   | PixelBatch
   | { type: 'paused'; reqId: number }
   | { type: 'resumed'; reqId: number }
@@ -216,7 +220,7 @@ export type FromWorker =
 /** The final answers, one per request. */
 export type Answer = Extract<FromWorker, { type: 'loaded' | 'done' | 'stopped' | 'score' | 'encoded' | 'failed' }>;
 /** What a run reports before its final answer. */
-export type Progress = Extract<FromWorker, { type: 'started' | 'pixels' | 'paused' | 'resumed' }>;
+export type Progress = Extract<FromWorker, { type: 'started' | 'compiling' | 'fault' | 'pixels' | 'paused' | 'resumed' }>;
 
 export interface ScoreResult {
   type: 'score';

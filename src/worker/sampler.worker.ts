@@ -28,6 +28,7 @@ function post(msg: FromWorker): void {
 }
 
 let modelsBase = '';
+let wasmBase = '';
 /** the sampler's threads, on wasm / cpu (sharePool.ts) */
 let pool: SharePool | undefined;
 /** the files of a model the page gave as files, by its spec, until its load reads them */
@@ -103,6 +104,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
     guidance: req.guidance,
     prefix: req.prefix ? { images: req.prefix.values, length: req.prefix.length } : undefined,
     signal,
+    onCompile: () => post({ type: 'compiling', reqId: run.reqId }),
   });
 
   // sub-pixels decided but not yet posted (a prefix's sub-pixels are given, never posted)
@@ -169,12 +171,34 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
     }
     flush();
     return elapsed();
+  } catch (e) {
+    if (!(e instanceof Error) || e.name !== 'GPUFault') throw e;
+    // the GPU failed: keep what was drawn, say why in one line, go on on wasm, end as stopped
+    flush();
+    post({ type: 'fault', reqId: run.reqId, message: errorText(e) });
+    await fallBackToWasm(m, errorText(e));
+    throw new Aborted();
   } finally {
     // the generator's tensors are released before the answer says how many are left
     if (!finished) await gen.return(new Uint8Array(0)).catch(() => undefined);
     signal.removeEventListener('abort', onAbort);
     if (live === run) live = undefined;
   }
+}
+
+/**
+ * After a GPU fault: tfjs goes to wasm (the header says why) and the model's weights follow
+ * it, read from the GPU while it still answers (a lost device leaves the next run's load to fail in one line).
+ */
+async function fallBackToWasm(m: PixelCNN, why: string): Promise<void> {
+  const values = await Promise.all(Object.entries(m.params).map(async ([name, t]) => [name, await t.data().catch(() => null), t.shape] as const)).catch(() => []);
+  const report = await selectBackend(wasmBase, 'wasm', ['wasm', 'cpu'], 1);
+  for (const [name, v, shape] of values) {
+    if (!v) continue;
+    m.params[name].dispose();
+    m.params[name] = tf.tensor(v as Float32Array, shape, 'float32');
+  }
+  post({ type: 'backend', backend: { ...report, skipped: [{ name: 'webgpu', reason: `GPU fault mid-run: ${why}` }, ...report.skipped.filter((s) => s.name !== 'webgpu')] } });
 }
 
 // ---- scoring a drawing ---------------------------------------------------------------
@@ -213,6 +237,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   switch (msg.type) {
     case 'init': {
       modelsBase = msg.modelsBase;
+      wasmBase = msg.wasmBase;
       // the scorer runs on a CPU backend: it never waits for, nor slows, a generation on the GPU
       const start = async () => {
         try {

@@ -3,12 +3,14 @@
 import { useEffect, useRef } from 'react';
 import { drawingModel, startError, useStore, type AppState } from '../store';
 
-export function statusWord(s: Pick<AppState, 'status' | 'model' | 'conditionVector'>): string {
+export function statusWord(s: Pick<AppState, 'status' | 'model' | 'conditionVector'> & Partial<Pick<AppState, 'compiling'>>): string {
   if (s.model.kind === 'loading' || (s.model.kind === 'switching' && !s.model.from)) return 'loading';
   if (startError(s) !== null) return 'error';
   // a vector model draws nothing until the face panel (or an auto-encoder's source) gives it a vector
   const config = drawingModel(s)?.config;
   if (s.status === 'idle' && config?.conditioning.type === 'vector' && !s.conditionVector) return config.encoder ? 'pick a source' : 'pick a face';
+  // the first run of a model shape on WebGPU compiles its kernels before any pixel
+  if (s.status === 'running' && s.compiling) return 'compiling';
   return s.status;
 }
 

@@ -38,8 +38,8 @@ export async function fusedEvents(model: PixelCNN, opts: SampleOptions): Promise
 }
 
 /** Levels the GPU drew that drawLevel would not have drawn from the same distribution and uniform. */
-export function drawMismatches(ev: PixelEvent[], seed: number, N: number, K: number): number {
-  const u = runUniforms(seed, N, ev.length);
+export function drawMismatches(ev: PixelEvent[], seed: number, N: number, K: number, first = 0): number {
+  const u = runUniforms(seed, N, ev.length, first);
   let bad = 0;
   ev.forEach((e, k) => {
     for (let n = 0; n < N; n++) if (drawLevel(e.probs, n * K, K, u[k * N + n]) !== e.values[n]) bad++;
@@ -113,7 +113,7 @@ export async function checkFused(
     name,
     maxLogDiff,
     sameImages: same,
-    drawMismatches: drawMismatches(run.ev, opts.seed, opts.count, K),
+    drawMismatches: drawMismatches(run.ev, opts.seed, opts.count, K, opts.first),
     rows,
     readbacks: c1.readbacks - c0.readbacks,
     submits: c1.submits - c0.submits,

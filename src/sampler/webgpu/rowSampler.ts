@@ -38,6 +38,8 @@ export interface FusedRun {
   /** sub-pixels given (the prefix) */
   length: number;
   seed: number;
+  /** the run's first image's stream (a share of a bigger run draws that run's bytes) */
+  first: number;
   temperature: number;
 }
 
@@ -181,7 +183,7 @@ export class FusedSampler {
     const steps = size - run.length;
     const meta = new Float32Array(N + size * N);
     meta.set(plan.condStream, 0);
-    meta.set(runUniforms(run.seed, N, steps), N);
+    meta.set(runUniforms(run.seed, N, steps, run.first), N);
     q.writeBuffer(this.bufs.meta, 0, meta);
     // the mixture's log p(c | x_<i) per stream: uniform, or from one pass over the prefix
     if (plan.kind === 'mixture') {
