@@ -61,13 +61,15 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-it('eval --classify adds classifyAccuracy (and per class) to the JSON: the Bayes classifier on the same digits', async () => {
-  const r = await cli('eval', '--model', path.join(dir, 'mnist'), '--split', 'test', '--limit', String(N), '--batch', '3', '--classify');
+it('eval --classify adds classifyAccuracy (and per class) to the JSON: the Bayes classifier on the same digits, on two threads', async () => {
+  const r = await cli('eval', '--model', path.join(dir, 'mnist'), '--split', 'test', '--limit', String(N), '--batch', '3', '--classify', '--threads', '2');
   expect(r.code, r.stderr).toBe(0);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   expect(out.images).toBe(N);
   expect(out.classifyAccuracy).toBeCloseTo(expected, 9);
   expect(out.classifyAccuracyByClass).toHaveLength(10);
+  // two threads, each its share of every batch: the same figures as one classify call
+  expect(out.classifyThreads).toBe(2);
   expect(out.leakedTensors).toBe(0);
   expect(r.stderr).toMatch(/classified 5 images by Bayes from the class likelihoods: \d+\.\d% right/);
 }, 180_000);

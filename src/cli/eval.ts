@@ -14,6 +14,7 @@ const spec = {
   batch: { type: 'int', min: 1, max: 1024, help: 'images per forward pass (default 32)' },
   classify: { type: 'bool', help: 'also classify each image by Bayes from the ten class likelihoods (uniform prior): classifyAccuracy' },
   backend: backendFlag,
+  threads: { type: 'int', min: 1, max: 256, help: "--classify: threads that classify, each its own share of a batch (default: the machine's cores)" },
 } satisfies FlagSpec;
 
 export { quantize } from '../io/digits';
@@ -43,6 +44,9 @@ export async function runEval(argv: string[]): Promise<void> {
     import('../model'),
     import('../io/weightsNode'),
   ]);
+  // --classify's threads boot now, beside the likelihood pass
+  const threads = a.classify ? await import('./sampleThreads') : undefined;
+  const pool = threads?.SampleThreads.start(a.threads ?? threads.cores(), backend);
   const model = await loadModel(a.model!);
   try {
     const { config } = model;
@@ -127,7 +131,6 @@ export async function runEval(argv: string[]): Promise<void> {
     // the generative classifier: argmax_c p(x | c), each image scored under all ten classes
     let classified = {};
     if (a.classify) {
-      const { classify } = await import('../model');
       const classes = config.conditioning.type === 'class' ? config.conditioning.classes : 0;
       const cp = new Progress(`classify ${split} (${n} images x ${classes} classes)`, n);
       const right = new Float64Array(classes);
@@ -136,7 +139,7 @@ export async function runEval(argv: string[]): Promise<void> {
         const b = Math.min(batch, n - i);
         const levels = quantize(data.images.subarray(i * per, (i + b) * per), config.levels);
         // each image is `classes` images in the forward pass
-        const { predicted } = await classify(model, levels, b, Math.max(1, Math.ceil(batch / classes)));
+        const predicted = await pool!.classify(model, a.model!, Uint8Array.from(levels), b, Math.max(1, Math.ceil(batch / classes)));
         predicted.forEach((p, k) => {
           const y = data.labels[i + k];
           seen[y]++;
@@ -147,7 +150,7 @@ export async function runEval(argv: string[]): Promise<void> {
       cp.finish();
       const accuracy = right.reduce((s, v) => s + v, 0) / n;
       process.stderr.write(`classified ${n} images by Bayes from the class likelihoods: ${(100 * accuracy).toFixed(1)}% right\n`);
-      classified = { classifyAccuracy: accuracy, classifyAccuracyByClass: Array.from(seen, (m, c) => (m ? right[c] / m : null)) };
+      classified = { classifyAccuracy: accuracy, classifyAccuracyByClass: Array.from(seen, (m, c) => (m ? right[c] / m : null)), classifyThreads: pool!.threads };
     }
     const natsPerImage = total / n;
     const unconditional = nullable ? { unconditionalBitsPerDim: bitsPerDim(totalUnconditional / n, config) } : {};
@@ -175,6 +178,7 @@ export async function runEval(argv: string[]): Promise<void> {
     };
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
+    await pool?.close();
     disposeParams(model.params);
   }
 }

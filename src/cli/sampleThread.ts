@@ -8,10 +8,13 @@ import type { SampleOptions } from '../sampler/types';
 
 export type ToSampleThread =
   | { type: 'init'; backend: string }
-  | { type: 'share'; modelDir: string; opts: SampleOptions };
+  | { type: 'share'; modelDir: string; opts: SampleOptions }
+  /** eval --classify: a share of the images [count, H, W, C] (levels), classified by Bayes from the class likelihoods */
+  | { type: 'classify'; modelDir: string; levels: Uint8Array; count: number; batch: number };
 export type FromSampleThread =
   | { type: 'progress'; done: number }
   | { type: 'done'; images: Uint8Array }
+  | { type: 'classified'; predicted: number[] }
   | { type: 'error'; message: string };
 
 const port = parentPort!;
@@ -19,7 +22,16 @@ const port = parentPort!;
 async function boot(backend: string) {
   const [common, weights, chunked, model] = await Promise.all([import('./common'), import('../io/weightsNode'), import('../sampler/chunked'), import('../model')]);
   await common.startBackend(backend as 'wasm');
-  return { loadModel: weights.loadModel, sampleChunked: chunked.sampleChunked, disposeParams: model.disposeParams };
+  return { loadModel: weights.loadModel, sampleChunked: chunked.sampleChunked, disposeParams: model.disposeParams, classify: model.classify };
+}
+
+/** The model of `dir`, loaded once and kept for the runs after. */
+async function modelOf(lib: Awaited<ReturnType<typeof boot>>, dir: string): Promise<PixelCNN> {
+  if (held?.dir !== dir) {
+    if (held) lib.disposeParams(held.model.params);
+    held = { dir, model: await lib.loadModel(dir) };
+  }
+  return held.model;
 }
 
 let ready: ReturnType<typeof boot> | undefined;
@@ -29,13 +41,10 @@ let queue: Promise<void> = Promise.resolve();
 
 async function share(modelDir: string, opts: SampleOptions): Promise<void> {
   const lib = await ready!;
-  if (held?.dir !== modelDir) {
-    if (held) lib.disposeParams(held.model.params);
-    held = { dir: modelDir, model: await lib.loadModel(modelDir) };
-  }
-  const { width: Wd, channels: C } = held.model.config;
+  const model = await modelOf(lib, modelDir);
+  const { width: Wd, channels: C } = model.config;
   let said = -1;
-  const images = await lib.sampleChunked(held.model, opts, (done) => {
+  const images = await lib.sampleChunked(model, opts, (done) => {
     // a row at a time: a message a sub-pixel would cost more than the sub-pixel
     const row = Math.floor(done / (Wd * C));
     if (row === said) return;
@@ -45,6 +54,12 @@ async function share(modelDir: string, opts: SampleOptions): Promise<void> {
   port.postMessage({ type: 'done', images } satisfies FromSampleThread, [images.buffer as ArrayBuffer]);
 }
 
+async function classify(modelDir: string, levels: Uint8Array, count: number, batch: number): Promise<void> {
+  const lib = await ready!;
+  const { predicted } = await lib.classify(await modelOf(lib, modelDir), levels, count, batch);
+  port.postMessage({ type: 'classified', predicted: Array.from(predicted) } satisfies FromSampleThread);
+}
+
 port.on('message', (m: ToSampleThread) => {
   if (m.type === 'init') {
     ready = boot(m.backend);
@@ -52,6 +67,6 @@ port.on('message', (m: ToSampleThread) => {
     return;
   }
   queue = queue.then(() =>
-    share(m.modelDir, m.opts).catch((e) => port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSampleThread)),
+    (m.type === 'share' ? share(m.modelDir, m.opts) : classify(m.modelDir, m.levels, m.count, m.batch)).catch((e) => port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSampleThread)),
   );
 });

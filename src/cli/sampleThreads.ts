@@ -75,7 +75,7 @@ export class SampleThreads {
           const onMessage = (m: FromSampleThread) => {
             if (m.type === 'progress') report(k + 1, m.done);
             else if (m.type === 'error') reject(new Error(m.message));
-            else {
+            else if (m.type === 'done') {
               out.set(m.images, part.first * size);
               report(k + 1, size);
               resolve();
@@ -96,6 +96,37 @@ export class SampleThreads {
       const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (bad) throw bad.reason;
       return { images: out, threads: parts.length };
+    } finally {
+      cleanups.forEach((f) => f());
+    }
+  }
+
+  /**
+   * eval --classify on the pool: each thread classifies a share of the images (levels
+   * [count, H, W, C]) by Bayes from the class likelihoods, `batch` images a forward pass.
+   */
+  async classify(model: PixelCNN, modelDir: string, levels: Uint8Array, count: number, batch: number): Promise<number[]> {
+    const { height: H, width: Wd, channels: C } = model.config;
+    const size = H * Wd * C;
+    const parts = shares(count, this.threads);
+    const cleanups: (() => void)[] = [];
+    const remote = parts.slice(1).map(
+      (part, k) =>
+        new Promise<number[]>((resolve, reject) => {
+          const w = this.workers[k];
+          const onMessage = (m: FromSampleThread) => (m.type === 'classified' ? resolve(m.predicted) : m.type === 'error' ? reject(new Error(m.message)) : undefined);
+          const onExit = (code: number) => reject(new Error(`a sampling thread exited with code ${code}`));
+          w.ref();
+          w.on('message', onMessage).on('exit', onExit);
+          cleanups.push(() => w.off('message', onMessage).off('exit', onExit).unref());
+          const share = levels.slice(part.first * size, (part.first + part.count) * size);
+          w.postMessage({ type: 'classify', modelDir, levels: share, count: part.count, batch } satisfies ToSampleThread, [share.buffer]);
+        }),
+    );
+    try {
+      const { classify } = await import('../model');
+      const local = classify(model, levels.subarray(0, parts[0].count * size), parts[0].count, batch).then((r) => Array.from(r.predicted));
+      return (await Promise.all([local, ...remote])).flat();
     } finally {
       cleanups.forEach((f) => f());
     }
