@@ -29,7 +29,8 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 let started: Promise<unknown> | undefined;
 let modelsBase = '';
 let model: PixelCNN | undefined;
-let stopped = -1;
+/** runs told to stop (a run sees it at its next row's end) */
+const stopped = new Set<number>();
 
 async function run(runId: number, opts: SampleOptions): Promise<void> {
   const m = model!;
@@ -53,6 +54,7 @@ async function run(runId: number, opts: SampleOptions): Promise<void> {
   for (;;) {
     const step = await gen.next();
     if (step.done) {
+      stopped.delete(runId);
       flush();
       post({ type: 'done', runId, images: step.value }, [step.value.buffer]);
       return;
@@ -64,7 +66,7 @@ async function run(runId: number, opts: SampleOptions): Promise<void> {
       flush();
       // a turn of the event loop a row, so a stop is heard
       await new Promise((r) => setTimeout(r, 0));
-      if (stopped === runId) {
+      if (stopped.delete(runId)) {
         await gen.return(new Uint8Array(0));
         return;
       }
@@ -94,6 +96,6 @@ self.onmessage = (ev: MessageEvent<ToShare>) => {
   } else if (msg.type === 'run') {
     run(msg.runId, msg.opts).catch((e) => post({ type: 'error', runId: msg.runId, message: message(e) }));
   } else if (msg.type === 'stop') {
-    stopped = msg.runId;
+    stopped.add(msg.runId);
   }
 };
