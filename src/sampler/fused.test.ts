@@ -32,6 +32,7 @@ const dispose = (m: PixelCNN) => disposeParams(m.params);
 
 /** extraReads: readbacks a run makes besides its rows (the mixture's posterior over a prefix: one). */
 function expectExact(c: FusedCheck, maxLogDiff: number, extraReads = 0): void {
+  console.log(`${c.name}: max |log p diff| ${c.maxLogDiff.toExponential(2)}, expected flips per draw ${c.flipRate.toExponential(2)}, ${c.events} sub-pixels, ${c.readbacks} readbacks, ${c.submits} submits over ${c.rows} rows`);
   expect(c.events, c.name).toBeGreaterThan(0);
   expect(c.maxLogDiff, c.name).toBeLessThan(maxLogDiff);
   expect(c.drawMismatches, c.name).toBe(0);
@@ -82,5 +83,32 @@ describe('fused WebGPU sampler in Node', () => {
     const opts: SampleOptions = { count: 2, seed: 4, condition: { labels: [3, 7] }, prefix: { images, length: 27 * 28 } };
     expectExact(await checkFused('models/mnist', load, opts, backends, counter, dispose), 2e-3);
     expect(tf.getBackend()).toBe('webgpu');
+  });
+});
+
+describe('fused WebGPU sampler faults', () => {
+  it('an adapter without a limit the kernels need is refused in one line before anything is drawn', async () => {
+    const { missingLimit } = await import('./webgpu/kernel');
+    const limits = { maxStorageBuffersPerShaderStage: 8, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupStorageSize: 16384, maxStorageBufferBindingSize: 2 ** 27, minUniformBufferOffsetAlignment: 256 };
+    const k = { label: 'pixel', bindings: Array.from({ length: 7 }, (_, i) => ({ name: `b${i}`, write: false })), groups: 1, wg: 128, body: '' };
+    expect(missingLimit({ limits } as unknown as GPUDevice, [k], 1000, 1000)).toBeNull();
+    expect(missingLimit({ limits: { ...limits, maxStorageBuffersPerShaderStage: 4 } } as unknown as GPUDevice, [k], 1000, 1000)).toBe('7 storage buffers per kernel (the adapter allows 4)');
+    expect(missingLimit({ limits } as unknown as GPUDevice, [k], 20000, 1000)).toBe('20 KB of workgroup memory (the adapter allows 16 KB)');
+  });
+
+  // last: it destroys tfjs's device for the rest of this file
+  it('a device lost mid-run ends the run with one line (GPUFault), and its buffers are freed', async () => {
+    const m = await tiny(1, { type: 'class', classes: 3 })();
+    const live = counter().liveBuffers;
+    const it = (await import('./index')).samplePixels(m, { count: 2, seed: 1, mode: 'fused', condition: { labels: [0, 1] } });
+    await it.next();
+    (tf.backend() as unknown as { device: GPUDevice }).device.destroy();
+    const err = await (async () => {
+      for (;;) if ((await it.next()).done) return null;
+    })().catch((e: Error) => e);
+    expect(err?.name).toBe('GPUFault');
+    expect(err?.message).toMatch(/^the GPU device was lost: |^reading back row \d+ failed: |^the fused sampler's kernels failed: /);
+    expect(err?.message.includes('\n')).toBe(false);
+    expect(counter().liveBuffers).toBe(live);
   });
 });

@@ -15,6 +15,12 @@ export interface FusedCheck {
   name: string;
   /** worst |log p_fused - log p_cached| over every sub-pixel and level */
   maxLogDiff: number;
+  /**
+   * mean over draws (sub-pixel, image) of sum_k |CDF_fused(k) - CDF_cached(k)|: the chance a
+   * uniform lands between the two CDFs' boundaries, i.e. the expected rate of draws whose
+   * level float rounding between the two samplers flips
+   */
+  flipRate: number;
   sameImages: boolean;
   /** sub-pixels whose GPU-drawn level differs from drawLevel on the read-back distribution */
   drawMismatches: number;
@@ -95,11 +101,22 @@ export async function checkFused(
   await tf.setBackend(backends.reference);
   const ref = await load();
   let maxLogDiff = 0;
+  let gap = 0;
   let same: boolean;
   try {
     const probs = await cachedReplay(ref, opts, run.x, length);
     if (probs.length !== run.ev.length) maxLogDiff = Infinity;
     probs.forEach((p, i) => p.forEach((v, j) => (maxLogDiff = Math.max(maxLogDiff, Math.abs(Math.log(v) - Math.log(run.ev[i].probs[j]))))));
+    probs.forEach((p, i) => {
+      for (let n = 0; n < opts.count; n++) {
+        let [a, b] = [0, 0];
+        for (let k = 0; k < K - 1; k++) {
+          a += p[n * K + k];
+          b += run.ev[i].probs[n * K + k];
+          gap += Math.abs(a - b);
+        }
+      }
+    });
     const it = samplePixels(ref, { ...opts, mode: 'cached' });
     let step = await it.next();
     while (!step.done) step = await it.next();
@@ -112,6 +129,7 @@ export async function checkFused(
   return {
     name,
     maxLogDiff,
+    flipRate: gap / Math.max(1, run.ev.length * opts.count),
     sameImages: same,
     drawMismatches: drawMismatches(run.ev, opts.seed, opts.count, K, opts.first),
     rows,
