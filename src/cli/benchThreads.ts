@@ -8,7 +8,7 @@ import path from 'node:path';
 import { initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
 import { saveModel } from '../io/weightsNode';
 import { sample } from '../sampler';
-import { cores, sampleThreaded } from './sampleThreads';
+import { cores, SampleThreads } from './sampleThreads';
 
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
@@ -24,25 +24,30 @@ export interface ThreadedFigures {
   batches: { batch: number; oneThreadMs: number; threadsMs: number; speedup: number; sameBytes: boolean }[];
 }
 
-/** Each batch on one thread and on `threads` (wall-clock: threads run side by side), back to back. */
+/**
+ * Each batch on one thread and on `threads` (wall-clock: threads run side by side), back to
+ * back, on a pool booted and warmed first (a command boots its pool beside its own loading).
+ */
 export async function threadedFigures(model: PixelCNN, batches: number[], threads = cores()): Promise<ThreadedFigures> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-threads-'));
+  const pool = SampleThreads.start(threads);
   try {
     await saveModel(dir, model); // every thread loads the weights from here
+    const optsFor = (count: number) => ({ count, seed: 3, mode: 'cpu' as const, condition: conditionFor(model.config, count) });
+    await pool.run(model, dir, optsFor(threads)); // boots and warms every thread
     const out: ThreadedFigures['batches'] = [];
     for (const batch of batches) {
-      const opts = { count: batch, seed: 3, mode: 'cpu' as const, condition: conditionFor(model.config, batch) };
-      const time = async (n: number) => {
-        const t = performance.now();
-        const { images } = await sampleThreaded(model, dir, 'wasm', opts, n);
-        return { ms: performance.now() - t, images };
-      };
-      const one = await time(1);
-      const many = await time(threads);
-      out.push({ batch, oneThreadMs: round(one.ms, 0), threadsMs: round(many.ms, 0), speedup: round(one.ms / many.ms), sameBytes: Buffer.compare(Buffer.from(one.images), Buffer.from(many.images)) === 0 });
+      let t = performance.now();
+      const one = await sample(model, optsFor(batch));
+      const oneMs = performance.now() - t;
+      t = performance.now();
+      const many = await pool.run(model, dir, optsFor(batch));
+      const manyMs = performance.now() - t;
+      out.push({ batch, oneThreadMs: round(oneMs, 0), threadsMs: round(manyMs, 0), speedup: round(oneMs / manyMs), sameBytes: Buffer.compare(Buffer.from(one), Buffer.from(many.images)) === 0 });
     }
     return { threads, batches: out };
   } finally {
+    await pool.close();
     await fs.rm(dir, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,9 @@ import { samplePixels } from './index';
 import { chunks, shareOptions } from './split';
 import type { SampleOptions } from './types';
 
+/** A turn of the event loop: setImmediate where there is one (Node; setTimeout waits >= 1 ms). */
+const turn = () => new Promise<void>((r) => ((globalThis as { setImmediate?: (f: () => void) => void }).setImmediate ?? setTimeout)(r));
+
 /** Batch rows (images x guidance streams) a chunk holds at most: past a few hundred a batch runs no faster. */
 export const CHUNK_ROWS = 512;
 
@@ -46,7 +49,7 @@ export async function sampleChunked(
       }
       const e = step.value;
       onProgress?.((finished + part.count * e.done) / opts.count);
-      if (breathe && e.col === Wd - 1 && e.channel === C - 1) await new Promise((r) => setTimeout(r, 0));
+      if (breathe && e.col === Wd - 1 && e.channel === C - 1) await turn();
     }
     finished += part.count * size;
   }
