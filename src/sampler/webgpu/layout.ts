@@ -1,6 +1,6 @@
 // Where every weight and every piece of state sits in the fused kernels' flat buffers. The
-// kernels bake these offsets into their WGSL and packWeights fills the weight buffer from the
-// same table, keyed by parameter name, so the two cannot drift apart.
+// kernels bake these offsets into their WGSL and the sampler (rowSampler.ts) concatenates the
+// masked weights in this table's order, keyed by parameter name, so the two cannot drift apart.
 import type { ModelConfig } from '../../model';
 import { dilationOf, kernelOf, reachOf } from '../../model';
 
