@@ -104,7 +104,8 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
     guidance: req.guidance,
     prefix: req.prefix ? { images: req.prefix.values, length: req.prefix.length } : undefined,
     signal,
-    onCompile: () => post({ type: 'compiling', reqId: run.reqId }),
+    // WebGPU only (no share pool there): a function cannot cross to the share threads
+    ...(pool ? {} : { onCompile: () => post({ type: 'compiling', reqId: run.reqId }) }),
   });
 
   // sub-pixels decided but not yet posted (a prefix's sub-pixels are given, never posted)
