@@ -1,5 +1,7 @@
 // A reporter that ends `npm test` with the slowest files (wall and CPU seconds) and how busy
 // the two cores were, so a file that grew shows in the next run. Figures: docs/testing.md.
+// TEST_TIMING_JSON=FILE also writes every file's figures there.
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
 
@@ -42,6 +44,8 @@ export default class Timing implements Reporter {
       };
     });
     const cpuSum = rows.reduce((s, r) => s + (r.cpu ?? 0), 0);
+    // every file's figures, for docs/testing.md's tables
+    if (process.env.TEST_TIMING_JSON) fs.writeFileSync(process.env.TEST_TIMING_JSON, JSON.stringify({ wall, busy, rows }, null, 1));
     const lines = rows
       .sort((a, b) => b.wall - a.wall)
       .slice(0, SHOWN)
