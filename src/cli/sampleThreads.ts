@@ -1,6 +1,6 @@
-// Sampling on every core in Node: a run's images are split into even shares (split.ts),
-// one per worker thread, each with its own tfjs-wasm and CPU kernel (sampleThread.ts); this
-// thread samples the first share itself. A thread takes ~1.5 s to start (tsx, tfjs-wasm), so
+// Sampling on every core in Node: a run's images go out in chunks (split.ts) to worker
+// threads, each with its own tfjs-wasm and CPU kernel (sampleThread.ts), and to this
+// thread, each taking the next chunk when it is free. A thread takes ~1.5 s to start (tsx, tfjs-wasm), so
 // a command starts its pool first thing (SampleThreads.start), to boot beside its own
 // loading, and keeps it for all its runs. Every image draws from its own stream, so any
 // thread count gives the same bytes.
@@ -8,8 +8,8 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../backend/thread';
 import type { PixelCNN } from '../model';
-import { sampleChunked } from '../sampler/chunked';
-import { shareOptions, shares } from '../sampler/split';
+import { chunkImages, sampleChunked } from '../sampler/chunked';
+import { chunks, shareOptions, shares, type Share } from '../sampler/split';
 import type { SampleOptions } from '../sampler/types';
 import type { FromSampleThread, ToSampleThread } from './sampleThread';
 
@@ -56,46 +56,72 @@ export class SampleThreads {
    * Samples `opts` on up to this pool's threads. `model` is the one this thread holds
    * (loaded from `modelDir`, which the workers load themselves); `onProgress` sees the
    * sub-pixels decided so far averaged over all the run's images (0 .. H * W * C).
+   * The images go out in chunks, each thread taking the next when it is free: a worker
+   * that is still booting (~1.5 s) takes fewer, and no thread waits for another at the end
+   * for longer than a chunk.
    */
   async run(model: PixelCNN, modelDir: string, opts: SampleOptions, onProgress?: (done: number) => void): Promise<ThreadedRun> {
     const { height: H, width: Wd, channels: C } = model.config;
     const size = H * Wd * C;
-    const parts = shares(opts.count, this.threads);
-    const done = new Float64Array(parts.length);
-    const report = (i: number, d: number) => {
-      done[i] = d;
-      onProgress?.(parts.reduce((sum, p, j) => sum + p.count * done[j], 0) / opts.count);
+    const threads = Math.min(this.threads, opts.count);
+    // about four chunks a thread, each at most what fits the kernel's memory well
+    const per = Math.min(chunkImages(model, opts), Math.max(1, Math.ceil(opts.count / (threads * 4))));
+    const queue = chunks({ first: 0, count: opts.count }, per);
+    const progress = new Map<Share, number>();
+    const report = (part: Share, d: number) => {
+      progress.set(part, d);
+      let sum = 0;
+      for (const [p, v] of progress) sum += p.count * v;
+      onProgress?.(sum / opts.count);
     };
     const out = new Uint8Array(opts.count * size);
     const cleanups: (() => void)[] = [];
-    const remote = parts.slice(1).map(
-      (part, k) =>
+    let failed = false;
+    const remote = this.workers.slice(0, threads - 1).map(
+      (w) =>
         new Promise<void>((resolve, reject) => {
-          const w = this.workers[k];
+          let part: Share | undefined;
+          const fail = (e: Error) => {
+            failed = true;
+            reject(e);
+          };
+          const next = () => {
+            part = failed ? undefined : queue.shift();
+            if (!part) return resolve();
+            const { signal: _signal, ...plain } = shareOptions(opts, size, part);
+            w.postMessage({ type: 'share', modelDir, opts: plain } satisfies ToSampleThread);
+          };
           const onMessage = (m: FromSampleThread) => {
-            if (m.type === 'progress') report(k + 1, m.done);
-            else if (m.type === 'error') reject(new Error(m.message));
+            if (m.type === 'progress') report(part!, m.done);
+            else if (m.type === 'error') fail(new Error(m.message));
             else if (m.type === 'done') {
-              out.set(m.images, part.first * size);
-              report(k + 1, size);
-              resolve();
+              out.set(m.images, part!.first * size);
+              report(part!, size);
+              next();
             }
           };
-          const onError = (e: Error) => reject(new Error(`sampling thread: ${e.message.split('\n')[0]}`));
-          const onExit = (code: number) => reject(new Error(`a sampling thread exited with code ${code}`));
+          const onError = (e: Error) => fail(new Error(`sampling thread: ${e.message.split('\n')[0]}`));
+          const onExit = (code: number) => fail(new Error(`a sampling thread exited with code ${code}`));
           w.ref();
           w.on('message', onMessage).on('error', onError).on('exit', onExit);
           cleanups.push(() => w.off('message', onMessage).off('error', onError).off('exit', onExit).unref());
-          const { signal: _signal, ...plain } = shareOptions(opts, size, part);
-          w.postMessage({ type: 'share', modelDir, opts: plain } satisfies ToSampleThread);
+          next();
         }),
     );
+    const local = (async () => {
+      for (let part = queue.shift(); part && !failed; part = queue.shift()) {
+        const p = part;
+        out.set(await sampleChunked(model, shareOptions(opts, size, p), (d) => report(p, d), { breathe: threads > 1 }), p.first * size);
+      }
+    })().catch((e) => {
+      failed = true;
+      throw e;
+    });
     try {
-      const local = sampleChunked(model, shareOptions(opts, size, parts[0]), (d) => report(0, d), { breathe: parts.length > 1 }).then((images) => out.set(images, 0));
       const settled = await Promise.allSettled([local, ...remote]);
       const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (bad) throw bad.reason;
-      return { images: out, threads: parts.length };
+      return { images: out, threads };
     } finally {
       cleanups.forEach((f) => f());
     }
