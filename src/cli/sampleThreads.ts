@@ -9,7 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import { startThread } from '../backend/thread';
 import type { PixelCNN } from '../model';
 import { chunkImages, sampleChunked } from '../sampler/chunked';
-import { chunks, shareOptions, shares, type Share } from '../sampler/split';
+import { chunks, portableOptions, shareOptions, shares, type Share } from '../sampler/split';
 import type { SampleOptions } from '../sampler/types';
 import type { FromSampleThread, ToSampleThread } from './sampleThread';
 
@@ -88,8 +88,7 @@ export class SampleThreads {
           const next = () => {
             part = failed ? undefined : queue.shift();
             if (!part) return resolve();
-            const { signal: _signal, ...plain } = shareOptions(opts, size, part);
-            w.postMessage({ type: 'share', modelDir, opts: plain } satisfies ToSampleThread);
+            w.postMessage({ type: 'share', modelDir, opts: portableOptions(shareOptions(opts, size, part)) } satisfies ToSampleThread);
           };
           const onMessage = (m: FromSampleThread) => {
             if (m.type === 'progress') report(part!, m.done);

@@ -73,3 +73,8 @@ export function shareOptions(opts: SampleOptions, size: number, s: Share): Sampl
     prefix: sharePrefix(opts.prefix, opts.count, size, s),
   };
 }
+
+/** The options as another thread can be sent them: no abort signal, no callbacks (they stay with the caller). */
+export function portableOptions(opts: SampleOptions): SampleOptions {
+  return Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'signal' && typeof v !== 'function')) as unknown as SampleOptions;
+}

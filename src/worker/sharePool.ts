@@ -7,6 +7,7 @@
 // a run uses as many as give each MIN_SHARE images (one image stays on one thread).
 import type { PixelCNN } from '../model';
 import { samplePixels, shareOptions, shares, type PixelEvent, type SampleOptions } from '../sampler';
+import { portableOptions } from '../sampler/split';
 import type { BackendReport } from './protocol';
 import type { FromShare, ToShare } from './share.worker';
 
@@ -67,7 +68,7 @@ class Thread {
   }
 
   start(runId: number, opts: SampleOptions): void {
-    const { signal: _signal, ...plain } = opts;
+    const plain = portableOptions(opts);
     this.runId = runId;
     this.batches = [];
     this.images = undefined;
