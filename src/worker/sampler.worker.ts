@@ -33,10 +33,13 @@ let wasmBase = '';
 let pool: SharePool | undefined;
 /** the files of a model the page gave as files, by its spec, until its load reads them */
 const filesOf = new Map<string, ModelFiles>();
+/** the newest model asked for, to load again on wasm when a lost GPU took its weights */
+let lastLoad: { spec: string; files?: ModelFiles } | undefined;
 const seq = new Sequencer<PixelCNN>({
   fetch: async (spec) => {
     const files = filesOf.get(spec);
     filesOf.delete(spec);
+    lastLoad = { spec, files };
     const loaded = await loadModel(spec, modelsBase, files);
     // the share threads load by spec and have no files: a model given as files samples on this thread
     if (pool && !files) {
@@ -192,12 +195,19 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
  * it, read from the GPU while it still answers (a lost device leaves the next run's load to fail in one line).
  */
 async function fallBackToWasm(m: PixelCNN, why: string): Promise<void> {
-  const values = await Promise.all(Object.entries(m.params).map(async ([name, t]) => [name, await t.data().catch(() => null), t.shape] as const)).catch(() => []);
+  const values = await Promise.all(Object.entries(m.params).map(async ([name, t]) => [name, await t.data().catch(() => null), t.shape] as const));
   const report = await selectBackend(wasmBase, 'wasm', ['wasm', 'cpu'], 1);
+  // a lost device answers no reads: the model's files are read again, on wasm
+  const fresh = values.some(([, v]) => v === null) && lastLoad ? (await loadModel(lastLoad.spec, modelsBase, lastLoad.files).catch(() => null))?.model.params : undefined;
   for (const [name, v, shape] of values) {
-    if (!v) continue;
-    m.params[name].dispose();
-    m.params[name] = tf.tensor(v as Float32Array, shape, 'float32');
+    const next = fresh?.[name] ?? (v ? tf.tensor(v as Float32Array, shape, 'float32') : undefined);
+    if (!next) continue;
+    try {
+      m.params[name].dispose();
+    } catch {
+      // its GPU buffer went with the device
+    }
+    m.params[name] = next;
   }
   post({ type: 'backend', backend: { ...report, skipped: [{ name: 'webgpu', reason: `GPU fault mid-run: ${why}` }, ...report.skipped.filter((s) => s.name !== 'webgpu')] } });
 }
