@@ -61,7 +61,11 @@ describe('store', () => {
     expect(statusWord(st())).toBe('running');
     w.sampler.say({ type: 'fault', reqId, message: 'the GPU device was lost: gone' });
     w.sampler.say({ type: 'backend', backend: { name: 'wasm', skipped: [{ name: 'webgpu', reason: 'GPU fault mid-run: the GPU device was lost: gone' }] } });
-    await ended(w.sampler, reqId, 'stopped');
+    // the run's final answer carries its GPU traffic; the store keeps it with the run
+    const gpu = { readbacks: 1, submits: 3, launches: 5, compileMs: 12 };
+    w.sampler.say({ type: 'stopped', reqId, numTensors: 10, gpu });
+    await settle();
+    expect(st().live?.gpu).toEqual(gpu);
     expect(st().status).toBe('stopped');
     expect(st().runMessage).toBe('the GPU device was lost: gone');
     expect(Array.from(st().live!.image.subarray(0, 1))).toEqual([1]);

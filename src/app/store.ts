@@ -7,7 +7,7 @@
 // directly (useStore.subscribe) and draw in the next animation frame.
 import { create } from 'zustand';
 import type { Architecture } from '../model/config';
-import type { BackendReport, ModelFiles, ModelInfo, PixelBatch, WireCondition } from '../worker/protocol';
+import type { BackendReport, GpuRunStats, ModelFiles, ModelInfo, PixelBatch, WireCondition } from '../worker/protocol';
 import { DEFAULT_MODEL, filesSpec, isFilesSpec } from '../worker/catalog';
 import { bestGuess, emptyDraw, toLevels, toScore, type DrawState } from './drawing';
 import { canDraw, drawingModel, pickedName, runCondition, type ModelState, type ScorerState } from './modelState';
@@ -55,6 +55,8 @@ export interface Live {
   top: Uint16Array;
   topP: Float32Array;
   elapsedMs: number;
+  /** a fused WebGPU run's readbacks, submits, launches and compile ms, once it ended */
+  gpu?: GpuRunStats;
 }
 
 export interface ReceptiveState {
@@ -233,6 +235,7 @@ export const useStore = create<AppState>()((set, get) => {
         (end) => {
           if (!mine()) return;
           if (end.type === 'done') live.elapsedMs = end.elapsedMs;
+          if (end.gpu) live.gpu = end.gpu;
           set({ status: end.type, compiling: false, liveTick: get().liveTick + 1 });
         },
         (e: Error) => {

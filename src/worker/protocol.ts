@@ -193,6 +193,19 @@ export interface PixelBatch {
 }
 
 /**
+ * A fused WebGPU run's traffic (issue 32: at most 2 readbacks an image row), on 'done' and
+ * 'stopped': readbacks and submits are every GPUBuffer.mapAsync and GPUQueue.submit the sampling
+ * worker made during the run (counted by wrapping them, not by the sampler); launches and
+ * compileMs are the fused sampler's own (its kernel dispatches, its first-run compiling).
+ */
+export interface GpuRunStats {
+  readbacks: number;
+  submits: number;
+  launches: number;
+  compileMs: number;
+}
+
+/**
  * What the worker says. Each request gets exactly one final answer ('loaded', 'done',
  * 'stopped', 'score', 'encoded' or 'failed', all carrying its reqId); a run also reports progress
  * ('started', 'pixels', 'paused', 'resumed') on the way. 'backend' and 'init-error'
@@ -210,8 +223,8 @@ export type FromWorker =
   | PixelBatch
   | { type: 'paused'; reqId: number }
   | { type: 'resumed'; reqId: number }
-  | { type: 'done'; reqId: number; elapsedMs: number; numTensors: number }
-  | { type: 'stopped'; reqId: number; numTensors: number }
+  | { type: 'done'; reqId: number; elapsedMs: number; numTensors: number; gpu?: GpuRunStats }
+  | { type: 'stopped'; reqId: number; numTensors: number; gpu?: GpuRunStats }
   | ScoreResult
   | EncodeResult
   /** one line; `replaced`: a newer request of the same kind took its place before it ran */

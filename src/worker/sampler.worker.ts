@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
 import { classSubpixelLogProbs } from '../model';
-import { samplePixels } from '../sampler';
+import { samplePixels, type FusedStats } from '../sampler';
+import { countGpuTraffic } from '../backend/webgpuCount';
 import { startPool, type SharePool } from './sharePool';
 import { warmUp } from './warmUp';
 import { selectBackend } from './backend';
@@ -19,7 +20,7 @@ import { samplerCondition } from './condition';
 import { encodePicture } from './encode';
 import { Sequencer, errorText } from './sequencer';
 import { TOP, writeStats } from './pixelStats';
-import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type ModelFiles, type ScoreRequest, type ToWorker } from './protocol';
+import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type GpuRunStats, type ModelFiles, type ScoreRequest, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -49,11 +50,21 @@ const seq = new Sequencer<PixelCNN>({
     return loaded;
   },
   dispose: (m) => disposeParams(m.params),
-  answer: post,
+  answer: (msg) => post(withGpu(msg)),
   numTensors: () => tf.memory().numTensors,
 });
 
 // ---- sampling runs ---------------------------------------------------------------
+
+/** a fused run's GPU traffic, by reqId, until its final answer carries it */
+const gpuOf = new Map<number, GpuRunStats>();
+
+function withGpu(msg: Answer): Answer {
+  if (msg.type !== 'done' && msg.type !== 'stopped') return msg;
+  const gpu = gpuOf.get(msg.reqId);
+  gpuOf.delete(msg.reqId);
+  return gpu ? { ...msg, gpu } : msg;
+}
 
 /** The run in progress: what pause, resume and speed change. */
 interface Run {
@@ -99,6 +110,10 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
   signal.addEventListener('abort', onAbort);
   const { count } = req;
   const levels = m.config.levels;
+  // on WebGPU the run's mapAsync and submit calls are counted around it (the page shows them, e2e checks them)
+  let fused: FusedStats | undefined;
+  const traffic = tf.getBackend() === 'webgpu' ? countGpuTraffic() : undefined;
+  const before = traffic?.();
   const gen = (pool ? pool.pixels.bind(pool) : samplePixels)(m, {
     count,
     seed: req.seed,
@@ -108,7 +123,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
     prefix: req.prefix ? { images: req.prefix.values, length: req.prefix.length } : undefined,
     signal,
     // WebGPU only (no share pool there): a function cannot cross to the share threads
-    ...(pool ? {} : { onCompile: () => post({ type: 'compiling', reqId: run.reqId }) }),
+    ...(pool ? {} : { onCompile: () => post({ type: 'compiling', reqId: run.reqId }), onStats: (s: FusedStats) => (fused = s) }),
   });
 
   // sub-pixels decided but not yet posted (a prefix's sub-pixels are given, never posted)
@@ -185,6 +200,10 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
   } finally {
     // the generator's tensors are released before the answer says how many are left
     if (!finished) await gen.return(new Uint8Array(0)).catch(() => undefined);
+    if (fused && traffic && before) {
+      const now = traffic();
+      gpuOf.set(run.reqId, { readbacks: now.readbacks - before.readbacks, submits: now.submits - before.submits, launches: fused.launches, compileMs: fused.compileMs });
+    }
     signal.removeEventListener('abort', onAbort);
     if (live === run) live = undefined;
   }

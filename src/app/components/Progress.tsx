@@ -38,7 +38,10 @@ export function Progress() {
       const rate = live.elapsedMs > 0 ? (drawn * live.count) / (live.elapsedMs / 1000) : 0;
       barRef.current!.style.transform = `scaleX(${live.done / live.total})`;
       const per = live.count > 1 ? ` × ${live.count} images` : '';
-      textRef.current!.textContent = `${px} / ${all} px${per} · ${rate.toFixed(0)} px/s · ${(live.elapsedMs / 1000).toFixed(1)} s`;
+      // a fused WebGPU run's round trips to the GPU (issue 32: at most 2 an image row)
+      const gpu = live.gpu ? ` · ${live.gpu.readbacks} readbacks` : '';
+      textRef.current!.textContent = `${px} / ${all} px${per} · ${rate.toFixed(0)} px/s · ${(live.elapsedMs / 1000).toFixed(1)} s${gpu}`;
+      textRef.current!.title = live.gpu ? `GPU: ${live.gpu.readbacks} readbacks, ${live.gpu.submits} submits, ${live.gpu.launches} kernel launches, ${live.gpu.compileMs.toFixed(0)} ms compiling` : '';
     };
     const schedule = () => {
       if (!raf) raf = requestAnimationFrame(draw);
