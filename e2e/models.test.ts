@@ -1,7 +1,8 @@
 // The app follows the model (issue 17 §1), in Chromium with WebGPU on SwiftShader: the
 // picker switches models without reloading the page, the run in progress stops, the
 // sampling worker's tensors stay flat across ten switches, a failed switch keeps the old
-// model, and a colour model paints R, G, B sub-pixels as they are decided.
+// model, and a colour model paints R, G, B sub-pixels as they are decided. Full runs on the
+// fused sampler read back at most twice an image row (issue 32; the progress line's count).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,6 +59,17 @@ const text = async (page: Page, id: string) => {
 const FIRST_PIXEL_MS = 60_000;
 async function firstPixel(page: Page): Promise<void> {
   await waitFor(page, 'the first pixel of a run', () => /^[1-9]\d* \//.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''), null, { timeout: FIRST_PIXEL_MS, polling: 200 });
+}
+
+/**
+ * A finished fused WebGPU run's readbacks, from its progress line (drawn by the time
+ * waitForStatus returns): every mapAsync the sampling worker made during the run.
+ */
+async function readbacks(page: Page): Promise<number> {
+  const line = await text(page, 'progress');
+  const m = line.match(/ · (\d+) readbacks$/);
+  if (!m) throw new Error(`no readbacks in the progress line "${line}"`);
+  return Number(m[1]);
 }
 
 /** Picks a model and waits until the worker has it (the header names it, the switch is over). */
@@ -145,6 +157,9 @@ describe('the model picker', () => {
       await page.click(testid('class-5'));
       await waitForStatus(page, 'done', 90_000);
       expect(await text(page, 'progress')).toMatch(/^64 \/ 64 px × 4 images/);
+      // issue 32 in the app: a 2x2 digits run on the fused sampler reads back at most twice an image row (8 rows)
+      expect(await readbacks(page)).toBeGreaterThanOrEqual(8);
+      expect(await readbacks(page)).toBeLessThanOrEqual(2 * 8);
       await page.close();
     } finally {
       fs.renameSync(path.join(facesDir, `${shard}.gone`), path.join(facesDir, shard));
@@ -215,6 +230,9 @@ describe('a colour model', () => {
     await page.locator(testid('speed')).fill('4'); // right end: as fast as it goes
     await waitForStatus(page, 'done', 120_000);
     expect(await text(page, 'progress')).toMatch(/^144 \/ 144 px/);
+    // and a colour run (12 rows, R, G and B drawn on the GPU): at most twice a row
+    expect(await readbacks(page)).toBeGreaterThanOrEqual(12);
+    expect(await readbacks(page)).toBeLessThanOrEqual(2 * 12);
     await screenshot(page, 'models-04-colour-done');
     expect(errors).toEqual([]);
     await page.close();
