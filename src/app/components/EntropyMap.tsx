@@ -8,6 +8,8 @@ import { useInside } from '../insideStore';
 import { ENTROPY_GRADIENT, entropyColour } from '../inside';
 import { CHANNEL_NAMES } from './ProbChart';
 
+const HINT = 'Point at a pixel: its entropy and three likeliest levels.';
+
 /** CSS pixels the maps may take side by side. */
 const ROOM_CSS = 300;
 const GAP_CSS = 6;
@@ -48,6 +50,7 @@ export function EntropyMap() {
   const hoverRef = useRef<HTMLParagraphElement>(null);
   const levels = useStore((s) => drawingModel(s)?.config.levels ?? 256);
   const maxBits = Math.log2(levels);
+  const colour = useStore((s) => drawingModel(s)?.config.channels === 3);
   const hover = useRef<{ row: number; col: number; channel: number } | null>(null);
 
   useEffect(() => {
@@ -103,6 +106,12 @@ export function EntropyMap() {
       if (!raf) raf = requestAnimationFrame(draw);
     };
     const unsubscribe = useStore.subscribe((s, prev) => {
+      // another model: the pixel pointed at means nothing to it
+      if (drawingModel(s) !== drawingModel(prev)) {
+        hover.current = null;
+        hoverRef.current!.textContent = HINT;
+        useInside.getState().point(null);
+      }
       if (s.liveTick !== prev.liveTick || s.focus !== prev.focus) schedule();
     });
     schedule();
@@ -139,9 +148,10 @@ export function EntropyMap() {
         <span>0</span>
         <i style={{ background: ENTROPY_GRADIENT }} />
         <span>{maxBits.toFixed(0)} bits</span>
+        {colour && <span>· R, G, B side by side</span>}
       </div>
       <p className="entropy-hover" data-testid="entropy-hover" aria-live="polite" ref={hoverRef}>
-        Point at a pixel: its entropy and three likeliest levels.
+        {HINT}
       </p>
     </section>
   );

@@ -31,7 +31,8 @@ export function Hood() {
     const draw = () => {
       raf = 0;
       const { live, status, settings, focus } = useStore.getState();
-      const pointed = useInside.getState().pointed;
+      const p = useInside.getState().pointed;
+      const pointed = p && p.row < H && p.col < W && p.channel < C ? p : null;
       const running = live && (status === 'running' || status === 'paused') && live.done < live.total;
       // the sub-pixel being drawn, else the one pointed at, else the last one drawn
       let at: number;

@@ -75,6 +75,7 @@ export function ModelFilesInput() {
     >
       <label title="a model folder as npm run train writes it: model.json and its .bin shards (examples.json, anchors.json when present); choose its files or drop the folder here. They stay in this page.">
         <span className="badge-key">your model</span>
+        <span className="badge-value">{reading ? 'reading…' : 'files…'}</span>
         <input
           type="file"
           multiple

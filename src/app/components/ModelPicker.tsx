@@ -9,7 +9,9 @@ export function ModelPicker() {
   const current = useStore(pickedName);
   const switchingTo = useStore((s) => (s.model.kind === 'switching' ? s.model.to : null));
   const starting = useStore((s) => s.model.kind === 'loading');
-  const yours = useStore((s) => Object.keys(s.userModels));
+  // the record itself (a stable reference), not a fresh array of its keys on every read
+  const userModels = useStore((s) => s.userModels);
+  const yours = Object.keys(userModels);
   const known = [...SHIPPED_MODELS.map((m) => m.name), ...Object.keys(RANDOM_PRESETS), ...yours];
 
   return (
