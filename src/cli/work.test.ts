@@ -15,7 +15,8 @@ import { PRESETS } from '../train/presets';
 import { RANDOM_PRESETS } from '../worker/catalog';
 
 beforeAll(async () => {
-  await initNodeBackend('cpu');
+  // wasm: the full-size shipped models' steppers are built in well under a second each
+  await initNodeBackend('wasm');
 });
 
 /** A condition every model of this config reads (class 1, or a vector of sines). */
