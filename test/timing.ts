@@ -31,7 +31,6 @@ export default class Timing implements Reporter {
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
-    if (modules.length < 2) return;
     const wall = (Date.now() - this.started) / 1000;
     const cpu1 = ticks();
     const busy = 1 - (cpu1.idle - this.cpu0.idle) / Math.max(1, cpu1.total - this.cpu0.total);
@@ -46,6 +45,7 @@ export default class Timing implements Reporter {
     const cpuSum = rows.reduce((s, r) => s + (r.cpu ?? 0), 0);
     // every file's figures, for docs/testing.md's tables
     if (process.env.TEST_TIMING_JSON) fs.writeFileSync(process.env.TEST_TIMING_JSON, JSON.stringify({ wall, busy, rows }, null, 1));
+    if (modules.length < 2) return; // one file: vitest's own lines say it all
     const lines = rows
       .sort((a, b) => b.wall - a.wall)
       .slice(0, SHOWN)
