@@ -3,13 +3,14 @@
 // from the same model folder, and their thumbnail atlas, fetched only once a face has been
 // fitted (the panel shows the people it was drawn from). Each failure is one line.
 import { ANCHORS_FILE, MAX_ANCHORS_BYTES, decodeAtlas, parseAnchors, type AnchorAtlas, type FaceAnchors } from '../faces/anchorsFile';
+import { modelFetch } from './modelFiles';
 
 export type Fetched<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** anchors.json of the folder `folderUrl` (ending in /), checked for descriptors of `dim`. */
 export async function fetchAnchors(folderUrl: string, dim: number): Promise<Fetched<FaceAnchors>> {
   try {
-    const res = await fetch(new URL(ANCHORS_FILE, folderUrl));
+    const res = await modelFetch(new URL(ANCHORS_FILE, folderUrl));
     if (res.status === 404) return { ok: false, error: `${ANCHORS_FILE} not found: faces are drawn as given, not fitted` };
     if (!res.ok) return { ok: false, error: `${ANCHORS_FILE}: HTTP ${res.status}` };
     const text = await res.text();
@@ -31,7 +32,7 @@ export async function fetchAtlas(folderUrl: string, anchors: FaceAnchors): Promi
   if (!anchors.thumbs) return { ok: false, error: `${ANCHORS_FILE} names no thumbnails` };
   const file = anchors.thumbs.file;
   try {
-    const res = await fetch(new URL(file, folderUrl));
+    const res = await modelFetch(new URL(file, folderUrl));
     if (!res.ok) return { ok: false, error: `${file}: HTTP ${res.status}` };
     return decodeAtlas(anchors, new Uint8Array(await res.arrayBuffer()));
   } catch (e) {

@@ -16,6 +16,7 @@ import { FaceJobError, describeImages, detectPhoto, onFaceWorker } from './faceW
 import { anchorThumb, type AnchorAtlas, type FaceAnchors } from '../faces/anchorsFile';
 import { fitCondition, type FittedCondition } from '../faces/fitCondition';
 import { fetchAnchors, fetchAtlas } from './faceAnchors';
+import { modelFetch } from './modelFiles';
 import { drawingModel, useStore, type Live } from './store';
 
 /** The model a random-weights preset borrows its example faces from. */
@@ -166,7 +167,7 @@ export const useFaceStore = create<FaceState>()((set, get) => {
       await anchorsLoaded;
       let error: string;
       try {
-        const res = await fetch(url);
+        const res = await modelFetch(url);
         if (res.status === 404) error = `no example faces for this model (${EXAMPLES_FILE} not found)`;
         else if (!res.ok) error = `${EXAMPLES_FILE}: HTTP ${res.status}`;
         else {

@@ -6,6 +6,7 @@
 import { useEffect, useRef } from 'react';
 import { canDraw, drawingModel, useStore } from '../store';
 import { useAeStore, MORPH_STEPS, type AeSource } from '../aeStore';
+import { modelFetch } from '../modelFiles';
 import './AePanel.css';
 
 function modelsBase(): string {
@@ -142,7 +143,7 @@ export function AePanel() {
   const size = model?.config.width ?? 0;
 
   useEffect(() => {
-    if (encoder && source) void useAeStore.getState().loadExamples(source, size, modelsBase());
+    if (encoder && source) void useAeStore.getState().loadExamples(source, size, modelsBase(), modelFetch);
   }, [encoder, source, size]);
 
   if (!encoder) return null;
