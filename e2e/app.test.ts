@@ -225,11 +225,12 @@ describe('with WebGPU', () => {
   it('loads a saved model by name and samples from it', async () => {
     const { page, errors } = await open(browser, `${server.url}/?model=e2e-saved&n=1&class=3&backend=wasm`);
     expect(await backendOf(page)).toBe('wasm');
+    // the backend badge comes before the load answers (the sampling threads load the model too): read the model once a run is done
+    await waitForStatus(page, 'done', 60_000);
     expect(await page.locator(testid('model')).textContent()).toBe('e2e-saved');
     expect(await page.locator(testid('model-note')).textContent()).toContain(
       'trained weights from /models/e2e-saved/, 1.234 bits/dim on validation, trained on 5k images',
     );
-    await waitForStatus(page, 'done', 60_000);
     expect((await canvasStats(page)).undecided).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
