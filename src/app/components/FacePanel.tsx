@@ -3,7 +3,8 @@
 // face beside them with a download of its embedding, and once they are done each
 // portrait's distance to it. Bad files and photos get one line in the panel; the previous
 // condition and the portraits stay.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
+import { useDropTarget } from './useDropTarget';
 import { canDraw, drawingModel, useStore } from '../store';
 import { useFaceStore, type FacePicture } from '../faceStore';
 import { formatEmbeddingJson } from '../../io/embedding';
@@ -175,7 +176,10 @@ export function FacePanel() {
   const ready = useStore((s) => canDraw(s));
   const busy = useFaceStore((s) => s.busy);
   const error = useFaceStore((s) => s.error);
-  const [dragging, setDragging] = useState(false);
+  const { dragging, handlers } = useDropTarget((data) => {
+    const file = data.files[0];
+    if (file && ready) void useFaceStore.getState().dropFile(file);
+  });
 
   useEffect(() => {
     if (vector && source) void useFaceStore.getState().loadExamples(source, dim);
@@ -203,17 +207,7 @@ export function FacePanel() {
     <div
       className={`face-panel ${dragging ? 'dragging' : ''}`}
       data-testid="face-panel"
-      onDragOver={(e) => {
-        e.preventDefault();
-        setDragging(true);
-      }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(e) => {
-        e.preventDefault();
-        setDragging(false);
-        const file = e.dataTransfer.files[0];
-        if (file && ready) void useFaceStore.getState().dropFile(file);
-      }}
+      {...handlers}
     >
       <Condition />
       <Examples />

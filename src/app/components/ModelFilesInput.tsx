@@ -4,6 +4,7 @@
 // served model (src/io/weights.ts); nothing is fetched or uploaded. A bad folder is one line
 // under the header (model-error) and the model that was drawing keeps drawing.
 import { useState } from 'react';
+import { useDropTarget } from './useDropTarget';
 import { useStore } from '../store';
 import type { ModelFiles } from '../../worker/protocol';
 
@@ -37,7 +38,6 @@ function nameOf(folder: string | null, files: File[]): string {
 
 export function ModelFilesInput() {
   const [reading, setReading] = useState(false);
-  const [dragging, setDragging] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
 
   const take = async (folder: string | null, files: File[]) => {
@@ -59,19 +59,12 @@ export function ModelFilesInput() {
     }
   };
 
+  const { dragging, handlers } = useDropTarget((data) => void droppedFiles(data).then(({ folder, files }) => take(folder, files)));
+
   return (
     <div
       className={`model-files badge ${dragging ? 'dragging' : ''}`}
-      onDragOver={(e) => {
-        e.preventDefault();
-        setDragging(true);
-      }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(e) => {
-        e.preventDefault();
-        setDragging(false);
-        void droppedFiles(e.dataTransfer).then(({ folder, files }) => take(folder, files));
-      }}
+      {...handlers}
     >
       <label title="a model folder as npm run train writes it: model.json and its .bin shards (examples.json, anchors.json when present); choose its files or drop the folder here. They stay in this page.">
         <span className="badge-key">your model</span>
