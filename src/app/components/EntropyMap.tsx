@@ -58,10 +58,13 @@ export function EntropyMap() {
     const ctx = canvas.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
     let raf = 0;
+    /** what the canvas shows: a run's image, its pixels and how far they are painted */
+    let shown: { runId: number; image: number; img: ImageData; painted: number; drawn: number } | undefined;
     const draw = () => {
       raf = 0;
       const { live, focus } = useStore.getState();
       if (!live) {
+        shown = undefined;
         canvas.width = canvas.height = 0;
         return;
       }
@@ -75,28 +78,40 @@ export function EntropyMap() {
         canvas.style.height = `${h / dpr}px`;
       }
       const i = Math.min(focus, live.count - 1);
-      const img = ctx.createImageData(w, h);
-      let drawn = 0;
-      for (let c = 0; c < g.C; c++) {
-        for (let r = 0; r < g.H; r++) {
-          for (let x = 0; x < g.W; x++) {
-            const bits = live.entropy[i * live.total + (r * g.W + x) * g.C + c];
-            if (!Number.isNaN(bits)) drawn++;
-            const rgb = entropyColour(bits, Math.log2(live.levels));
-            const x0 = c * (g.W * g.scale + g.gap) + x * g.scale;
-            for (let dy = 0; dy < g.scale; dy++) {
-              let o = ((r * g.scale + dy) * w + x0) * 4;
-              for (let dx = 0; dx < g.scale; dx++, o += 4) {
-                img.data[o] = rgb[0];
-                img.data[o + 1] = rgb[1];
-                img.data[o + 2] = rgb[2];
-                img.data[o + 3] = 255;
-              }
-            }
+      // a new run, image or size paints every sub-pixel; otherwise only those drawn since the
+      // last frame, put back as the rows they touch (the page rasters what it is given)
+      const fresh = !shown || shown.runId !== live.runId || shown.image !== i || shown.img.width !== w || shown.img.height !== h;
+      if (fresh) shown = { runId: live.runId, image: i, img: ctx.createImageData(w, h), painted: 0, drawn: 0 };
+      const m = shown!;
+      // m.drawn counts the sub-pixels drawn from a distribution (not given, not still to come)
+      const from = fresh ? 0 : m.painted;
+      const to = fresh ? live.total : live.done;
+      const maxBits = Math.log2(live.levels);
+      for (let idx = from; idx < to; idx++) {
+        const bits = live.entropy[i * live.total + idx];
+        if (!Number.isNaN(bits)) m.drawn++;
+        const rgb = entropyColour(bits, maxBits);
+        const c = idx % g.C;
+        const r = Math.floor(idx / g.C / g.W);
+        const x = Math.floor(idx / g.C) % g.W;
+        const x0 = c * (g.W * g.scale + g.gap) + x * g.scale;
+        for (let dy = 0; dy < g.scale; dy++) {
+          let o = ((r * g.scale + dy) * w + x0) * 4;
+          for (let dx = 0; dx < g.scale; dx++, o += 4) {
+            m.img.data[o] = rgb[0];
+            m.img.data[o + 1] = rgb[1];
+            m.img.data[o + 2] = rgb[2];
+            m.img.data[o + 3] = 255;
           }
         }
       }
-      ctx.putImageData(img, 0, 0);
+      m.painted = Math.max(m.painted, live.done);
+      if (fresh || to > from) {
+        const r0 = Math.floor(from / g.C / g.W);
+        const r1 = Math.floor((Math.max(from, to - 1)) / g.C / g.W) + 1;
+        ctx.putImageData(m.img, 0, 0, 0, r0 * g.scale, w, (r1 - r0) * g.scale);
+      }
+      const drawn = m.drawn;
       canvas.dataset.drawn = String(drawn);
       canvas.dataset.image = String(i);
       const p = hover.current;

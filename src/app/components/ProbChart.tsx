@@ -41,6 +41,25 @@ export function channelPalette(C: number, c: number): { bar: string; level: (f: 
   };
 }
 
+/** The strip under the bars (each level's colour), kept per levels, channel and size. */
+const strips = new Map<string, HTMLCanvasElement>();
+function levelStrip(L: number, C: number, channel: number, W: number, strip: number, bw: number): HTMLCanvasElement {
+  const key = `${L} ${C} ${channel} ${W} ${strip}`;
+  let canvas = strips.get(key);
+  if (canvas) return canvas;
+  canvas = document.createElement('canvas');
+  canvas.width = W;
+  canvas.height = strip;
+  const ctx = canvas.getContext('2d')!;
+  const palette = channelPalette(C, channel);
+  for (let k = 0; k < L; k++) {
+    ctx.fillStyle = palette.level(k / (L - 1));
+    ctx.fillRect(k * bw, 0, Math.ceil(bw), strip);
+  }
+  strips.set(key, canvas);
+  return canvas;
+}
+
 export function ProbChart() {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const captionRef = useRef<HTMLSpanElement>(null);
@@ -96,16 +115,20 @@ export function ProbChart() {
         ctx.fillStyle = '#1e293b';
         for (let d = 1; d < LOG_DECADES; d++) ctx.fillRect(0, Math.round(plotH - (1 - d / LOG_DECADES) * (plotH - 2 * dpr)), W, Math.max(1, Math.round(dpr / 2)));
       }
+      // the bars as one path and the drawn level's: two fills a frame, not one per level (the
+      // page rasters every draw call it records, on the cores the sampling threads need)
+      ctx.beginPath();
       for (let k = 0; k < L; k++) {
         const h = Math.max(probs[k] > 0 && logScale ? dpr : 0, barHeight(probs[k], max, logScale) * (plotH - 2 * dpr));
-        ctx.fillStyle = k === chosen ? '#facc15' : palette.bar;
-        ctx.fillRect(k * bw, plotH - h, Math.max(1, bw - (bw > 3 ? dpr : 0)), h);
+        if (k !== chosen) ctx.rect(k * bw, plotH - h, Math.max(1, bw - (bw > 3 ? dpr : 0)), h);
       }
-      // what each level looks like
-      for (let k = 0; k < L; k++) {
-        ctx.fillStyle = palette.level(k / (L - 1));
-        ctx.fillRect(k * bw, H - strip, Math.ceil(bw), strip);
-      }
+      ctx.fillStyle = palette.bar;
+      ctx.fill();
+      const hc = Math.max(probs[chosen] > 0 && logScale ? dpr : 0, barHeight(probs[chosen], max, logScale) * (plotH - 2 * dpr));
+      ctx.fillStyle = '#facc15';
+      ctx.fillRect(chosen * bw, plotH - hc, Math.max(1, bw - (bw > 3 ? dpr : 0)), hc);
+      // what each level looks like: drawn once per channel and size, then copied
+      ctx.drawImage(levelStrip(L, C, channel, W, strip, bw), 0, H - strip);
       const pixel = Math.floor(at / live.channels);
       const row = Math.floor(pixel / live.width);
       const col = pixel % live.width;
