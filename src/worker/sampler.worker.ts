@@ -311,12 +311,15 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'pause':
       if (live?.reqId === msg.reqId && !live.paused) {
         live.paused = true;
+        // the share threads stop at their next row too, not only this worker's share
+        pool?.pause(true);
         post({ type: 'paused', reqId: msg.reqId });
       }
       return;
     case 'resume':
       if (live?.reqId === msg.reqId && live.paused) {
         live.paused = false;
+        pool?.pause(false);
         live.wake?.();
         post({ type: 'resumed', reqId: msg.reqId });
       }

@@ -13,7 +13,9 @@ export type ToShare =
   | { type: 'init'; wasmBase: string; modelsBase: string; backend: 'wasm' | 'cpu' }
   | { type: 'load'; loadId: number; spec: string }
   | { type: 'run'; runId: number; opts: Omit<SampleOptions, 'signal'> }
-  | { type: 'stop'; runId: number };
+  | { type: 'stop'; runId: number }
+  /** the page paused or resumed the run: a paused share waits at its next row's end */
+  | { type: 'pause' | 'resume'; runId: number };
 
 export type FromShare =
   | { type: 'loaded'; loadId: number }
@@ -37,12 +39,18 @@ let modelsBase = '';
 let model: PixelCNN | undefined;
 /** runs told to stop (a run sees it at its next row's end) */
 const stopped = new Set<number>();
+/** the run in progress, and whether it is paused (it waits at a row's end for resume or stop) */
+let current = -1;
+let paused = false;
+let wakePaused: (() => void) | undefined;
 
 async function run(runId: number, opts: SampleOptions): Promise<void> {
   const m = model!;
   const { width: Wd, channels: C, levels: K } = m.config;
   const N = opts.count;
   const gen = samplePixels(m, opts);
+  current = runId;
+  paused = false;
   let values: Uint8Array[] = [];
   let probs: Float32Array[] = [];
   let from = 0;
@@ -73,6 +81,7 @@ async function run(runId: number, opts: SampleOptions): Promise<void> {
       // a turn of the event loop a row, so a stop is heard (a message to itself: a chained
       // setTimeout(0) is clamped to 4 ms after five, 28 rows of idle a run)
       await turn();
+      while (paused && current === runId && !stopped.has(runId)) await new Promise<void>((resolve) => (wakePaused = resolve));
       if (stopped.delete(runId)) {
         await gen.return(new Uint8Array(0));
         return;
@@ -104,5 +113,9 @@ self.onmessage = (ev: MessageEvent<ToShare>) => {
     run(msg.runId, msg.opts).catch((e) => post({ type: 'error', runId: msg.runId, message: message(e) }));
   } else if (msg.type === 'stop') {
     stopped.add(msg.runId);
+    wakePaused?.();
+  } else if (msg.runId === current) {
+    paused = msg.type === 'pause';
+    if (!paused) wakePaused?.();
   }
 };

@@ -76,6 +76,11 @@ class Thread {
     this.worker.postMessage({ type: 'run', runId, opts: plain } satisfies ToShare);
   }
 
+  /** pauses (or resumes) the thread's share: it waits at its next row's end */
+  pause(on: boolean): void {
+    if (this.runId >= 0) this.worker.postMessage({ type: on ? 'pause' : 'resume', runId: this.runId } satisfies ToShare);
+  }
+
   stop(): void {
     this.worker.postMessage({ type: 'stop', runId: this.runId } satisfies ToShare);
     this.runId = -1;
@@ -168,6 +173,11 @@ export class SharePool {
         await local.return(new Uint8Array(0));
       }
     }
+  }
+
+  /** Pauses or resumes the run in progress on every thread (this worker's own share is paused by its caller). */
+  pause(on: boolean): void {
+    this.threads.forEach((t) => t.pause(on));
   }
 
   dispose(): void {
