@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
+import { disposeParams, initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
 import { saveModel } from '../io/weightsNode';
 import { sample } from '../sampler';
 import { cores, SampleThreads } from './sampleThreads';
@@ -60,12 +60,16 @@ export async function threadedFigures(model: PixelCNN, batches: number[], thread
 export async function spatialFigures(config: ModelConfig, batch: number): Promise<{ batch: number; classMs: number; spatialMs: number; ratio: number }> {
   const cpuMs = async (c: ModelConfig) => {
     const m: PixelCNN = { config: c, params: initParams(c, 0) };
-    const opts = { count: batch, seed: 1, mode: 'cpu' as const, condition: conditionFor(c, batch) };
-    await sample(m, { ...opts, count: 1, condition: conditionFor(c, 1) }); // warm-up
-    const u = process.cpuUsage();
-    await sample(m, opts);
-    const d = process.cpuUsage(u);
-    return (d.user + d.system) / 1000;
+    try {
+      const opts = { count: batch, seed: 1, mode: 'cpu' as const, condition: conditionFor(c, batch) };
+      await sample(m, { ...opts, count: 1, condition: conditionFor(c, 1) }); // warm-up
+      const u = process.cpuUsage();
+      await sample(m, opts);
+      const d = process.cpuUsage(u);
+      return (d.user + d.system) / 1000;
+    } finally {
+      disposeParams(m.params);
+    }
   };
   const base = { ...config, spatialChannels: undefined };
   const classMs = await cpuMs(makeConfig({ ...base, conditioning: { type: 'class', classes: 10 } }));

@@ -317,7 +317,8 @@ export class CpuStepper implements PortableStepper {
 
   /** the masked weights it runs (benchmarks compare its layer step with the same as tfjs ops) */
   weights(): Params {
-    this.masked ??= maskedWeights(this.config, this.model.params);
+    // in a tidy: the masks multiplied in are tensors too
+    this.masked ??= tf.tidy(() => maskedWeights(this.config, this.model.params));
     return this.masked;
   }
 
