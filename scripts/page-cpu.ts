@@ -1,0 +1,70 @@
+// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/page-cpu.ts [DIST]: what a max-speed 2x2 digits
+// run on wasm costs the page, beside the sampling it shows. Builds the app (or serves DIST, a built
+// one), opens ?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm with two threads and with
+// threads=1, and for three runs of each prints the wall time from the click to 'done', the page's
+// main-thread CPU (Chrome trace: its tasks' thread time) and the CPU every Chromium thread group
+// spent meanwhile (/proc: renderer main, raster and V8 thread pool, workers, compositors), so
+// drawing that competes with the sampling threads for the cores shows up wherever it runs.
+import fs from 'node:fs';
+import { execSync } from 'node:child_process';
+import { preview } from 'vite';
+import { backendOf, buildApp, freePort, launch, repoRoot, traceMainThread, waitFor, waitForStatus } from '../e2e/harness';
+
+/** CPU ms of every Chromium thread so far, summed by process type and thread name. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  const pids = execSync('pgrep -f /usr/lib/chromium/chromium || true').toString().split(/\s+/).filter(Boolean);
+  for (const pid of pids) {
+    try {
+      const type = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').match(/--type=([a-z-]+)/)?.[1] ?? 'browser';
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/[0-9]+$/, '');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        const key = `${type}:${name}`;
+        out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) * 10); // utime + stime, 10 ms ticks
+      }
+    } catch {
+      // a process or thread that ended meanwhile
+    }
+  }
+  return out;
+}
+
+const GROUPS: [string, RegExp][] = [
+  ['main', /^renderer:chromium$/],
+  ['raster+V8 pool', /^renderer:ThreadPoolForeg/],
+  ['workers', /^renderer:DedicatedWorker/],
+  ['compositors', /Compositor/],
+];
+
+const dir = process.argv[2] ?? (await buildApp());
+const port = await freePort();
+const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
+const browser = await launch({ webgpu: false });
+for (const threads of ['', '&threads=1']) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
+  await backendOf(page);
+  for (let r = 0; r < 3; r++) {
+    await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
+    await page.waitForTimeout(300);
+    let seconds = 0;
+    const before = threadCpu();
+    const tasks = await traceMainThread(page, async () => {
+      const t0 = await page.evaluate(() => performance.now());
+      await page.click('[data-testid="class-7"]');
+      await waitForStatus(page, 'done');
+      seconds = ((await page.evaluate(() => performance.now())) - t0) / 1000;
+    });
+    const after = threadCpu();
+    const spent = (re: RegExp) => [...after].filter(([k]) => re.test(k)).reduce((a, [k, v]) => a + v - (before.get(k) ?? 0), 0);
+    const cpu = tasks.reduce((a, t) => a + t.cpu, 0);
+    console.log(`${threads ? 'threads=1' : 'threads  '} run ${r}: ${seconds.toFixed(2)} s; main-thread tasks ${cpu.toFixed(0)} ms CPU; ${GROUPS.map(([n, re]) => `${n} ${spent(re)}`).join(', ')} ms`);
+  }
+  await page.close();
+}
+await browser.close();
+await app.close();
+if (!process.argv[2]) fs.rmSync(dir, { recursive: true, force: true });
