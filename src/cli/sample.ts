@@ -86,7 +86,7 @@ export async function runSample(argv: string[]): Promise<void> {
   const { SampleThreads, threadsFor, cores } = await import('./sampleThreads');
   const ae = a['from-png'] ?? a['from-npy'] ?? a.morph;
   if (a.backend === 'webgpu' && a.threads !== undefined && a.threads > 1) throw new UsageError('--threads: the webgpu backend samples on one thread (the GPU runs the batch)');
-  const pool = SampleThreads.start(a.backend === 'webgpu' ? 1 : ae === undefined ? threadsFor(a.count ?? 16, a.threads) : (a.threads ?? cores()), a.backend ?? 'wasm');
+  const pool = SampleThreads.start(a.backend === 'webgpu' ? 1 : ae === undefined ? threadsFor(a.count ?? 16, a.threads) : (a.threads ?? cores()), a.backend ?? 'wasm', a.model);
   try {
     await sampleWith(a, pool);
   } finally {

@@ -7,7 +7,8 @@ import type { PixelCNN } from '../model';
 import type { SampleOptions } from '../sampler/types';
 
 export type ToSampleThread =
-  | { type: 'init'; backend: string }
+  /** modelDir: the model the runs will be on, loaded as soon as the backend is up (beside the main thread's own loading) */
+  | { type: 'init'; backend: string; modelDir?: string }
   | { type: 'share'; modelDir: string; opts: SampleOptions }
   /** eval --classify: a share of the images [count, H, W, C] (levels), classified by Bayes from the class likelihoods */
   | { type: 'classify'; modelDir: string; levels: Uint8Array; count: number; batch: number };
@@ -64,6 +65,8 @@ port.on('message', (m: ToSampleThread) => {
   if (m.type === 'init') {
     ready = boot(m.backend);
     ready.catch(() => undefined); // reported with the first share
+    const dir = m.modelDir;
+    if (dir !== undefined) queue = queue.then(async () => void (await modelOf(await ready!, dir))).catch(() => undefined); // a bad folder: the main thread's own load says why
     return;
   }
   queue = queue.then(() =>

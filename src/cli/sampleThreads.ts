@@ -1,6 +1,6 @@
 // Sampling on every core in Node: a run's images go out in chunks (split.ts) to worker
 // threads, each with its own tfjs-wasm and CPU kernel (sampleThread.ts), and to this
-// thread, each taking the next chunk when it is free. A thread takes ~1.5 s to start (tsx, tfjs-wasm), so
+// thread, each taking the next chunk when it is free. A thread takes ~0.8 s to start (its bundled code, tfjs-wasm), so
 // a command starts its pool first thing (SampleThreads.start), to boot beside its own
 // loading, and keeps it for all its runs. Every image draws from its own stream, so any
 // thread count gives the same bytes.
@@ -37,19 +37,19 @@ export interface ThreadedRun {
 export class SampleThreads {
   private readonly workers: Worker[];
 
-  private constructor(readonly threads: number, private readonly backend: string) {
+  private constructor(readonly threads: number, private readonly backend: string, modelDir?: string) {
     this.workers = Array.from({ length: threads - 1 }, () => {
       const w = startThread(new URL('./sampleThread.ts', import.meta.url));
-      w.postMessage({ type: 'init', backend } satisfies ToSampleThread);
+      w.postMessage({ type: 'init', backend, modelDir } satisfies ToSampleThread);
       w.unref(); // an idle pool never keeps the process alive (run refs the workers it waits on)
       return w;
     });
   }
 
-  /** Starts the workers now (they boot while the caller loads its model). */
-  static start(threads: number, backend = 'wasm'): SampleThreads {
+  /** Starts the workers now: they boot, and load `modelDir` when given, while the caller loads its model. */
+  static start(threads: number, backend = 'wasm', modelDir?: string): SampleThreads {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
-    return new SampleThreads(threads, backend);
+    return new SampleThreads(threads, backend, modelDir);
   }
 
   /**
