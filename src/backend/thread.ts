@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
-/** Inside the project, so the bundle's packages resolve from its node_modules. */
-const CACHE = fileURLToPath(new URL('../../node_modules/.cache/pixelcnn-threads/', import.meta.url));
+/** In the node_modules that holds esbuild (the project's), so the bundle's packages resolve from it. */
+const cacheDir = () => path.join(path.dirname(require.resolve('esbuild/package.json')), '..', '.cache', 'pixelcnn-threads');
 const bundled = new Map<string, string | null>();
 
 /** The module at `entry` as one JavaScript file (named by its content, so processes share it), or null when esbuild cannot make it. */
@@ -25,9 +25,10 @@ function bundle(entry: URL): string | null {
       const out = esbuild.buildSync({ entryPoints: [fileURLToPath(entry)], bundle: true, packages: 'external', format: 'esm', platform: 'node', target: 'node20', write: false, logLevel: 'silent' });
       const code = out.outputFiles[0].text;
       const name = `${path.basename(entry.pathname).replace(/\.\w+$/, '')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
-      file = path.join(CACHE, name);
+      const cache = cacheDir();
+      file = path.join(cache, name);
       if (!fs.existsSync(file)) {
-        fs.mkdirSync(CACHE, { recursive: true });
+        fs.mkdirSync(cache, { recursive: true });
         const tmp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, code);
         fs.renameSync(tmp, file); // atomic: another process never reads half a file
