@@ -1,6 +1,6 @@
 // Sampling on every core in Node: a run's images go out in chunks (split.ts) to worker
 // threads, each with its own tfjs-wasm and CPU kernel (sampleThread.ts), and to this
-// thread, each taking the next chunk when it is free. A thread takes ~0.8 s to start (its bundled code, tfjs-wasm), so
+// thread, each taking the next chunk when it is free. A thread takes ~1.5 s to start (tsx, tfjs-wasm), so
 // a command starts its pool first thing (SampleThreads.start), to boot beside its own
 // loading, and keeps it for all its runs. Every image draws from its own stream, so any
 // thread count gives the same bytes.
