@@ -52,17 +52,22 @@ export const SHARED_BUILD_ENV = 'PIXELCNN_E2E_BUILD';
 async function sharedBuild(root: string): Promise<string> {
   const ready = path.join(root, 'app');
   const failed = path.join(root, 'failed');
+  const lock = path.join(root, 'lock');
   const deadline = Date.now() + 240_000;
   for (;;) {
     if (fs.existsSync(ready)) return ready;
     if (fs.existsSync(failed)) throw new Error(`the run's build of the app failed: ${fs.readFileSync(failed, 'utf8')}`);
-    if (Date.now() > deadline) throw new Error(`the run's build of the app (${ready}) did not come in 240 s`);
+    // a builder that died (killed, out of memory) leaves the lock and no answer: say so at once rather than wait out the deadline
+    const holder = lockHolder(lock);
+    if (Number.isInteger(holder) && !alive(holder)) throw new Error(`the run's build of the app: its builder (process ${holder}) exited without a build or an error`);
+    if (Date.now() > deadline) throw new Error(`the run's build of the app (${ready}) did not come in 240 s; builder: process ${holder} (${alive(holder) ? 'still running' : 'gone'})`);
     try {
-      fs.mkdirSync(path.join(root, 'lock'));
+      fs.mkdirSync(lock);
     } catch {
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
+    fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
     try {
       const tmp = path.join(root, 'app.tmp');
       await build({ root: repoRoot, logLevel: 'error', build: { outDir: tmp, emptyOutDir: true } });
@@ -72,6 +77,24 @@ async function sharedBuild(root: string): Promise<string> {
       fs.writeFileSync(failed, (e as Error).message.split('\n')[0]);
       throw e;
     }
+  }
+}
+
+/** The pid the builder wrote into the lock, NaN before it has (or with no lock). */
+function lockHolder(lock: string): number {
+  try {
+    return Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8') || NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -128,7 +128,7 @@ async function timedRun(query: string, start: string): Promise<{ seconds: number
     return b !== null && !b.disabled && document.querySelector('[data-testid="model"]')?.textContent !== '…';
   }, start, { timeout: 60_000 });
   // and the scorer (started once the sampler has its model), so its own start-up is not timed with the run
-  await waitFor(page, `${query}: the scorer ready`, () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
+  await waitFor(page, `${query}: the scorer ready`, () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 30_000 });
   const t0 = await page.evaluate(() => performance.now());
   await page.locator(start).first().click();
   // a 2x2 run takes under 5 s even with the whole suite beside it; waitForStatus reports the store and the workers' messages
