@@ -9,6 +9,7 @@ import { create } from 'zustand';
 import type { Architecture } from '../model/config';
 import type { BackendReport, GpuRunStats, ModelFiles, ModelInfo, PixelBatch, WireCondition } from '../worker/protocol';
 import { DEFAULT_MODEL, filesSpec, isFilesSpec } from '../worker/catalog';
+import { TOP } from '../worker/pixelStats';
 import { bestGuess, emptyDraw, toLevels, toScore, type DrawState } from './drawing';
 import { canDraw, drawingModel, pickedName, runCondition, type ModelState, type ScorerState } from './modelState';
 import type { SamplerClient } from './samplerClient';
@@ -202,7 +203,7 @@ export const useStore = create<AppState>()((set, get) => {
     const live: Live = {
       runId, kind, condition, given, count, height, width, channels: ch, levels, image, done: given, total,
       probs: new Float32Array(levels), probsOf: focus, probsAt: -1,
-      entropy: new Float32Array(count * total).fill(NaN), top: new Uint16Array(count * total * 3), topP: new Float32Array(count * total * 3),
+      entropy: new Float32Array(count * total).fill(NaN), top: new Uint16Array(count * total * TOP), topP: new Float32Array(count * total * TOP),
       elapsedMs: 0,
     };
     set({ runId, lastKind: kind, focus, status: 'running', runMessage: null, compiling: false, live, liveTick: s.liveTick + 1 });
@@ -255,8 +256,8 @@ export const useStore = create<AppState>()((set, get) => {
         const slot = k * live.count + i;
         live.image[at] = msg.values[slot];
         live.entropy[at] = msg.entropy[slot];
-        live.top.set(msg.top.subarray(slot * 3, slot * 3 + 3), at * 3);
-        live.topP.set(msg.topP.subarray(slot * 3, slot * 3 + 3), at * 3);
+        live.top.set(msg.top.subarray(slot * TOP, (slot + 1) * TOP), at * TOP);
+        live.topP.set(msg.topP.subarray(slot * TOP, (slot + 1) * TOP), at * TOP);
       }
     }
     live.done = msg.done;

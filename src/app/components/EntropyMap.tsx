@@ -7,6 +7,7 @@ import { drawingModel, useStore, type Live } from '../store';
 import { useInside } from '../insideStore';
 import { ENTROPY_GRADIENT, entropyColour } from '../inside';
 import { CHANNEL_NAMES } from './ProbChart';
+import { TOP } from '../../worker/pixelStats';
 
 const HINT = 'Point at a pixel: its entropy and three likeliest levels.';
 
@@ -38,9 +39,9 @@ export function describe(live: Live, i: number, row: number, col: number, channe
   const bits = live.entropy[slot];
   if (Number.isNaN(bits)) return `${name}: ${at < live.given ? 'given by the drawing' : 'not drawn yet'}`;
   const top: string[] = [];
-  for (let j = 0; j < Math.min(3, live.levels); j++) {
-    const p = live.topP[slot * 3 + j];
-    top.push(`${live.top[slot * 3 + j]} (${(p * 100).toFixed(p < 0.1 ? 1 : 0)}%)`);
+  for (let j = 0; j < Math.min(TOP, live.levels); j++) {
+    const p = live.topP[slot * TOP + j];
+    top.push(`${live.top[slot * TOP + j]} (${(p * 100).toFixed(p < 0.1 ? 1 : 0)}%)`);
   }
   return `${name}: ${bits.toFixed(2)} bits · likeliest ${top.join(', ')} · drew ${live.image[slot]}`;
 }
