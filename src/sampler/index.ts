@@ -28,7 +28,7 @@ function abortError(): Error {
 /**
  * Inverse-CDF draw from probs[offset .. offset+K), in float32 arithmetic (each sum and the
  * product rounded as a GPU's f32 would): the fused kernel draws on the GPU in exactly these
- * steps, so from the same distribution both pick the same level (docs/sampling.md).
+ * steps, so from the same distribution both pick the same level (docs/webgpu.md, "Same images as the portable samplers").
  */
 export function drawLevel(probs: Float32Array, offset: number, K: number, u: number): number {
   const f32 = Math.fround;
@@ -143,13 +143,14 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
   if (K > 256) throw new Error(`sampler: ${K} levels do not fit in uint8`);
   const N = opts.count;
   const { x, length } = startImages(model, opts);
-  const streams = runStreams(opts.seed, N, opts.first ?? 0);
   const total = H * Wd * C;
   if (length === total) {
     guidePlan(model, opts); // nothing to draw, but bad options are still errors
     return x;
   }
+  // the fused path draws from the same streams, uploaded once (rowSampler.ts)
   if ((opts.mode ?? bestMode(model)) === 'fused') return yield* fusedPixels(model, opts, x, length, temperature);
+  const streams = runStreams(opts.seed, N, opts.first ?? 0);
   const stepper = await makeStepper(model, opts);
   try {
     // where sampling resumes
