@@ -11,5 +11,6 @@ import { compileCpuKernel, GENERATED, generatedSource } from '../src/sampler/cpu
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const b64 = compileCpuKernel();
-fs.writeFileSync(GENERATED, generatedSource(b64));
-process.stdout.write(`${path.relative(root, GENERATED)}: ${Buffer.from(b64, 'base64').length} bytes of WebAssembly\n`);
+const shared = compileCpuKernel(true);
+fs.writeFileSync(GENERATED, generatedSource(b64, shared));
+process.stdout.write(`${path.relative(root, GENERATED)}: ${Buffer.from(b64, 'base64').length} and ${Buffer.from(shared, 'base64').length} (shared memory) bytes of WebAssembly\n`);

@@ -12,14 +12,12 @@ import { condDim, condTensor, condTerms, dilationOf, isSpatial, kernelOf, masked
 import { outputLogits, outputsPerChannel } from '../model';
 import type { Condition, PixelCNN } from '../model';
 import type { PortableStepper } from './steppers';
-import { CPU_KERNEL_WASM } from './cpuKernelWasm';
+import { CPU_KERNEL_SHARED_WASM, CPU_KERNEL_WASM } from './cpuKernelWasm';
+import { KernelTeam, type KernelCalls, type KernelThreads } from './kernelThreads';
 
-interface KernelExports {
+interface KernelExports extends KernelCalls {
   heapBase(): number;
-  step(cfg: number, c: number, colStart: number, nCols: number, mode: number, temperature: number): void;
-  advance(cfg: number): void;
   layer(cfg: number, l: number, c: number): void;
-  row(cfg: number): void;
 }
 
 const HEADER = 24;
@@ -28,12 +26,22 @@ const MODE = { raw: 0, softmax: 1, logSoftmax: 2 } as const;
 /** The kernel's memory at most: 2 GiB, what a wasm memory may hold in every browser and Node. */
 export const MAX_KERNEL_BYTES = 2 ** 31;
 
-let compiled: WebAssembly.Module | undefined;
+const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module; plainBase?: number; sharedBase?: number } = {};
 
-/** The kernel, compiled once a process (a few KB: synchronous compilation is allowed off the main thread). */
-function kernelModule(): WebAssembly.Module {
-  if (!compiled) compiled = new WebAssembly.Module(Uint8Array.from(atob(CPU_KERNEL_WASM), (ch) => ch.charCodeAt(0)));
-  return compiled;
+/** The kernel, compiled once a process (a few KB: synchronous compilation is allowed off the main thread); `shared`: the build on a shared memory. */
+function kernelModule(shared: boolean): WebAssembly.Module {
+  const b64 = shared ? CPU_KERNEL_SHARED_WASM : CPU_KERNEL_WASM;
+  return (compiled[shared ? 'shared' : 'plain'] ??= new WebAssembly.Module(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))));
+}
+
+/** Whether this thread can share a kernel memory with others (a browser page needs cross-origin isolation for it). */
+export function canShareKernel(): boolean {
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return typeof SharedArrayBuffer === 'function';
+  } catch {
+    return false;
+  }
 }
 
 /** Byte offsets of everything in the kernel's memory. */
@@ -128,11 +136,19 @@ function spatialChannels(config: ModelConfig): number {
   return isSpatial(config.conditioning) && condDim(config.conditioning) > 0 ? config.spatialChannels! : 0;
 }
 
+/** Where the kernel's static data ends (its math tables), asked once of an instance on a one-page memory. */
+function heapBase(shared: boolean): number {
+  const key = shared ? 'sharedBase' : 'plainBase';
+  return (compiled[key] ??= (new WebAssembly.Instance(kernelModule(shared), { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared }) } }).exports as unknown as KernelExports).heapBase());
+}
+
 export class CpuStepper implements PortableStepper {
   private readonly config: ModelConfig;
   private readonly lay: Layout;
   private readonly memory: WebAssembly.Memory;
   private readonly kernel: KernelExports;
+  /** the kernel's calls, shared out over the threads given (kernelThreads.ts) */
+  readonly team: KernelTeam;
   private readonly reach0: number;
   /** a spatial code's map s = m(h) [N, H, W, q], its rows copied in by startRow */
   private readonly sMap: Float32Array | undefined;
@@ -140,24 +156,28 @@ export class CpuStepper implements PortableStepper {
   /** kernel calls so far (for benchmarks: one a sub-pixel, plus one a decided pixel and one a row) */
   calls = 0;
 
-  constructor(private readonly model: PixelCNN, private readonly N: number, condition: Condition | undefined) {
+  /** `threads`: helpers that step their share of every call's batch rows on a shared memory (none: this thread alone) */
+  constructor(private readonly model: PixelCNN, private readonly N: number, condition: Condition | undefined, threads?: KernelThreads) {
     this.config = model.config;
     const config = this.config;
     if (config.arch !== 'gated') throw new Error('the cached sampler runs the gated architecture; use mode "naive" for the masked baseline');
-    // the kernel's static data sits at the start of its memory: size the memory after asking where it ends
-    this.memory = new WebAssembly.Memory({ initial: 1 });
-    this.kernel = new WebAssembly.Instance(kernelModule(), { env: { memory: this.memory } }).exports as unknown as KernelExports;
-    this.lay = layout(config, N, this.kernel.heapBase());
+    const shared = (threads?.helpers ?? 0) > 0 && N > 1;
+    const module = kernelModule(shared);
+    this.lay = layout(config, N, heapBase(shared));
     // its memory grows with the batch, up to what its i32 offsets reach: past that, one line before anything is drawn
     if (this.lay.bytes > MAX_KERNEL_BYTES) {
       const per = Math.ceil(this.lay.bytes / N);
       throw new Error(`cpu sampler: a batch of ${N} rows needs ${(this.lay.bytes / 2 ** 20).toFixed(0)} MB of kernel memory, over the ${MAX_KERNEL_BYTES / 2 ** 30} GB limit; sample at most ${Math.floor(MAX_KERNEL_BYTES / per)} rows at a time (sampleChunked does)`);
     }
-    const pages = Math.ceil(this.lay.bytes / 65536) - this.memory.buffer.byteLength / 65536;
-    if (pages > 0) this.memory.grow(pages);
+    const pages = Math.ceil(this.lay.bytes / 65536);
+    // a shared memory cannot move, so it is made at its full size
+    this.memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
+    this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
     this.reach0 = reachOf(config, 0);
     this.writeTable();
     this.sMap = this.packWeights(condition);
+    // last: from here the helpers hold this memory until dispose
+    this.team = new KernelTeam(this.kernel, shared ? threads : undefined, module, this.memory);
   }
 
   private floats(at: number, length: number): Float32Array {
@@ -244,7 +264,7 @@ export class CpuStepper implements PortableStepper {
       const rowS = this.floats(this.lay.s, N * Wd * q);
       for (let n = 0; n < N; n++) rowS.set(s.subarray((n * H + r) * Wd * q, (n * H + r + 1) * Wd * q), n * Wd * q);
     }
-    this.kernel.row(this.lay.cfg);
+    this.team.row(this.lay.cfg, N);
     this.calls++;
   }
 
@@ -260,8 +280,8 @@ export class CpuStepper implements PortableStepper {
     for (let r = 0; r <= r0; r++) this.startRow(r, x);
     for (let c = 0; c < c0; c++) {
       this.writeImageWindow(r0, c, C, x);
-      this.kernel.step(this.lay.cfg, c, 0, 1, MODE.raw, 1);
-      this.kernel.advance(this.lay.cfg);
+      this.team.step(this.lay.cfg, this.N, c, 0, 1, MODE.raw, 1);
+      this.team.advance(this.lay.cfg, this.N);
     }
   }
 
@@ -293,7 +313,7 @@ export class CpuStepper implements PortableStepper {
     // softmax heads: only channel ch's K logits; a mixture head: all its raw outputs
     const colStart = logistic ? 0 : ch * K;
     const nCols = logistic ? this.config.channels * per : K;
-    this.kernel.step(this.lay.cfg, c, colStart, nCols, logistic ? MODE.raw : mode, temperature);
+    this.team.step(this.lay.cfg, this.N, c, colStart, nCols, logistic ? MODE.raw : mode, temperature);
     this.calls++;
     const out = this.floats(this.lay.out, this.N * nCols).slice();
     if (!logistic) return out;
@@ -328,11 +348,12 @@ export class CpuStepper implements PortableStepper {
   }
 
   endPixel(): void {
-    this.kernel.advance(this.lay.cfg);
+    this.team.advance(this.lay.cfg, this.N);
     this.calls++;
   }
 
   dispose(): void {
+    this.team.dispose();
     // masked copies only: the caller's own weights stay alive
     const own = new Set(Object.values(this.model.params));
     for (const t of Object.values(this.masked ?? {})) if (!own.has(t)) t.dispose();

@@ -10,6 +10,8 @@
 //
 // Memory is the caller's (imported), past heapBase(); every pointer is a byte offset into it. A table at
 // `cfg` says where everything is: header ints, then LAYER ints per layer (below).
+// Every call but `layer` works on batch rows n0 .. n1-1 only: no row reads another's state, so
+// threads sharing the memory (kernelThreads.ts) can each step their own rows of the same call.
 // Products run 4 outputs a lane (f32x4), weights laid out [in, out] so a row of a weight
 // matrix is contiguous along the outputs.
 
@@ -107,15 +109,16 @@ function gate(out: i32, pre: i32, N: i32, P: i32): void {
   }
 }
 
-/** Layer l of the horizontal stack at column c, for every batch row: H holds its input, then its output. */
-function runLayer(cfg: usize, l: i32, c: i32): void {
-  const N = hdr(cfg, 1);
+/** Layer l of the horizontal stack at column c, for batch rows n0 .. n1-1: H holds its input, then its output. */
+function runLayer(cfg: usize, l: i32, c: i32, n0: i32, n1: i32): void {
+  const N = n1 - n0;
   const P = hdr(cfg, 2);
-  const H = hdr(cfg, 5);
-  const PRE = hdr(cfg, 6);
-  const GATE = hdr(cfg, 7);
-  const Wd = hdr(cfg, 14);
   const P2 = 2 * P;
+  // each [N, ...] block from row n0 on
+  const H = hdr(cfg, 5) + n0 * P * 4;
+  const PRE = hdr(cfg, 6) + n0 * P2 * 4;
+  const GATE = hdr(cfg, 7) + n0 * P * 4;
+  const Wd = hdr(cfg, 14);
   const cin = lay(cfg, l, 0);
   const half = lay(cfg, l, 1);
   const d = lay(cfg, l, 2);
@@ -123,9 +126,9 @@ function runLayer(cfg: usize, l: i32, c: i32): void {
   const hc = lay(cfg, l, 4);
   const ow = lay(cfg, l, 5);
   const ob = lay(cfg, l, 6);
-  const link = lay(cfg, l, 7);
-  const state = lay(cfg, l, 8);
-  const hin = lay(cfg, l, 9);
+  const link = lay(cfg, l, 7) + n0 * Wd * P2 * 4;
+  const state = lay(cfg, l, 8) + n0 * (l === 0 ? (reach + 1) * cin : reach * P) * 4;
+  const hin = lay(cfg, l, 9) + n0 * P * 4;
   // everything the row and the condition add to the pre-gate, then the own-row taps
   for (let n = 0; n < N; n++) memory.copy(at(PRE, n * P2), at(link, (n * Wd + c) * P2), <usize>P2 << 2);
   if (l === 0) {
@@ -146,25 +149,25 @@ function runLayer(cfg: usize, l: i32, c: i32): void {
 
 /** One layer alone (for the benchmark that compares it with the same layer as tfjs ops). */
 export function layer(cfg: usize, l: i32, c: i32): void {
-  runLayer(cfg, l, c);
+  runLayer(cfg, l, c, 0, hdr(cfg, 1));
 }
 
 /**
- * The horizontal stack at column c for every batch row, then the head's outputs
- * colStart..colStart+nCols-1 into OUT [N, nCols]. mode 0: raw outputs; 1: softmax of
+ * The horizontal stack at column c for batch rows n0 .. n1-1, then the head's outputs
+ * colStart..colStart+nCols-1 into their rows of OUT [N, nCols]. mode 0: raw outputs; 1: softmax of
  * outputs / temperature; 2: log-softmax.
  */
-export function step(cfg: usize, c: i32, colStart: i32, nCols: i32, mode: i32, temperature: f32): void {
+export function step(cfg: usize, n0: i32, n1: i32, c: i32, colStart: i32, nCols: i32, mode: i32, temperature: f32): void {
   const L = hdr(cfg, 0);
-  const N = hdr(cfg, 1);
+  const N = n1 - n0;
   const P = hdr(cfg, 2);
   const HH = hdr(cfg, 3);
   const outStride = hdr(cfg, 4);
-  const H = hdr(cfg, 5);
-  const GATE = hdr(cfg, 7);
-  const HID = hdr(cfg, 8);
-  const OUT = hdr(cfg, 9);
-  for (let l = 0; l < L; l++) runLayer(cfg, l, c);
+  const H = hdr(cfg, 5) + n0 * P * 4;
+  const GATE = hdr(cfg, 7) + n0 * P * 4;
+  const HID = hdr(cfg, 8) + n0 * HH * 4;
+  const OUT = hdr(cfg, 9) + n0 * nCols * 4;
+  for (let l = 0; l < L; l++) runLayer(cfg, l, c, n0, n1);
   // head: relu -> 1x1 -> relu -> 1x1, only the columns asked for
   memory.copy(<usize>GATE, <usize>H, <usize>(N * P) << 2);
   relu(GATE, N * P);
@@ -205,17 +208,16 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** The pixel is decided: every layer's window (layers >= 1) moves one column on. */
-export function advance(cfg: usize): void {
+/** The pixel is decided: every layer's window (layers >= 1) moves one column on, for batch rows n0 .. n1-1. */
+export function advance(cfg: usize, n0: i32, n1: i32): void {
   const L = hdr(cfg, 0);
-  const N = hdr(cfg, 1);
   const P = hdr(cfg, 2);
   for (let l = 1; l < L; l++) {
     const reach = lay(cfg, l, 3);
     if (reach === 0) continue;
     const state = lay(cfg, l, 8);
     const hin = lay(cfg, l, 9);
-    for (let n = 0; n < N; n++) {
+    for (let n = n0; n < n1; n++) {
       const s = at(state, n * reach * P);
       memory.copy(s, s + (<usize>P << 2), <usize>((reach - 1) * P) << 2);
       memory.copy(s + (<usize>((reach - 1) * P) << 2), at(hin, n * P), <usize>P << 2);
@@ -228,26 +230,28 @@ export function advance(cfg: usize): void {
  * and the new one goes in (layer 0: the caller's ROW0, the image row above, normalised;
  * later layers: the gate of the layer below), then vpre = bias and condition + the
  * vertical taps, link = its bias and condition + vpre . link weights (LINK, read by
- * every `step` of the row), and each horizontal window is cleared (nothing left of column 0).
+ * every `step` of the row), and each horizontal window is cleared (nothing left of column 0);
+ * for batch rows n0 .. n1-1.
  */
-export function row(cfg: usize): void {
+export function row(cfg: usize, n0: i32, n1: i32): void {
   const L = hdr(cfg, 0);
-  const N = hdr(cfg, 1);
+  const N = n1 - n0;
   const P = hdr(cfg, 2);
   const Wd = hdr(cfg, 14);
-  const ROW0 = hdr(cfg, 15);
-  const S = hdr(cfg, 16);
-  const q = hdr(cfg, 17);
-  const VPRE = hdr(cfg, 18);
-  const GROW = hdr(cfg, 19);
   const P2 = 2 * P;
+  const ROW0 = hdr(cfg, 15);
+  const q = hdr(cfg, 17);
+  // the [N, Wd, ...] blocks from row n0 on
+  const S = hdr(cfg, 16) + n0 * Wd * q * 4;
+  const VPRE = hdr(cfg, 18) + n0 * Wd * P2 * 4;
+  const GROW = hdr(cfg, 19);
   for (let l = 0; l < L; l++) {
     const cin = lay(cfg, l, 0);
     const half = lay(cfg, l, 1);
     const d = lay(cfg, l, 2);
     const reach = lay(cfg, l, 3);
-    const link = lay(cfg, l, 7);
-    const state = lay(cfg, l, 8);
+    const link = lay(cfg, l, 7) + n0 * Wd * P2 * 4;
+    const state = lay(cfg, l, 8) + n0 * reach * P * 4;
     const k = lay(cfg, l, 10);
     const vin = lay(cfg, l, 11);
     const vw = lay(cfg, l, 12);
@@ -259,28 +263,28 @@ export function row(cfg: usize): void {
     const Wp = Wd + 2 * reach;
     const rowFloats = Wp * cin;
     const src = l === 0 ? ROW0 : GROW;
-    for (let n = 0; n < N; n++) {
+    for (let n = n0; n < n1; n++) {
       const base = at(vin, n * (reach + 1) * rowFloats);
       if (reach > 0) memory.copy(base, base + (<usize>rowFloats << 2), <usize>(reach * rowFloats) << 2);
       memory.copy(base + (<usize>(reach * rowFloats + reach * cin) << 2), at(src, n * Wd * cin), <usize>(Wd * cin) << 2);
     }
     // vpre [N, Wd, 2p]
-    for (let n = 0; n < N; n++) fillRows(VPRE + n * Wd * P2 * 4, vb + n * P2 * 4, Wd, P2);
+    for (let n = 0; n < N; n++) fillRows(VPRE + n * Wd * P2 * 4, vb + (n0 + n) * P2 * 4, Wd, P2);
     if (q > 0) matAcc(VPRE, P2, S, q, vcw, P2, N * Wd, q, P2);
     for (let n = 0; n < N; n++) {
       for (let dy = 0; dy <= half; dy++) {
         for (let dx = 0; dx < k; dx++) {
-          const x = vin + ((n * (reach + 1) + dy * d) * Wp + dx * d) * cin * 4;
+          const x = vin + (((n0 + n) * (reach + 1) + dy * d) * Wp + dx * d) * cin * 4;
           matAcc(VPRE + n * Wd * P2 * 4, P2, x, cin, vw + (dy * k + dx) * cin * P2 * 4, P2, Wd, cin, P2);
         }
       }
     }
     // link [N, Wd, 2p], the horizontal pre-gate's share from this row
-    for (let n = 0; n < N; n++) fillRows(link + n * Wd * P2 * 4, lb + n * P2 * 4, Wd, P2);
+    for (let n = 0; n < N; n++) fillRows(link + n * Wd * P2 * 4, lb + (n0 + n) * P2 * 4, Wd, P2);
     if (q > 0) matAcc(link, P2, S, q, hcw, P2, N * Wd, q, P2);
     matAcc(link, P2, VPRE, P2, lw, P2, N * Wd, P2, P2);
     // the next layer's new vertical row
-    if (l + 1 < L) gate(GROW, VPRE, N * Wd, P);
+    if (l + 1 < L) gate(GROW + n0 * Wd * P * 4, VPRE, N * Wd, P);
     if (l > 0 && reach > 0) memory.fill(<usize>state, 0, <usize>(N * reach * P) << 2);
   }
 }

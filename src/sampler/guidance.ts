@@ -145,8 +145,8 @@ export function guidedProbs(plan: GuidePlan, lp: Float32Array, logPost: Float64A
       zmax = Math.max(zmax, z[k]); // a NaN stays NaN: the sampler reports it
     }
     let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(z[k] - zmax);
-    for (let k = 0; k < K; k++) out[n * K + k] = Math.exp(z[k] - zmax) / sum;
+    for (let k = 0; k < K; k++) sum += z[k] = Math.exp(z[k] - zmax);
+    for (let k = 0; k < K; k++) out[n * K + k] = z[k] / sum;
   }
   return out;
 }

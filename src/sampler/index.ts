@@ -62,7 +62,7 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
   const B = plan.N * plan.S;
   const make: Record<'cached' | 'cpu' | 'naive', () => PortableStepper> = {
     cached: () => new CachedStepper(model, B, plan.condition),
-    cpu: () => new CpuStepper(model, B, plan.condition),
+    cpu: () => new CpuStepper(model, B, plan.condition, opts.kernelThreads),
     naive: () => new NaiveStepper(model, B, plan.condition),
   };
   const inner = make[mode]();

@@ -74,7 +74,7 @@ export function shareOptions(opts: SampleOptions, size: number, s: Share): Sampl
   };
 }
 
-/** The options as another thread can be sent them: no abort signal, no callbacks (they stay with the caller). */
+/** The options as another thread can be sent them: no abort signal, no callbacks, no threads (they stay with the caller). */
 export function portableOptions(opts: SampleOptions): SampleOptions {
-  return Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'signal' && typeof v !== 'function')) as unknown as SampleOptions;
+  return Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'signal' && k !== 'kernelThreads' && typeof v !== 'function')) as unknown as SampleOptions;
 }

@@ -1,5 +1,6 @@
 import type { Condition } from '../model';
 import type { FusedStats } from './webgpu/rowSampler';
+import type { KernelThreads } from './kernelThreads';
 
 // cached: cached stack state, portable tfjs ops (any backend)
 // fused: cached state in three hand-written WebGPU kernels, every level drawn on the GPU, one readback a row (webgpu backend only)
@@ -47,6 +48,8 @@ export interface SampleOptions {
   prefix?: SamplePrefix;
   /** aborting stops sampling at the next pixel; the promise rejects with an AbortError */
   signal?: AbortSignal;
+  /** cpu mode: helper threads that step their share of each call's batch rows on a shared kernel memory (kernelThreads.ts); same bytes as one thread */
+  kernelThreads?: KernelThreads;
   /** fused mode: called before the run waits for its GPU kernels to compile (the first run of a model shape) */
   onCompile?: () => void;
   /** fused mode: the run's counters (compile ms, submits, readbacks, launches, GPU ms), filled in as it goes */
