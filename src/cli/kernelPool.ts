@@ -1,29 +1,50 @@
-// The CLI's kernel threads: worker_threads that each step a share of the CPU sampler's
-// batch rows on its shared kernel memory (sampler/kernelThreads.ts). Started first thing
-// by a command, they are up (~0.2 s: tsx, no tfjs) before its model is; a call made while
-// they boot runs on the calling thread alone.
+// The CLI's sampling threads: worker_threads that each sample a share of a cpu-mode run's
+// images on its shared kernel memory (sampler/kernelThreads.ts). Started first thing by a
+// command, they are up (tsx, no tfjs) before its model is; a run that starts before one is
+// up goes on without it.
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../backend/thread';
-import type { AttachMessage, KernelThreads } from '../sampler/kernelThreads';
+import type { KernelThreads, ShareMessage } from '../sampler/kernelThreads';
 
 export class KernelPool implements KernelThreads {
   private readonly workers: Worker[];
-  readonly blocks = { caller: 0, helpers: 0 };
-  /** the first helper's failure to start, if any */
+  /** per helper: 1 once it is up (it sets it itself: this thread may be busy sampling), 2 if it failed */
+  private readonly up: Int32Array;
+  lastRun = 1;
+  /** the first helper's failure, if any */
   failure: string | undefined;
 
   constructor(readonly helpers: number) {
-    this.workers = Array.from({ length: helpers }, () => {
-      const w = startThread(new URL('./kernelThread.ts', import.meta.url));
+    this.up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, helpers)));
+    this.workers = Array.from({ length: helpers }, (_, index) => {
+      const w = startThread(new URL('./kernelThread.ts', import.meta.url), { up: this.up.buffer, index });
       w.unref(); // an idle pool never keeps the process alive
-      // a helper that fails to start claims no rows: the caller steps them all
-      w.on('error', (e) => (this.failure ??= e.message.split('\n')[0]));
+      // a helper that failed is never sent a share: the runs go on without it
+      w.on('error', (e) => {
+        Atomics.store(this.up, index, 2);
+        this.failure ??= e.message.split('\n')[0];
+      });
       return w;
     });
   }
 
-  attach(message: AttachMessage): void {
-    for (const w of this.workers) w.postMessage(message);
+  private upOnes(): Worker[] {
+    return this.workers.filter((_, k) => Atomics.load(this.up, k) === 1);
+  }
+
+  ready(): number {
+    return this.upOnes().length;
+  }
+
+  send(i: number, message: ShareMessage): void {
+    this.upOnes()[i].postMessage(message);
+  }
+
+  /** Resolves once every helper is up or failed, or after `timeoutMs`. */
+  async whenReady(timeoutMs = 30_000): Promise<void> {
+    const t0 = Date.now();
+    const settled = () => this.workers.every((_, k) => Atomics.load(this.up, k) !== 0);
+    while (!settled() && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 5));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,15 @@
-// A helper thread of the CLI's CPU sampler (kernelPool.ts): it steps its share of the
-// kernel's calls on each shared memory it is given (sampler/kernelThreads.ts), tf-free, so
-// it is up in a fraction of the time a thread with tfjs takes.
-import { parentPort } from 'node:worker_threads';
-import { serveTeam, type AttachMessage } from '../sampler/kernelThreads';
+// A helper thread of the CLI's CPU sampler (kernelPool.ts): it samples the share of a run's
+// images it is sent on a shared kernel memory (sampler/kernelThreads.ts), one share after
+// another. tf-free, so it is up in a fraction of the time a thread with tfjs takes. It says
+// so in shared memory, which the pool reads while its own thread is busy sampling.
+import { parentPort, workerData } from 'node:worker_threads';
+import { serveShare, type ShareMessage } from '../sampler/kernelThreads';
 
-parentPort!.on('message', (m: AttachMessage) => serveTeam(m));
+const port = parentPort!;
+// shares run one after another, in the order sent
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (m: ShareMessage) => {
+  queue = queue.then(() => serveShare(m));
+});
+const { up, index } = workerData as { up: SharedArrayBuffer; index: number };
+Atomics.store(new Int32Array(up), index, 1);

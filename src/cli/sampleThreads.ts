@@ -1,16 +1,18 @@
-// Sampling on every core in Node: a run's images go out in chunks (split.ts) to worker
-// threads, each with its own tfjs-wasm and CPU kernel (sampleThread.ts), and to this
-// thread, each taking the next chunk when it is free. A thread takes ~1.5 s to start (tsx, tfjs-wasm), so
-// a command starts its pool first thing (SampleThreads.start), to boot beside its own
-// loading, and keeps it for all its runs. Every image draws from its own stream, so any
-// thread count gives the same bytes.
+// Sampling on every core in Node. A run's images are split across kernel threads
+// (kernelPool.ts): tf-free worker_threads that each sample a share of the images on a
+// shared CPU-kernel memory this thread packs (sampler/kernelThreads.ts), merged into this
+// thread's events; a large --count goes through in chunks (sampler/chunked.ts), each split
+// the same way. eval --classify runs model forward passes instead, on threads with tfjs of
+// their own (sampleThread.ts), started only when it asks. Every image draws from its own
+// stream, so any thread count gives the same bytes.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../backend/thread';
 import type { PixelCNN } from '../model';
-import { chunkImages, sampleChunked } from '../sampler/chunked';
-import { chunks, portableOptions, shareOptions, shares, type Share } from '../sampler/split';
+import { sampleChunked } from '../sampler/chunked';
+import { shares } from '../sampler/split';
 import type { SampleOptions } from '../sampler/types';
+import { KernelPool } from './kernelPool';
 import type { FromSampleThread, ToSampleThread } from './sampleThread';
 
 /** One thread a core. */
@@ -18,112 +20,60 @@ export function cores(): number {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
-/** Images a thread is worth starting for: below this its start-up (tsx, tfjs-wasm, the weights) costs more than it saves. */
-export const MIN_THREAD_IMAGES = 2;
-
-/** The threads a run of `count` images uses: `asked` (--threads), else one a core while each gets MIN_THREAD_IMAGES. */
+/** The threads a run of `count` images uses: `asked` (--threads), else one a core; never more than its images (an image stays on one thread). */
 export function threadsFor(count: number, asked?: number): number {
-  if (asked !== undefined) return Math.min(asked, count);
-  return Math.max(1, Math.min(cores(), Math.floor(count / MIN_THREAD_IMAGES)));
+  return Math.max(1, Math.min(asked ?? cores(), count));
 }
 
 export interface ThreadedRun {
   images: Uint8Array;
-  /** threads that sampled (fewer than asked when there are fewer images) */
+  /** threads that sampled (fewer than asked when there are fewer images, or a thread was not up yet) */
   threads: number;
 }
 
-/** A command's sampling threads: this one and `threads - 1` workers. */
+/** A command's sampling threads: this one and `threads - 1` kernel threads. */
 export class SampleThreads {
-  private readonly workers: Worker[];
+  private readonly kernels: KernelPool | undefined;
+  /** threads with tfjs, for eval --classify (started by its first call) */
+  private workers: Worker[] | undefined;
 
-  private constructor(readonly threads: number, private readonly backend: string, modelDir?: string) {
-    this.workers = Array.from({ length: threads - 1 }, () => {
-      const w = startThread(new URL('./sampleThread.ts', import.meta.url));
-      w.postMessage({ type: 'init', backend, modelDir } satisfies ToSampleThread);
-      w.unref(); // an idle pool never keeps the process alive (run refs the workers it waits on)
-      return w;
-    });
+  private constructor(readonly threads: number, private readonly backend: string, private readonly modelDir?: string) {
+    this.kernels = threads > 1 && (backend === 'wasm' || backend === 'cpu') ? new KernelPool(threads - 1) : undefined;
   }
 
-  /** Starts the workers now: they boot, and load `modelDir` when given, while the caller loads its model. */
+  /** Starts the kernel threads now: they boot while the caller loads its model. */
   static start(threads: number, backend = 'wasm', modelDir?: string): SampleThreads {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
     return new SampleThreads(threads, backend, modelDir);
   }
 
+  /** Resolves once every kernel thread is up (benchmarks time a whole pool). */
+  async whenReady(): Promise<void> {
+    await this.kernels?.whenReady();
+  }
+
   /**
-   * Samples `opts` on up to this pool's threads. `model` is the one this thread holds
-   * (loaded from `modelDir`, which the workers load themselves); `onProgress` sees the
-   * sub-pixels decided so far averaged over all the run's images (0 .. H * W * C).
-   * The images go out in chunks, each thread taking the next when it is free: a worker
-   * that is still booting (~1.5 s) takes fewer, and no thread waits for another at the end
-   * for longer than a chunk.
+   * Samples `opts` on up to this pool's threads, in chunks that fit the kernel's memory;
+   * `onProgress` sees the sub-pixels decided so far averaged over all the run's images
+   * (0 .. H * W * C). `modelDir` is unused (the threads step the memory this thread packs).
    */
-  async run(model: PixelCNN, modelDir: string, opts: SampleOptions, onProgress?: (done: number) => void): Promise<ThreadedRun> {
-    const { height: H, width: Wd, channels: C } = model.config;
-    const size = H * Wd * C;
-    const threads = Math.min(this.threads, opts.count);
-    // about four chunks a thread, each at most what fits the kernel's memory well
-    const per = Math.min(chunkImages(model, opts), Math.max(1, Math.ceil(opts.count / (threads * 4))));
-    const queue = chunks({ first: 0, count: opts.count }, per);
-    const progress = new Map<Share, number>();
-    const report = (part: Share, d: number) => {
-      progress.set(part, d);
-      let sum = 0;
-      for (const [p, v] of progress) sum += p.count * v;
-      onProgress?.(sum / opts.count);
-    };
-    const out = new Uint8Array(opts.count * size);
-    const cleanups: (() => void)[] = [];
-    let failed = false;
-    const remote = this.workers.slice(0, threads - 1).map(
-      (w) =>
-        new Promise<void>((resolve, reject) => {
-          let part: Share | undefined;
-          const fail = (e: Error) => {
-            failed = true;
-            reject(e);
-          };
-          const next = () => {
-            part = failed ? undefined : queue.shift();
-            if (!part) return resolve();
-            w.postMessage({ type: 'share', modelDir, opts: portableOptions(shareOptions(opts, size, part)) } satisfies ToSampleThread);
-          };
-          const onMessage = (m: FromSampleThread) => {
-            if (m.type === 'progress') report(part!, m.done);
-            else if (m.type === 'error') fail(new Error(m.message));
-            else if (m.type === 'done') {
-              out.set(m.images, part!.first * size);
-              report(part!, size);
-              next();
-            }
-          };
-          const onError = (e: Error) => fail(new Error(`sampling thread: ${e.message.split('\n')[0]}`));
-          const onExit = (code: number) => fail(new Error(`a sampling thread exited with code ${code}`));
-          w.ref();
-          w.on('message', onMessage).on('error', onError).on('exit', onExit);
-          cleanups.push(() => w.off('message', onMessage).off('error', onError).off('exit', onExit).unref());
-          next();
-        }),
-    );
-    const local = (async () => {
-      for (let part = queue.shift(); part && !failed; part = queue.shift()) {
-        const p = part;
-        out.set(await sampleChunked(model, shareOptions(opts, size, p), (d) => report(p, d), { breathe: threads > 1 }), p.first * size);
-      }
-    })().catch((e) => {
-      failed = true;
-      throw e;
+  async run(model: PixelCNN, _modelDir: string, opts: SampleOptions, onProgress?: (done: number) => void): Promise<ThreadedRun> {
+    const pool = this.kernels;
+    // the threads are up ~0.2 s after the command starts them: a run that can split waits for them (at most a second)
+    if (pool) pool.lastRun = 1;
+    const images = await sampleChunked(model, { ...opts, kernelThreads: pool }, onProgress);
+    return { images, threads: pool?.lastRun ?? 1 };
+  }
+
+  /** The tfjs threads (eval --classify), started on first use. */
+  private tfThreads(): Worker[] {
+    this.workers ??= Array.from({ length: this.threads - 1 }, () => {
+      const w = startThread(new URL('./sampleThread.ts', import.meta.url));
+      w.postMessage({ type: 'init', backend: this.backend, modelDir: this.modelDir } satisfies ToSampleThread);
+      w.unref(); // an idle pool never keeps the process alive (classify refs the workers it waits on)
+      return w;
     });
-    try {
-      const settled = await Promise.allSettled([local, ...remote]);
-      const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (bad) throw bad.reason;
-      return { images: out, threads };
-    } finally {
-      cleanups.forEach((f) => f());
-    }
+    return this.workers;
   }
 
   /**
@@ -138,7 +88,7 @@ export class SampleThreads {
     const remote = parts.slice(1).map(
       (part, k) =>
         new Promise<number[]>((resolve, reject) => {
-          const w = this.workers[k];
+          const w = this.tfThreads()[k];
           const onMessage = (m: FromSampleThread) => (m.type === 'classified' ? resolve(m.predicted) : m.type === 'error' ? reject(new Error(m.message)) : undefined);
           const onExit = (code: number) => reject(new Error(`a sampling thread exited with code ${code}`));
           w.ref();
@@ -158,16 +108,6 @@ export class SampleThreads {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-}
-
-/** One run on a pool of its own (started here: its workers boot now). */
-export async function sampleThreaded(model: PixelCNN, modelDir: string, backend: string, opts: SampleOptions, threads: number, onProgress?: (done: number) => void): Promise<ThreadedRun> {
-  const pool = SampleThreads.start(Math.min(threads, opts.count), backend);
-  try {
-    return await pool.run(model, modelDir, opts, onProgress);
-  } finally {
-    await pool.close();
+    await Promise.all([...(this.workers ?? []).map((w) => w.terminate()), this.kernels?.close()]);
   }
 }

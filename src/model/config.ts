@@ -273,3 +273,9 @@ export function reachOf(config: ModelConfig, l: number): number {
 export function dims(c: ModelConfig): number {
   return c.height * c.width * c.channels;
 }
+
+/** Numbers the head emits per sub-pixel: K logits, or 3 per mixture of logistics. */
+export function outputsPerChannel(config: ModelConfig): number {
+  const o = config.output;
+  return o?.type === 'logistic' ? 3 * o.mixtures : config.levels;
+}

@@ -16,18 +16,15 @@
 // which for the logistic form is K times cheaper than the full grid.
 import * as tf from '@tensorflow/tfjs';
 import { logProbsOfLabels, softmaxCrossEntropy } from '../ops/loss';
-import type { ModelConfig } from './config';
+import { outputsPerChannel, type ModelConfig } from './config';
 
 /** Lower bound on log-scales (as in PixelCNN++): keeps 1/s finite. */
 export const MIN_LOG_SCALE = -7;
 /** Upper bound: a scale of e^3 spans 20x the whole [-1, 1] range; beyond it 1 - e^{-2d/s} loses float32 precision. */
 export const MAX_LOG_SCALE = 3;
 
-/** Numbers the head emits per sub-pixel. */
-export function outputsPerChannel(config: ModelConfig): number {
-  const o = config.output;
-  return o?.type === 'logistic' ? 3 * o.mixtures : config.levels;
-}
+// tf-free, for the CPU sampler's threads
+export { outputsPerChannel } from './config';
 
 
 interface Mixture {

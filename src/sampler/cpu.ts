@@ -5,197 +5,53 @@
 // weights and the condition's terms are packed into the kernel's memory once (a spatial
 // code's map s = m(h) too, a row at a time); nothing else touches tfjs while it samples,
 // but a logistic-mixture head's few ops. For wasm and cpu backends (it reads tensors
-// back with dataSync).
+// back with dataSync). The stepping itself is cpuRows.ts's, tf-free, so threads can step
+// their own rows of the same memory (kernelThreads.ts).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig, Params } from '../model';
-import { condDim, condTensor, condTerms, dilationOf, isSpatial, kernelOf, maskedWeights, reachOf, spatialMap } from '../model';
-import { outputLogits, outputsPerChannel } from '../model';
+import type { Params } from '../model';
+import { condTensor, condTerms, maskedWeights, spatialMap } from '../model';
+import { outputLogits } from '../model';
 import type { Condition, PixelCNN } from '../model';
-import type { PortableStepper } from './steppers';
-import { CPU_KERNEL_SHARED_WASM, CPU_KERNEL_WASM } from './cpuKernelWasm';
-import { KernelTeam, type KernelCalls, type KernelThreads } from './kernelThreads';
+import { CpuRows, heapBase, kernelModule, layout, MAX_KERNEL_BYTES, MODE, spatialChannels, writeTable, type KernelExports } from './cpuRows';
 
-interface KernelExports extends KernelCalls {
-  heapBase(): number;
-  layer(cfg: number, l: number, c: number): void;
-}
+export { MAX_KERNEL_BYTES, canShareKernel } from './cpuRows';
 
-const HEADER = 24;
-const LAYER = 20;
-const MODE = { raw: 0, softmax: 1, logSoftmax: 2 } as const;
-/** The kernel's memory at most: 2 GiB, what a wasm memory may hold in every browser and Node. */
-export const MAX_KERNEL_BYTES = 2 ** 31;
-
-const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module; plainBase?: number; sharedBase?: number } = {};
-
-/** The kernel, compiled once a process (a few KB: synchronous compilation is allowed off the main thread); `shared`: the build on a shared memory. */
-function kernelModule(shared: boolean): WebAssembly.Module {
-  const b64 = shared ? CPU_KERNEL_SHARED_WASM : CPU_KERNEL_WASM;
-  return (compiled[shared ? 'shared' : 'plain'] ??= new WebAssembly.Module(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))));
-}
-
-/** Whether this thread can share a kernel memory with others (a browser page needs cross-origin isolation for it). */
-export function canShareKernel(): boolean {
-  try {
-    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    return typeof SharedArrayBuffer === 'function';
-  } catch {
-    return false;
+/** The memory and kernel instance of a batch of N rows; `shared`: a shared memory, for threads (made at its full size: it cannot move). */
+function kernelOn(model: PixelCNN, N: number, shared: boolean) {
+  const config = model.config;
+  if (config.arch !== 'gated') throw new Error('the cached sampler runs the gated architecture; use mode "naive" for the masked baseline');
+  const lay = layout(config, N, heapBase(shared));
+  // its memory grows with the batch, up to what its i32 offsets reach: past that, one line before anything is drawn
+  if (lay.bytes > MAX_KERNEL_BYTES) {
+    const per = Math.ceil(lay.bytes / N);
+    throw new Error(`cpu sampler: a batch of ${N} rows needs ${(lay.bytes / 2 ** 20).toFixed(0)} MB of kernel memory, over the ${MAX_KERNEL_BYTES / 2 ** 30} GB limit; sample at most ${Math.floor(MAX_KERNEL_BYTES / per)} rows at a time (sampleChunked does)`);
   }
+  const pages = Math.ceil(lay.bytes / 65536);
+  const memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
+  const kernel = new WebAssembly.Instance(kernelModule(shared), { env: { memory } }).exports as unknown as KernelExports;
+  writeTable(memory, config, N, lay);
+  return [config, N, 0, N, memory, kernel, lay, undefined] as const;
 }
 
-/** Byte offsets of everything in the kernel's memory. */
-interface Layout {
-  cfg: number;
-  hc: number[];
-  ow: number[];
-  ob: number[];
-  link: number[];
-  state: number[];
-  hin: number[];
-  /** the vertical stack: kept input rows [N, reach+1, W+2reach, cin], weights [half+1, k, cin, 2p], bias + condition [N, 2p], link weights [2p, 2p] and bias + condition [N, 2p], a spatial code's 1x1s [q, 2p] */
-  vin: number[];
-  vw: number[];
-  vb: number[];
-  lw: number[];
-  lb: number[];
-  vcw: number[];
-  hcw: number[];
-  row0: number;
-  s: number;
-  vpre: number;
-  grow: number;
-  w1: number;
-  b1: number;
-  w2: number;
-  b2: number;
-  h: number;
-  pre: number;
-  gate: number;
-  hid: number;
-  out: number;
-  bytes: number;
-}
-
-/** `base`: the first byte past the kernel's static data. */
-function layout(config: ModelConfig, N: number, base: number): Layout {
-  const { layers: L, hidden: P, channels: C, width: Wd, headHidden: HH } = config;
-  const q = spatialChannels(config);
-  const outCols = C * outputsPerChannel(config);
-  let o = Math.ceil(base / 16) * 16;
-  // 16-byte aligned blocks of `floats` floats
-  const take = (floats: number) => {
-    const at = o;
-    o += Math.ceil((floats * 4) / 16) * 16;
-    return at;
-  };
-  const cfg = take(HEADER + L * LAYER);
-  const lay: Layout = {
-    cfg, hc: [], ow: [], ob: [], link: [], state: [], hin: [], vin: [], vw: [], vb: [], lw: [], lb: [], vcw: [], hcw: [],
-    row0: 0, s: 0, vpre: 0, grow: 0, w1: 0, b1: 0, w2: 0, b2: 0, h: 0, pre: 0, gate: 0, hid: 0, out: 0, bytes: 0,
-  };
-  for (let l = 0; l < L; l++) {
-    const cin = l === 0 ? C : P;
-    const half = kernelOf(config, l) >> 1;
-    const reach = reachOf(config, l);
-    lay.hc.push(take((half + 1) * cin * 2 * P));
-    lay.ow.push(take(P * P));
-    lay.ob.push(take(P));
-    lay.link.push(take(N * Wd * 2 * P));
-    // layer 0: the image window [N, reach+1, C] the caller writes; others: [N, reach, P]
-    lay.state.push(take(l === 0 ? N * (reach + 1) * C : N * reach * P));
-    lay.hin.push(take(l === 0 ? 0 : N * P));
-    const k = kernelOf(config, l);
-    lay.vin.push(take(N * (reach + 1) * (Wd + 2 * reach) * cin));
-    lay.vw.push(take((half + 1) * k * cin * 2 * P));
-    lay.vb.push(take(N * 2 * P));
-    lay.lw.push(take(4 * P * P));
-    lay.lb.push(take(N * 2 * P));
-    lay.vcw.push(take(q * 2 * P));
-    lay.hcw.push(take(q * 2 * P));
-  }
-  lay.row0 = take(N * Wd * C);
-  lay.s = take(N * Wd * q);
-  lay.vpre = take(N * Wd * 2 * P);
-  lay.grow = take(N * Wd * P);
-  lay.w1 = take(P * HH);
-  lay.b1 = take(HH);
-  lay.w2 = take(HH * outCols);
-  lay.b2 = take(outCols);
-  lay.h = take(N * P);
-  lay.pre = take(N * 2 * P);
-  lay.gate = take(N * P);
-  lay.hid = take(N * HH);
-  lay.out = take(N * outCols);
-  lay.bytes = o;
-  return lay;
-}
-
-/** A spatial code's channels q (0: the condition is a bias per image, or none). */
-function spatialChannels(config: ModelConfig): number {
-  return isSpatial(config.conditioning) && condDim(config.conditioning) > 0 ? config.spatialChannels! : 0;
-}
-
-/** Where the kernel's static data ends (its math tables), asked once of an instance on a one-page memory. */
-function heapBase(shared: boolean): number {
-  const key = shared ? 'sharedBase' : 'plainBase';
-  return (compiled[key] ??= (new WebAssembly.Instance(kernelModule(shared), { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared }) } }).exports as unknown as KernelExports).heapBase());
-}
-
-export class CpuStepper implements PortableStepper {
-  private readonly config: ModelConfig;
-  private readonly lay: Layout;
-  private readonly memory: WebAssembly.Memory;
-  private readonly kernel: KernelExports;
-  /** the kernel's calls, shared out over the threads given (kernelThreads.ts) */
-  readonly team: KernelTeam;
-  private readonly reach0: number;
-  /** a spatial code's map s = m(h) [N, H, W, q], its rows copied in by startRow */
-  private readonly sMap: Float32Array | undefined;
+/** Every row of a packed kernel memory; `shared`: on a shared memory, whose rows threads may also step (kernelThreads.ts). */
+export class CpuStepper extends CpuRows {
   private masked: Params | undefined;
-  /** kernel calls so far (for benchmarks: one a sub-pixel, plus one a decided pixel and one a row) */
-  calls = 0;
 
-  /** `threads`: helpers that step their share of every call's batch rows on a shared memory (none: this thread alone) */
-  constructor(private readonly model: PixelCNN, private readonly N: number, condition: Condition | undefined, threads?: KernelThreads) {
-    this.config = model.config;
-    const config = this.config;
-    if (config.arch !== 'gated') throw new Error('the cached sampler runs the gated architecture; use mode "naive" for the masked baseline');
-    const shared = (threads?.helpers ?? 0) > 0 && N > 1;
-    const module = kernelModule(shared);
-    this.lay = layout(config, N, heapBase(shared));
-    // its memory grows with the batch, up to what its i32 offsets reach: past that, one line before anything is drawn
-    if (this.lay.bytes > MAX_KERNEL_BYTES) {
-      const per = Math.ceil(this.lay.bytes / N);
-      throw new Error(`cpu sampler: a batch of ${N} rows needs ${(this.lay.bytes / 2 ** 20).toFixed(0)} MB of kernel memory, over the ${MAX_KERNEL_BYTES / 2 ** 30} GB limit; sample at most ${Math.floor(MAX_KERNEL_BYTES / per)} rows at a time (sampleChunked does)`);
-    }
-    const pages = Math.ceil(this.lay.bytes / 65536);
-    // a shared memory cannot move, so it is made at its full size
-    this.memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
-    this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
-    this.reach0 = reachOf(config, 0);
-    this.writeTable();
+  constructor(private readonly model: PixelCNN, N: number, condition: Condition | undefined, readonly shared = false) {
+    super(...kernelOn(model, N, shared));
     this.sMap = this.packWeights(condition);
-    // last: from here the helpers hold this memory until dispose
-    this.team = new KernelTeam(this.kernel, shared ? threads : undefined, module, this.memory);
   }
 
-  private floats(at: number, length: number): Float32Array {
-    return new Float32Array(this.memory.buffer, at, length);
+  /** The memory, the table's offset and the spatial map (all rows): what a thread needs to step some of its rows. */
+  get packed(): { memory: WebAssembly.Memory; module: WebAssembly.Module; sMap: Float32Array | undefined } {
+    return { memory: this.memory, module: kernelModule(this.shared), sMap: this.sMap };
   }
 
-  private writeTable(): void {
-    const { layers: L, hidden: P, channels: C, headHidden: HH, width: Wd } = this.config;
-    const lay = this.lay;
-    const t = new Int32Array(this.memory.buffer, lay.cfg, HEADER + L * LAYER);
-    t.set([L, this.N, P, HH, C * outputsPerChannel(this.config), lay.h, lay.pre, lay.gate, lay.hid, lay.out, lay.w1, lay.b1, lay.w2, lay.b2, Wd, lay.row0, lay.s, spatialChannels(this.config), lay.vpre, lay.grow]);
-    for (let l = 0; l < L; l++) {
-      const row = [
-        l === 0 ? C : P, kernelOf(this.config, l) >> 1, dilationOf(this.config, l), reachOf(this.config, l), lay.hc[l], lay.ow[l], lay.ob[l], lay.link[l], lay.state[l], lay.hin[l],
-        kernelOf(this.config, l), lay.vin[l], lay.vw[l], lay.vb[l], lay.lw[l], lay.lb[l], lay.vcw[l], lay.hcw[l],
-      ];
-      t.set(row, HEADER + l * LAYER);
-    }
+  /** Rows n0 .. n1-1 of this memory, stepped on their own (this thread's share of a run split across threads). */
+  view(n0: number, n1: number): CpuRows {
+    const q = spatialChannels(this.config);
+    const { height: H, width: Wd } = this.config;
+    return new CpuRows(this.config, this.N, n0, n1, this.memory, this.kernel, this.lay, this.sMap?.slice(n0 * H * Wd * q, n1 * H * Wd * q));
   }
 
   /**
@@ -250,89 +106,16 @@ export class CpuStepper implements PortableStepper {
     return values;
   }
 
-  startRow(r: number, x: Uint8Array): void {
-    const { height: H, width: Wd, channels: C, levels: K } = this.config;
-    const N = this.N;
-    // layer 0's new vertical row: the image row above, normalised (zeros above row 0)
-    const row0 = this.floats(this.lay.row0, N * Wd * C);
-    const scale = 2 / (K - 1);
-    if (r === 0) row0.fill(0);
-    else for (let n = 0; n < N; n++) for (let i = 0, src = (n * H + r - 1) * Wd * C; i < Wd * C; i++) row0[n * Wd * C + i] = x[src + i] * scale - 1;
-    const s = this.sMap;
-    if (s) {
-      const q = spatialChannels(this.config);
-      const rowS = this.floats(this.lay.s, N * Wd * q);
-      for (let n = 0; n < N; n++) rowS.set(s.subarray((n * H + r) * Wd * q, (n * H + r + 1) * Wd * q), n * Wd * q);
-    }
-    this.team.row(this.lay.cfg, N);
-    this.calls++;
-  }
-
-  /**
-   * Rows above the resuming row: their vertical steps (the horizontal stack keeps nothing
-   * from one row to the next). The given columns of the resuming row: each given pixel's
-   * step, whole, then the windows move on, as when it was drawn.
-   */
-  async warm(x: Uint8Array, length: number): Promise<void> {
-    const { width: Wd, channels: C } = this.config;
-    const r0 = Math.floor(length / (Wd * C));
-    const c0 = Math.floor((length % (Wd * C)) / C);
-    for (let r = 0; r <= r0; r++) this.startRow(r, x);
-    for (let c = 0; c < c0; c++) {
-      this.writeImageWindow(r0, c, C, x);
-      this.team.step(this.lay.cfg, this.N, c, 0, 1, MODE.raw, 1);
-      this.team.advance(this.lay.cfg, this.N);
-    }
-  }
-
-  /** Layer 0's window: image columns c-reach..c of row r, normalised; the pixel's undecided channels as level 0 (masked out). */
-  private writeImageWindow(r: number, c: number, ch: number, x: Uint8Array): void {
-    const { height: H, width: Wd, channels: C, levels: K } = this.config;
-    const reach = this.reach0;
-    const win = this.floats(this.lay.state[0], this.N * (reach + 1) * C);
-    const scale = 2 / (K - 1);
-    for (let n = 0; n < this.N; n++) {
-      for (let j = 0; j <= reach; j++) {
-        const col = c - reach + j;
-        const o = (n * (reach + 1) + j) * C;
-        const src = ((n * H + r) * Wd + col) * C;
-        for (let k = 0; k < C; k++) {
-          // left of column 0 is zero padding (after normalisation), as in the tfjs stepper
-          if (col < 0) win[o + k] = 0;
-          else win[o + k] = (col < c || k < ch ? x[src + k] : 0) * scale - 1;
-        }
-      }
-    }
-  }
-
-  private run(r: number, c: number, ch: number, x: Uint8Array, mode: number, temperature: number): Float32Array {
-    this.writeImageWindow(r, c, ch, x);
+  /** A mixture head's levels (a few tfjs ops on N x C x 3M values). */
+  protected override mixture(out: Float32Array, nCols: number, ch: number, mode: number, temperature: number): Float32Array {
     const K = this.config.levels;
-    const logistic = this.config.output?.type === 'logistic';
-    const per = outputsPerChannel(this.config);
-    // softmax heads: only channel ch's K logits; a mixture head: all its raw outputs
-    const colStart = logistic ? 0 : ch * K;
-    const nCols = logistic ? this.config.channels * per : K;
-    this.team.step(this.lay.cfg, this.N, c, colStart, nCols, logistic ? MODE.raw : mode, temperature);
-    this.calls++;
-    const out = this.floats(this.lay.out, this.N * nCols).slice();
-    if (!logistic) return out;
-    // the mixture's levels (a few tfjs ops on N x C x 3M values)
     const p = tf.tidy(() => {
-      const logits = tf.reshape(tf.slice(outputLogits(this.config, tf.tensor2d(out, [this.N, nCols])), [0, ch, 0], [this.N, 1, K]), [this.N, K]);
+      const logits = tf.reshape(tf.slice(outputLogits(this.config, tf.tensor2d(out, [this.rows, nCols])), [0, ch, 0], [this.rows, 1, K]), [this.rows, K]);
       return mode === MODE.softmax ? tf.softmax(tf.div(logits, temperature)) : tf.logSoftmax(logits);
     });
     const values = p.dataSync() as Float32Array;
     p.dispose();
     return values;
-  }
-
-  async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
-    return this.run(r, c, ch, x, MODE.softmax, temperature);
-  }
-
-  async logProbs(r: number, c: number, ch: number, x: Uint8Array): Promise<Float32Array> {
-    return this.run(r, c, ch, x, MODE.logSoftmax, 1);
   }
 
   /** the masked weights it runs (benchmarks compare its layer step with the same as tfjs ops) */
@@ -347,13 +130,7 @@ export class CpuStepper implements PortableStepper {
     this.kernel.layer(this.lay.cfg, l, c);
   }
 
-  endPixel(): void {
-    this.team.advance(this.lay.cfg, this.N);
-    this.calls++;
-  }
-
-  dispose(): void {
-    this.team.dispose();
+  override dispose(): void {
     // masked copies only: the caller's own weights stay alive
     const own = new Set(Object.values(this.model.params));
     for (const t of Object.values(this.masked ?? {})) if (!own.has(t)) t.dispose();

@@ -4,12 +4,16 @@
 // same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
 import * as tf from '@tensorflow/tfjs';
 import type { PixelCNN } from '../model';
-import { guidePlan } from './guidance';
+import { guidePlan, prefixLogPost, type GuidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
-import { CpuStepper } from './cpu';
+import { canShareKernel, CpuStepper } from './cpu';
+import { spatialChannels } from './cpuRows';
 import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedSampler, isWebGPUBackend } from './webgpu';
 import { runStreams } from './uniforms';
+import { abortError, checkFinite, drawPixels } from './loop';
+import { mergePixels, READY_WAIT_MS, ShareLink } from './kernelThreads';
+import { shares } from './split';
 
 export type { PixelEvent, SampleOptions, SamplePrefix, SamplerMode, UnconditionalSource } from './types';
 export { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
@@ -18,32 +22,7 @@ export { FusedSampler, GPUFault, fusedCounts, type FusedStats, type RowResult } 
 export { CpuStepper } from './cpu';
 export { imageSeed, imageStream, runStreams, runUniforms } from './uniforms';
 export { shares, chunks, shareOptions, type Share } from './split';
-
-function abortError(): Error {
-  const e = new Error('sampling aborted');
-  e.name = 'AbortError';
-  return e;
-}
-
-/**
- * Inverse-CDF draw from probs[offset .. offset+K), in float32 arithmetic (each sum and the
- * product rounded as a GPU's f32 would): the fused kernel draws on the GPU in exactly these
- * steps, so from the same distribution both pick the same level (docs/webgpu.md, "Same images as the portable samplers").
- */
-export function drawLevel(probs: Float32Array, offset: number, K: number, u: number): number {
-  const f32 = Math.fround;
-  let total = 0;
-  for (let k = 0; k < K; k++) total = f32(total + probs[offset + k]);
-  let acc = 0;
-  const target = f32(f32(u) * total);
-  for (let k = 0; k < K; k++) {
-    acc = f32(acc + probs[offset + k]);
-    if (target < acc) return k;
-  }
-  // u ~ 1 and rounding: the last level with any mass
-  for (let k = K - 1; k > 0; k--) if (probs[offset + k] > 0) return k;
-  return 0;
-}
+export { drawLevel } from './loop';
 
 /**
  * The stepper for a run: it gives the (guided) distribution of every image's next
@@ -62,11 +41,16 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
   const B = plan.N * plan.S;
   const make: Record<'cached' | 'cpu' | 'naive', () => PortableStepper> = {
     cached: () => new CachedStepper(model, B, plan.condition),
-    cpu: () => new CpuStepper(model, B, plan.condition, opts.kernelThreads),
+    cpu: () => new CpuStepper(model, B, plan.condition),
     naive: () => new NaiveStepper(model, B, plan.condition),
   };
   const inner = make[mode]();
-  return plan.kind === 'none' ? inner : new GuidedStepper(inner, model, plan);
+  return guided(inner, model, plan);
+}
+
+/** The plan's guidance over `inner` (none: inner itself). */
+function guided(inner: PortableStepper, model: PixelCNN, plan: GuidePlan): Stepper {
+  return plan.kind === 'none' ? inner : new GuidedStepper(inner, model.config, plan, (xs, length) => prefixLogPost(model, plan, xs, length));
 }
 
 /** The backends whose tensors the CPU kernel may read back synchronously. */
@@ -125,13 +109,6 @@ function startImages(model: PixelCNN, opts: SampleOptions): { x: Uint8Array; len
   return { x, length };
 }
 
-/** The distribution must be finite: a NaN would silently become level 0. */
-function checkFinite(probs: Float32Array, r: number, c: number, ch: number): void {
-  for (let i = 0; i < probs.length; i++) {
-    if (!Number.isFinite(probs[i])) throw new Error(`sampler: probabilities at row ${r}, col ${c}, channel ${ch} are not finite`);
-  }
-}
-
 /**
  * Yields every drawn sub-pixel; returns the images [N, H, W, C] (uint8 levels). With a
  * prefix the given sub-pixels come back unchanged and sampling starts at the first one
@@ -150,36 +127,71 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
   }
   // the fused path draws from the same streams, uploaded once (rowSampler.ts)
   if ((opts.mode ?? bestMode(model)) === 'fused') return yield* fusedPixels(model, opts, x, length, temperature);
+  const split = splitThreads(model, opts, length);
+  if (split > 1) return yield* splitPixels(model, opts, x, length, temperature, split);
   const streams = runStreams(opts.seed, N, opts.first ?? 0);
   const stepper = await makeStepper(model, opts);
   try {
-    // where sampling resumes
-    const r0 = Math.floor(length / (Wd * C));
-    const c0 = Math.floor((length % (Wd * C)) / C);
-    const ch0 = length % C;
-    if (length > 0) await stepper.warm(x, length);
-    let done = length;
-    for (let r = r0; r < H; r++) {
-      if (opts.signal?.aborted) throw abortError();
-      if (r > r0 || length === 0) stepper.startRow(r, x);
-      for (let c = r === r0 ? c0 : 0; c < Wd; c++) {
-        for (let ch = r === r0 && c === c0 ? ch0 : 0; ch < C; ch++) {
-          if (opts.signal?.aborted) throw abortError();
-          const probs = await stepper.probs(r, c, ch, x, temperature);
-          checkFinite(probs, r, c, ch);
-          const values = new Uint8Array(N);
-          for (let n = 0; n < N; n++) {
-            const v = drawLevel(probs, n * K, K, streams[n]());
-            values[n] = v;
-            x[((n * H + r) * Wd + c) * C + ch] = v;
-          }
-          done++;
-          yield { row: r, col: c, channel: ch, values, probs, done, total };
-        }
-        stepper.endPixel(r, c, x);
-      }
-    }
-    return x;
+    return yield* drawPixels(stepper, model.config, x, length, streams, temperature, opts.signal);
+  } finally {
+    stepper.dispose();
+  }
+}
+
+/**
+ * The threads a cpu-mode run may be split over (kernelThreads.ts): one per helper and
+ * this one, at most one per image; 1 where a split cannot run (another mode, a mixture
+ * head, a mixture-guided prefix, whose class likelihoods need a forward pass, or no shared memory).
+ */
+function splitThreads(model: PixelCNN, opts: SampleOptions, length: number): number {
+  const threads = opts.kernelThreads;
+  if (!threads || threads.helpers === 0 || opts.count < 2) return 1;
+  if ((opts.mode ?? bestMode(model)) !== 'cpu' || model.config.output?.type === 'logistic') return 1;
+  if (length > 0 && guidePlan(model, opts).kind === 'mixture') return 1;
+  if (!canShareKernel()) return 1;
+  return Math.min(opts.count, 1 + threads.helpers);
+}
+
+/**
+ * A cpu-mode run over `threads` threads: this one packs the weights of every batch row into a
+ * shared kernel memory, keeps the first share of the images and sends each ready helper one
+ * of the others; their sub-pixels are merged into this one's events (kernelThreads.ts).
+ */
+async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array, length: number, temperature: number, threads: number): AsyncGenerator<PixelEvent, Uint8Array> {
+  if (!isCpuBackend()) throw new Error(`sampler: mode "cpu" runs on the wasm or cpu backend (current: ${tf.getBackend()})`);
+  const { height: H, width: Wd, channels: C, levels: K } = model.config;
+  const size = H * Wd * C;
+  const N = opts.count;
+  const plan = guidePlan(model, opts);
+  const S = plan.S;
+  const stepper = new CpuStepper(model, N * S, plan.condition, true);
+  try {
+    // helpers still starting have had the packing's time; a little more is worth a share
+    const pool = opts.kernelThreads!;
+    await pool.whenReady(READY_WAIT_MS);
+    const parts = shares(N, Math.min(threads, 1 + pool.ready()));
+    pool.lastRun = parts.length;
+    const { memory, module, sMap } = stepper.packed;
+    const q = spatialChannels(model.config);
+    // a few rows of slots: a helper runs at most that far ahead of this thread
+    const slots = Math.min(size, Math.max(64, 2 * Wd * C));
+    const links = parts.slice(1).map((p, i) => {
+      const link = new ShareLink(p.first, p.count, K, slots);
+      const n0 = p.first * S;
+      const n1 = (p.first + p.count) * S;
+      const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S, condStream: plan.condStream.slice(p.first, p.first + p.count) };
+      pool.send(i, link.message({
+        module, memory, config: model.config, rows: N * S, n0, n1,
+        sMap: sMap?.slice(n0 * H * Wd * q, n1 * H * Wd * q),
+        plan: sub, seed: opts.seed, temperature, x: x.slice(p.first * size, (p.first + p.count) * size), length,
+      }, opts.first ?? 0));
+      return link;
+    });
+    const own = parts[0].count;
+    const ownPlan: GuidePlan = { ...plan, N: own, condStream: plan.condStream.slice(0, own), condition: undefined };
+    const mine = guided(stepper.view(0, own * S), model, ownPlan);
+    const events = drawPixels(mine, model.config, x.subarray(0, own * size), length, runStreams(opts.seed, own, opts.first ?? 0), temperature, opts.signal);
+    return yield* mergePixels(events, links, own, N, K, x, size);
   } finally {
     stepper.dispose();
   }

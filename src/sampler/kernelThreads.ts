@@ -1,204 +1,191 @@
-// Threads that step one CPU-kernel call together (cpu.ts): the kernel's memory is a shared
-// WebAssembly memory, every thread runs its own instance of the kernel on it, and each call's
-// batch rows go out in blocks that the calling thread and the helpers claim one at a time
-// (compare-and-swap on a word of a small shared control array). A row's state never reads
-// another row's, so any thread may step any row at any call, and the bytes are those of one
-// thread. A helper that is still starting, or late to wake, claims nothing: the caller steps
-// every block itself and never waits for a thread that has not begun a block. tf-free: the
-// CLI's worker_threads and the app's nested workers run kernelThread.ts around it.
-
-/** The kernel's exported calls a block runs (cpuKernel.as.ts), each on batch rows n0 .. n1-1. */
-export interface KernelCalls {
-  step(cfg: number, n0: number, n1: number, c: number, colStart: number, nCols: number, mode: number, temperature: number): void;
-  advance(cfg: number, n0: number, n1: number): void;
-  row(cfg: number, n0: number, n1: number): void;
-}
-
-export const OP = { step: 1, advance: 2, row: 3, detach: 4 } as const;
+// A run's images split across threads that share one CPU-kernel memory. The calling thread
+// packs the weights for every batch row into a shared WebAssembly memory (cpu.ts); each
+// helper thread is sent its share of the images (whole images, all their guidance streams)
+// and samples them on its own rows of that memory with the same tf-free loop (loop.ts,
+// cpuRows.ts, guided.ts), never waiting for the others. It writes every sub-pixel's levels
+// and distributions into a ring of slots in shared memory; the caller merges them into its
+// own events, sub-pixel by sub-pixel, so a split run streams the same events and bytes as
+// one thread (every image draws from its own stream: uniforms.ts). The caller waits only
+// when a helper is behind it; a helper waits only when the ring is full (the caller paused,
+// or slower). The CLI's worker_threads and the app's nested workers run serveShare.
+import type { ModelConfig } from '../model/config';
+import { CpuRows, heapBase, layout, type KernelExports } from './cpuRows';
+import type { GuidePlan } from './guidance';
+import { GuidedStepper } from './guided';
+import { drawPixels } from './loop';
+import { runStreams } from './uniforms';
+import type { PixelEvent } from './types';
+import type { Stepper } from './steppers';
 
 // the control array's Int32 slots
-const SEQ = 0; // command number: a helper wakes on its change
-const CLAIM = 1; // (seq & SEQ_MASK) << BLOCK_BITS | next block
-const DONE = 2; // blocks finished in this command
-const FAILED = 3; // 1: a helper's block threw (its message in FAILED_TEXT)
-const KIND = 4;
-const ROWS = 5;
-const BLOCKS = 6;
-const CFG = 7;
-const ARGS = 8; // c, colStart, nCols, mode, temperature (f32 bits)
-const FAILED_TEXT = 16; // bytes from here: a helper's error message, UTF-8
+const WRITTEN = 0; // sub-pixels the helper has put in the ring
+const READ = 1; // sub-pixels the caller has taken out
+const STOP = 2; // 1: the caller is gone (done, stopped or failed): the helper ends
+const FAILED = 3; // 1: the helper failed; its message from TEXT on
+const TEXT = 4;
 const CTRL_BYTES = 1024;
-const BLOCK_BITS = 12;
-const MAX_BLOCKS = 1 << BLOCK_BITS;
-const SEQ_MASK = (1 << (31 - BLOCK_BITS)) - 1;
 
-/** Blocks a call is cut into per thread: enough that a late or slower thread leaves little for the others at the end. */
-const BLOCKS_PER_THREAD = 8;
-/** Loads of the control word a thread spins on before sleeping: a few tens of microseconds, less than a futex wake. */
-const SPIN = 400000;
-/** How long the caller waits for a helper's claimed block before calling it lost. */
-const LOST_MS = 60_000;
+/** Loads of a control word a thread spins on before it sleeps: a few microseconds, less than a futex wake. */
+const SPIN = 2000;
+/** How long the caller waits on a helper that writes nothing before calling it lost. */
+const LOST_MS = 30_000;
 
-/** Where a thread posts and hears messages: a Node MessagePort / Worker or a browser Worker / worker scope. */
-export interface Port {
-  postMessage(message: unknown): void;
-}
-
-export interface AttachMessage {
-  type: 'attach';
+/** What a helper is sent: its images, its rows of the memory and where to put what it draws. */
+export interface ShareMessage {
+  type: 'share';
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   ctrl: SharedArrayBuffer;
+  /** slots x (values [count] uint8, then probs [count * K] float32, 4-byte aligned) */
+  ring: SharedArrayBuffer;
+  slots: number;
+  config: ModelConfig;
+  /** the memory's batch rows in all, and this share's n0 .. n1-1 */
+  rows: number;
+  n0: number;
+  n1: number;
+  /** a spatial code's map of its rows [n1 - n0, H, W, q] */
+  sMap?: Float32Array;
+  /** guidance over its images (no condition: the memory holds it) */
+  plan?: Pick<GuidePlan, 'kind' | 'g' | 'S' | 'condStream'>;
+  seed: number;
+  /** the run's index of its first image, and its images */
+  first: number;
+  count: number;
+  temperature: number;
+  /** its images [count, H, W, C] with the prefix's given sub-pixels, and the prefix's length */
+  x: Uint8Array;
+  length: number;
 }
 
-/** The batch rows of block k of `blocks` over `rows` rows. */
-function blockRows(k: number, blocks: number, rows: number): [number, number] {
-  return [Math.floor((k * rows) / blocks), Math.floor(((k + 1) * rows) / blocks)];
-}
-
-/** Runs blocks of command `seq` until none is left (or a newer command has begun); returns how many it ran. */
-function claimBlocks(ctrl: Int32Array, f32: Float32Array, calls: KernelCalls, seq: number): number {
-  const tag = (seq & SEQ_MASK) << BLOCK_BITS;
-  let ran = 0;
-  for (;;) {
-    const w = Atomics.load(ctrl, CLAIM);
-    if ((w & ~(MAX_BLOCKS - 1)) !== tag) return ran;
-    const k = w & (MAX_BLOCKS - 1);
-    const blocks = ctrl[BLOCKS];
-    if (k >= blocks) return ran;
-    if (Atomics.compareExchange(ctrl, CLAIM, w, w + 1) !== w) continue;
-    ran++;
-    const [n0, n1] = blockRows(k, blocks, ctrl[ROWS]);
-    const cfg = ctrl[CFG];
-    try {
-      const kind = ctrl[KIND];
-      if (kind === OP.step) calls.step(cfg, n0, n1, ctrl[ARGS], ctrl[ARGS + 1], ctrl[ARGS + 2], ctrl[ARGS + 3], f32[ARGS + 4]);
-      else if (kind === OP.advance) calls.advance(cfg, n0, n1);
-      else calls.row(cfg, n0, n1);
-    } catch (e) {
-      if (Atomics.compareExchange(ctrl, FAILED, 0, 1) === 0) {
-        const text = new TextEncoder().encode(String(e instanceof Error ? e.message : e)).slice(0, CTRL_BYTES - FAILED_TEXT * 4 - 1);
-        new Uint8Array(ctrl.buffer, FAILED_TEXT * 4, text.length).set(text);
-      }
-    }
-    if (Atomics.add(ctrl, DONE, 1) + 1 === blocks) Atomics.notify(ctrl, DONE);
-  }
-}
-
-/** A helper's side: serves one memory's commands until told to detach (kernelThread.ts calls it for every attach). */
-export function serveTeam(m: AttachMessage): void {
-  const ctrl = new Int32Array(m.ctrl);
-  const f32 = new Float32Array(m.ctrl);
-  const calls = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelCalls;
-  let seen = Atomics.load(ctrl, SEQ);
-  // a team given back before this helper heard of it: its detach came first
-  if (ctrl[KIND] === OP.detach) return;
-  for (;;) {
-    let s = Atomics.load(ctrl, SEQ);
-    for (let i = 0; s === seen && i < SPIN; i++) s = Atomics.load(ctrl, SEQ);
-    if (s === seen) {
-      Atomics.wait(ctrl, SEQ, seen);
-      continue;
-    }
-    seen = s;
-    if (ctrl[KIND] === OP.detach) return;
-    claimBlocks(ctrl, f32, calls, s);
-  }
-}
-
-/** The pool's threads as the caller sees them: each takes attach messages (and runs serveTeam). */
+/** The helper threads as the caller sees them. */
 export interface KernelThreads {
-  /** helper threads (the caller is one more) */
+  /** helpers started (the caller is one more) */
   readonly helpers: number;
-  /** blocks run by the callers and by the helpers, every team's added (did the helpers step any?) */
-  readonly blocks: { caller: number; helpers: number };
-  /** sends every helper an attach message */
-  attach(message: AttachMessage): void;
+  /** helpers up and able to take a share now */
+  ready(): number;
+  /** resolves once every helper is up or failed, or after timeoutMs */
+  whenReady(timeoutMs: number): Promise<void>;
+  /** sends the i-th ready helper its share */
+  send(i: number, message: ShareMessage): void;
+  /** threads the last split run used, the caller included */
+  lastRun: number;
+}
+
+/** How long a run that can split waits for helpers still starting (they are up ~0.2 s after the pool starts). */
+export const READY_WAIT_MS = 1000;
+
+function slotBytes(count: number, K: number): { values: number; bytes: number } {
+  const values = Math.ceil(count / 4) * 4;
+  return { values, bytes: values + count * K * 4 };
+}
+
+function failText(ctrl: Int32Array): string {
+  const bytes = new Uint8Array(ctrl.buffer, TEXT * 4, CTRL_BYTES - TEXT * 4);
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(bytes.slice(0, end < 0 ? bytes.length : end));
+}
+
+/** A helper's side: samples one share into its ring, then returns (kernelThread.ts / kernel.worker.ts call it for each share). */
+export async function serveShare(m: ShareMessage): Promise<void> {
+  const ctrl = new Int32Array(m.ctrl);
+  const { config } = m;
+  const K = config.levels;
+  const { values: vBytes, bytes } = slotBytes(m.count, K);
+  try {
+    const kernel = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports;
+    const rows = new CpuRows(config, m.rows, m.n0, m.n1, m.memory, kernel, layout(config, m.rows, heapBase(true)), m.sMap);
+    const stepper: Stepper = m.plan ? new GuidedStepper(rows, config, { ...m.plan, N: m.count, condition: undefined }) : rows;
+    let j = 0;
+    for await (const e of drawPixels(stepper, config, m.x, m.length, runStreams(m.seed, m.count, m.first), m.temperature)) {
+      // a full ring: wait for the caller to take a slot (it may be paused)
+      for (let read = Atomics.load(ctrl, READ); j - read >= m.slots; read = Atomics.load(ctrl, READ)) {
+        if (Atomics.load(ctrl, STOP)) return;
+        Atomics.wait(ctrl, READ, read, 1000);
+      }
+      if (Atomics.load(ctrl, STOP)) return;
+      const at = (j % m.slots) * bytes;
+      new Uint8Array(m.ring, at, m.count).set(e.values);
+      new Float32Array(m.ring, at + vBytes, m.count * K).set(e.probs);
+      Atomics.store(ctrl, WRITTEN, ++j);
+      Atomics.notify(ctrl, WRITTEN);
+    }
+  } catch (e) {
+    const text = new TextEncoder().encode(e instanceof Error ? e.message : String(e)).slice(0, CTRL_BYTES - TEXT * 4 - 1);
+    new Uint8Array(m.ctrl, TEXT * 4, text.length).set(text);
+    Atomics.store(ctrl, FAILED, 1);
+    Atomics.notify(ctrl, WRITTEN);
+  }
+}
+
+/** The caller's view of one helper's share: its images first .. first+count-1 of the run. */
+export class ShareLink {
+  private readonly ctrl: Int32Array;
+  private readonly ring: SharedArrayBuffer;
+  private readonly bytes: number;
+  private readonly vBytes: number;
+
+  constructor(readonly first: number, readonly count: number, private readonly K: number, readonly slots: number) {
+    this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_BYTES));
+    const s = slotBytes(count, K);
+    this.bytes = s.bytes;
+    this.vBytes = s.values;
+    this.ring = new SharedArrayBuffer(slots * s.bytes);
+  }
+
+  /** The message that starts it (the rest of the share's fields from the caller). */
+  message(rest: Omit<ShareMessage, 'type' | 'ctrl' | 'ring' | 'slots' | 'first' | 'count'>, runFirst: number): ShareMessage {
+    return { type: 'share', ctrl: this.ctrl.buffer as SharedArrayBuffer, ring: this.ring, slots: this.slots, first: runFirst + this.first, count: this.count, ...rest };
+  }
+
+  /** Waits for the helper's j-th sub-pixel and copies its levels and distributions into the run's event arrays. */
+  take(j: number, values: Uint8Array, probs: Float32Array): void {
+    const ctrl = this.ctrl;
+    let written = Atomics.load(ctrl, WRITTEN);
+    for (let i = 0; written <= j && i < SPIN && !ctrl[FAILED]; i++) written = Atomics.load(ctrl, WRITTEN);
+    const start = Date.now();
+    while (written <= j) {
+      if (Atomics.load(ctrl, FAILED)) throw new Error(`a sampling thread failed: ${failText(ctrl)}`);
+      if (Atomics.wait(ctrl, WRITTEN, written, 1000) === 'timed-out' && Date.now() - start > LOST_MS) throw new Error('a sampling thread stopped answering');
+      written = Atomics.load(ctrl, WRITTEN);
+    }
+    const at = (j % this.slots) * this.bytes;
+    values.set(new Uint8Array(this.ring, at, this.count), this.first);
+    probs.set(new Float32Array(this.ring, at + this.vBytes, this.count * this.K), this.first * this.K);
+    Atomics.store(ctrl, READ, j + 1);
+    Atomics.notify(ctrl, READ);
+  }
+
+  /** The caller is done with it (finished, stopped or failed): a helper still sampling ends at its next sub-pixel. */
+  stop(): void {
+    Atomics.store(this.ctrl, STOP, 1);
+    Atomics.notify(this.ctrl, READ);
+  }
 }
 
 /**
- * One kernel memory's team: the caller and every helper of `threads` stepping its calls.
- * Without helpers (or for one batch row) a call runs on the caller alone, as before.
+ * The caller's side of a split run: its own events (its images) merged with every helper's,
+ * sub-pixel by sub-pixel, into events of the whole run; x [N, H, W, C] gets every image.
  */
-export class KernelTeam {
-  private readonly ctrl: Int32Array;
-  private readonly f32: Float32Array;
-  private seq = 0;
-  /** blocks run on each side so far (tests and benchmarks: did the helpers step any?) */
-  readonly blocks: { caller: number; helpers: number };
-
-  constructor(private readonly calls: KernelCalls, private readonly threads: KernelThreads | undefined, module: WebAssembly.Module, memory: WebAssembly.Memory) {
-    const buffer = new SharedArrayBuffer(CTRL_BYTES);
-    this.ctrl = new Int32Array(buffer);
-    this.f32 = new Float32Array(buffer);
-    this.blocks = threads?.blocks ?? { caller: 0, helpers: 0 };
-    if (threads && threads.helpers > 0) threads.attach({ type: 'attach', module, memory, ctrl: buffer });
-  }
-
-  private get helpers(): number {
-    return this.threads?.helpers ?? 0;
-  }
-
-  step(cfg: number, rows: number, c: number, colStart: number, nCols: number, mode: number, temperature: number): void {
-    if (this.alone(rows)) return this.calls.step(cfg, 0, rows, c, colStart, nCols, mode, temperature);
-    this.ctrl.set([c, colStart, nCols, mode], ARGS);
-    this.f32[ARGS + 4] = temperature;
-    this.run(OP.step, cfg, rows);
-  }
-
-  advance(cfg: number, rows: number): void {
-    if (this.alone(rows)) return this.calls.advance(cfg, 0, rows);
-    this.run(OP.advance, cfg, rows);
-  }
-
-  row(cfg: number, rows: number): void {
-    if (this.alone(rows)) return this.calls.row(cfg, 0, rows);
-    this.run(OP.row, cfg, rows);
-  }
-
-  private alone(rows: number): boolean {
-    if (this.helpers === 0 || rows < 2) {
-      this.blocks.caller++;
-      return true;
+export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, links: ShareLink[], ownCount: number, N: number, K: number, x: Uint8Array, size: number): AsyncGenerator<PixelEvent, Uint8Array> {
+  try {
+    for (let j = 0; ; j++) {
+      const step = await own.next();
+      if (step.done) return x;
+      const e = step.value;
+      const values = new Uint8Array(N);
+      const probs = new Float32Array(N * K);
+      values.set(e.values.subarray(0, ownCount));
+      probs.set(e.probs.subarray(0, ownCount * K));
+      const i = e.done - 1; // the sub-pixel's raster index
+      for (const link of links) {
+        link.take(j, values, probs);
+        for (let n = link.first; n < link.first + link.count; n++) x[n * size + i] = values[n];
+      }
+      yield { ...e, values, probs };
     }
-    return false;
-  }
-
-  /** One command: its blocks claimed by whoever is free, the caller included; returns once all are done. */
-  private run(kind: number, cfg: number, rows: number): void {
-    const ctrl = this.ctrl;
-    const blocks = Math.min(rows, (this.helpers + 1) * BLOCKS_PER_THREAD, MAX_BLOCKS);
-    ctrl[KIND] = kind;
-    ctrl[ROWS] = rows;
-    ctrl[BLOCKS] = blocks;
-    ctrl[CFG] = cfg;
-    Atomics.store(ctrl, DONE, 0);
-    const seq = ++this.seq;
-    Atomics.store(ctrl, CLAIM, (seq & SEQ_MASK) << BLOCK_BITS);
-    Atomics.store(ctrl, SEQ, seq);
-    Atomics.notify(ctrl, SEQ);
-    const mine = claimBlocks(ctrl, this.f32, this.calls, seq);
-    this.blocks.caller += mine;
-    this.blocks.helpers += blocks - mine;
-    let done = Atomics.load(ctrl, DONE);
-    for (let i = 0; done < blocks && i < SPIN; i++) done = Atomics.load(ctrl, DONE);
-    const start = Date.now();
-    while (done < blocks) {
-      if (Atomics.wait(ctrl, DONE, done, 1000) === 'timed-out' && Date.now() - start > LOST_MS) throw new Error('cpu sampler: a sampling thread stopped answering');
-      done = Atomics.load(ctrl, DONE);
-    }
-    if (ctrl[FAILED]) {
-      const bytes = new Uint8Array(ctrl.buffer, FAILED_TEXT * 4, CTRL_BYTES - FAILED_TEXT * 4);
-      const text = new TextDecoder().decode(bytes.slice(0, bytes.indexOf(0)));
-      throw new Error(`cpu sampler: a sampling thread failed: ${text}`);
-    }
-  }
-
-  /** Sends the helpers back to wait for another memory. */
-  dispose(): void {
-    if (this.helpers === 0) return;
-    this.ctrl[KIND] = OP.detach;
-    Atomics.store(this.ctrl, SEQ, ++this.seq);
-    Atomics.notify(this.ctrl, SEQ);
+  } finally {
+    for (const link of links) link.stop();
+    await own.return(x);
   }
 }

@@ -26,7 +26,7 @@ import { conv2dValid, gate, pointwise } from '../ops/conv';
 import { dilationOf, reachOf } from '../model';
 import { outputLogits } from '../model';
 import type { Condition, Params, PixelCNN } from '../model';
-import { expandImages, guidedProbs, normalizeLogPost, prefixLogPost, updateLogPost, type GuidePlan } from './guidance';
+export { GuidedStepper } from './guided';
 
 export interface Stepper {
   /** called before the first sub-pixel of row r; x holds every decided level */
@@ -312,73 +312,5 @@ export class CachedStepper implements PortableStepper {
     for (const t of Object.values(this.masked)) if (!own.has(t)) t.dispose();
     Object.values(this.cond).forEach((t) => t.dispose());
     this.sRows.forEach((t) => t.dispose());
-  }
-}
-
-/**
- * Guidance on a portable stepper: the inner stepper runs S streams per image (batch rows
- * n * S + s, each with its own condition, all holding image n's pixels); every step
- * combines their log-softmax logits into the guided distribution (guidance.ts).
- */
-export class GuidedStepper implements Stepper {
-  private readonly xs: Uint8Array; // [N * S, H, W, C]: image n in each of its streams
-  private lp: Float32Array = new Float32Array(0); // the last step's log-softmax [N * S, K]
-  private logPost: Float64Array | null = null; // mixture: log p(c | x_<i) per stream [N * S]
-  private pending = -1; // raster index of the sub-pixel decided after the last step
-
-  constructor(
-    private readonly inner: PortableStepper,
-    private readonly model: PixelCNN,
-    private readonly plan: GuidePlan,
-  ) {
-    const { height: H, width: Wd, channels: C } = model.config;
-    this.xs = new Uint8Array(plan.N * plan.S * H * Wd * C);
-    if (plan.kind === 'mixture') {
-      this.logPost = new Float64Array(plan.N * plan.S);
-      normalizeLogPost(this.logPost, plan.N, plan.S);
-    }
-  }
-
-  /** Copies the sub-pixel decided since the last step into every stream; the mixture learns from it. */
-  private sync(x: Uint8Array): void {
-    if (this.pending < 0) return;
-    const { N, S } = this.plan;
-    const { height: H, width: Wd, channels: C, levels: K } = this.model.config;
-    const size = H * Wd * C;
-    const values = new Uint8Array(N);
-    for (let n = 0; n < N; n++) {
-      values[n] = x[n * size + this.pending];
-      for (let s = 0; s < S; s++) this.xs[(n * S + s) * size + this.pending] = values[n];
-    }
-    if (this.logPost) updateLogPost(this.logPost, this.lp, values, N, S, K);
-    this.pending = -1;
-  }
-
-  startRow(r: number, x: Uint8Array): void {
-    this.sync(x);
-    this.inner.startRow(r, this.xs);
-  }
-
-  async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
-    this.sync(x);
-    const { width: Wd, channels: C, levels: K } = this.model.config;
-    this.lp = await this.inner.logProbs(r, c, ch, this.xs);
-    this.pending = (r * Wd + c) * C + ch;
-    return guidedProbs(this.plan, this.lp, this.logPost, K, temperature);
-  }
-
-  endPixel(r: number, c: number, x: Uint8Array): void {
-    this.sync(x);
-    this.inner.endPixel(r, c, this.xs);
-  }
-
-  async warm(x: Uint8Array, length: number): Promise<void> {
-    expandImages(x, this.xs, this.plan.N, this.plan.S);
-    if (this.plan.kind === 'mixture') this.logPost = await prefixLogPost(this.model, this.plan, this.xs, length);
-    await this.inner.warm(this.xs, length);
-  }
-
-  dispose(): void {
-    this.inner.dispose();
   }
 }
