@@ -83,6 +83,8 @@ function appState(): Record<string, unknown> {
     runId: s.runId,
     runMessage: s.runMessage,
     progress: s.live ? `${s.live.done}/${s.live.total} x ${s.live.count}` : null,
+    // the sampler worker's own ms for the run (its active time: pauses left out)
+    elapsedMs: s.live?.elapsedMs ?? null,
     numTensors: s.numTensors,
     settings: s.settings,
     draw: { version: s.draw.version, inked: s.draw.inked, scored: s.draw.score?.version ?? null, scoreError: s.draw.scoreError, pictureError: s.draw.pictureError, pictureNote: s.draw.pictureNote },

@@ -7,7 +7,7 @@ import type { PixelCNN } from '../model';
 import { guidePlan, prefixLogPost, type GuidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 import { canShareKernel, CpuStepper } from './cpu';
-import { spatialChannels } from './cpuRows';
+import { heapBase, spatialChannels } from './cpuRows';
 import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedSampler, isWebGPUBackend } from './webgpu';
 import { runStreams } from './uniforms';
@@ -181,7 +181,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
       const n1 = (p.first + p.count) * S;
       const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S, condStream: plan.condStream.slice(p.first, p.first + p.count) };
       pool.send(i, link.message({
-        module, memory, config: model.config, rows: N * S, n0, n1,
+        module, memory, base: heapBase(true), config: model.config, rows: N * S, n0, n1,
         sMap: sMap?.slice(n0 * H * Wd * q, n1 * H * Wd * q),
         plan: sub, seed: opts.seed, temperature, x: x.slice(p.first * size, (p.first + p.count) * size), length,
       }, opts.first ?? 0));

@@ -9,7 +9,7 @@
 // when a helper is behind it; a helper waits only when the ring is full (the caller paused,
 // or slower). The CLI's worker_threads and the app's nested workers run serveShare.
 import type { ModelConfig } from '../model/config';
-import { CpuRows, heapBase, layout, type KernelExports } from './cpuRows';
+import { CpuRows, layout, type KernelExports } from './cpuRows';
 import type { GuidePlan } from './guidance';
 import { GuidedStepper } from './guided';
 import { drawPixels } from './loop';
@@ -40,6 +40,8 @@ export interface ShareMessage {
   ring: SharedArrayBuffer;
   slots: number;
   config: ModelConfig;
+  /** where the kernel's static data ends (cpuRows.ts's layout starts past it) */
+  base: number;
   /** the memory's batch rows in all, and this share's n0 .. n1-1 */
   rows: number;
   n0: number;
@@ -94,7 +96,7 @@ export async function serveShare(m: ShareMessage): Promise<void> {
   const { values: vBytes, bytes } = slotBytes(m.count, K);
   try {
     const kernel = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports;
-    const rows = new CpuRows(config, m.rows, m.n0, m.n1, m.memory, kernel, layout(config, m.rows, heapBase(true)), m.sMap);
+    const rows = new CpuRows(config, m.rows, m.n0, m.n1, m.memory, kernel, layout(config, m.rows, m.base), m.sMap);
     const stepper: Stepper = m.plan ? new GuidedStepper(rows, config, { ...m.plan, N: m.count, condition: undefined }) : rows;
     let j = 0;
     for await (const e of drawPixels(stepper, config, m.x, m.length, runStreams(m.seed, m.count, m.first), m.temperature)) {

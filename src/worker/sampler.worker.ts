@@ -12,7 +12,7 @@ import { disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../m
 import { classSubpixelLogProbs } from '../model';
 import { samplePixels, type FusedStats } from '../sampler';
 import { countGpuTraffic } from '../backend/webgpuCount';
-import { startPool, type SharePool } from './sharePool';
+import { startThreads, type SamplingThreads } from './samplingThreads';
 import { warmUp } from './warmUp';
 import { selectBackend } from './backend';
 import { loadModel } from './loadModel';
@@ -30,8 +30,8 @@ function post(msg: FromWorker): void {
 
 let modelsBase = '';
 let wasmBase = '';
-/** the sampler's threads, on wasm / cpu (sharePool.ts) */
-let pool: SharePool | undefined;
+/** the sampler's threads, on wasm / cpu (samplingThreads.ts) */
+let pool: SamplingThreads | undefined;
 /** the files of a model the page gave as files, by its spec, until its load reads them */
 const filesOf = new Map<string, ModelFiles>();
 /** the newest model asked for, to load again on wasm when a lost GPU took its weights */
@@ -42,11 +42,8 @@ const seq = new Sequencer<PixelCNN>({
     filesOf.delete(spec);
     lastLoad = { spec, files };
     const loaded = await loadModel(spec, modelsBase, files);
-    // the share threads load by spec and have no files: a model given as files samples on this thread
-    if (pool && !files) {
-      await warmUp(loaded.model);
-      await pool.load(spec, loaded.model);
-    }
+    // the threads hold no model (they step this worker's packed memory): a warm-up run sets them up with it
+    await warmUp(loaded.model, pool);
     return loaded;
   },
   dispose: (m) => disposeParams(m.params),
@@ -114,7 +111,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
   let fused: FusedStats | undefined;
   const traffic = tf.getBackend() === 'webgpu' ? countGpuTraffic() : undefined;
   const before = traffic?.();
-  const gen = (pool ? pool.pixels.bind(pool) : samplePixels)(m, {
+  const gen = samplePixels(m, {
     count,
     seed: req.seed,
     temperature: req.temperature,
@@ -122,8 +119,10 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
     guidance: req.guidance,
     prefix: req.prefix ? { images: req.prefix.values, length: req.prefix.length } : undefined,
     signal,
-    // WebGPU only (no share pool there): a function cannot cross to the share threads
-    ...(pool ? {} : { onCompile: () => post({ type: 'compiling', reqId: run.reqId }), onStats: (s: FusedStats) => (fused = s) }),
+    kernelThreads: pool,
+    // WebGPU only
+    onCompile: () => post({ type: 'compiling', reqId: run.reqId }),
+    onStats: (s: FusedStats) => (fused = s),
   });
 
   // sub-pixels decided but not yet posted (a prefix's sub-pixels are given, never posted)
@@ -275,8 +274,8 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
             msg.role === 'scorer'
               ? await selectBackend(msg.wasmBase, msg.backend === 'cpu' ? 'cpu' : undefined, ['wasm', 'cpu'], msg.threads)
               : await selectBackend(msg.wasmBase, msg.backend, undefined, 1).then((b) => {
-                  const started = startPool(b, msg.threads, { wasmBase: msg.wasmBase, modelsBase });
-                  pool = started.pool;
+                  const started = startThreads(b, msg.threads);
+                  pool = started.threads;
                   return started.report;
                 });
           post({ type: 'backend', backend });
@@ -310,16 +309,14 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       return;
     case 'pause':
       if (live?.reqId === msg.reqId && !live.paused) {
+        // the threads stop too once the sub-pixels they are ahead by fill their ring
         live.paused = true;
-        // the share threads stop at their next row too, not only this worker's share
-        pool?.pause(true);
         post({ type: 'paused', reqId: msg.reqId });
       }
       return;
     case 'resume':
       if (live?.reqId === msg.reqId && live.paused) {
         live.paused = false;
-        pool?.pause(false);
         live.wake?.();
         post({ type: 'resumed', reqId: msg.reqId });
       }
