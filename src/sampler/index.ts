@@ -12,7 +12,7 @@ import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedSampler, isWebGPUBackend } from './webgpu';
 import { runStreams } from './uniforms';
 import { abortError, checkFinite, drawPixels } from './loop';
-import { mergePixels, READY_WAIT_MS, ShareLink } from './kernelThreads';
+import { mergePixels, READY_WAIT_MS, RING_BYTES, ShareLink } from './kernelThreads';
 import { shares } from './split';
 
 export type { PixelEvent, SampleOptions, SamplePrefix, SamplerMode, UnconditionalSource } from './types';
@@ -173,8 +173,9 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     pool.lastRun = parts.length;
     const { memory, module, sMap } = stepper.packed;
     const q = spatialChannels(model.config);
-    // a few rows of slots: a helper runs at most that far ahead of this thread
-    const slots = Math.min(size, Math.max(64, 2 * Wd * C));
+    // a helper may run up to a whole image ahead (at most RING_BYTES of slots): the threads
+    // never wait for each other while the other is briefly descheduled
+    const slots = Math.min(size, Math.max(2 * Wd * C, Math.floor(RING_BYTES / ((N + 4) * (K * 4 + 1)))));
     const links = parts.slice(1).map((p, i) => {
       const link = new ShareLink(p.first, p.count, K, slots);
       const n0 = p.first * S;

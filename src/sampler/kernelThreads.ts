@@ -74,6 +74,9 @@ export interface KernelThreads {
   lastRun: number;
 }
 
+/** A ring's size at most (its slots hold a sub-pixel's levels and distributions of a helper's images). */
+export const RING_BYTES = 32 * 2 ** 20;
+
 /** How long a run that can split waits for helpers still starting (they are up ~0.2 s after the pool starts). */
 export const READY_WAIT_MS = 1000;
 
