@@ -1,0 +1,264 @@
+// A cpu-mode run split across kernel threads on one shared memory (kernelThreads.ts,
+// cli/kernelPool.ts): the same events and bytes as one thread, the runs that must not split,
+// abort, a paused consumer, a helper's failure, and the CLI's SampleThreads over the pool.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../backend/node';
+import { KernelPool } from '../cli/kernelPool';
+import { SampleThreads } from '../cli/sampleThreads';
+import { initParams, makeConfig, type Conditioning, type ModelConfig, type PixelCNN } from '../model';
+import { mulberry32 } from '../util/rng';
+import { samplePixels, type PixelEvent, type SampleOptions } from './index';
+import type { KernelThreads } from './kernelThreads';
+
+let pool: KernelPool;
+
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+  pool = new KernelPool(2);
+  await pool.whenReady();
+  expect(pool.ready()).toBe(2);
+});
+
+afterAll(async () => {
+  await pool?.close();
+});
+
+function model(conditioning: Conditioning, more: Partial<ModelConfig> = {}, seed = 3): PixelCNN {
+  const channels = more.channels ?? 1;
+  const config = makeConfig({
+    height: 8, width: 8, channels, levels: 8, hidden: 6, layers: 3, firstKernel: 3, kernel: 3,
+    headHidden: 6, conditioning, dilations: [1, 1, 2], ...more,
+  });
+  return { config, params: initParams(config, seed) };
+}
+
+function dispose(m: PixelCNN): void {
+  Object.values(m.params).forEach((t) => t.dispose());
+}
+
+/** The pool seen as `helpers` helpers (1: a two-thread run on the two-helper pool). */
+function limited(helpers: number): KernelThreads {
+  const view: KernelThreads = {
+    helpers,
+    ready: () => Math.min(helpers, pool.ready()),
+    whenReady: (ms) => pool.whenReady(ms),
+    send: (i, m) => pool.send(i, m),
+    lastRun: 1,
+  };
+  return view;
+}
+
+/** The pool for a run on `threads` threads (1: none). */
+function threadsFor(threads: number): KernelThreads | undefined {
+  return threads === 1 ? undefined : threads === 3 ? pool : limited(threads - 1);
+}
+
+interface Run {
+  x: Uint8Array;
+  events: PixelEvent[];
+}
+
+/** Runs to completion; `onEvent` may pause the consumer (it is awaited between events). */
+async function run(m: PixelCNN, opts: SampleOptions, onEvent?: (e: PixelEvent, i: number) => Promise<void> | void): Promise<Run> {
+  const events: PixelEvent[] = [];
+  const it = samplePixels(m, { mode: 'cpu', ...opts });
+  for (;;) {
+    const step = await it.next();
+    if (step.done) return { x: step.value, events };
+    events.push(step.value);
+    await onEvent?.(step.value, events.length - 1);
+  }
+}
+
+/** Every event alike (position, levels, distributions: exactly) and the same bytes. */
+function expectSame(got: Run, want: Run, what: string): void {
+  expect(got.events.length, what).toBe(want.events.length);
+  got.events.forEach((e, i) => {
+    const w = want.events[i];
+    expect([e.row, e.col, e.channel, e.done, e.total], `${what}: event ${i}`).toEqual([w.row, w.col, w.channel, w.done, w.total]);
+    expect(Array.from(e.values), `${what}: event ${i} values`).toEqual(Array.from(w.values));
+    // exact: the same float32 bits (NaN never: checkFinite)
+    expect(Array.from(e.probs), `${what}: event ${i} probs`).toEqual(Array.from(w.probs));
+  });
+  expect(Array.from(got.x), `${what}: bytes`).toEqual(Array.from(want.x));
+}
+
+/** The images differ from one another, so a share sent to the wrong images or stream can fail. */
+function expectDistinct(x: Uint8Array, count: number, what: string): void {
+  const size = x.length / count;
+  const seen = new Set(Array.from({ length: count }, (_, n) => x.subarray(n * size, (n + 1) * size).join()));
+  expect(seen.size, what).toBe(count);
+}
+
+function randomImages(count: number, size: number, K: number, seed: number): Uint8Array {
+  const rand = mulberry32(seed);
+  return new Uint8Array(count * size).map(() => Math.floor(rand() * K));
+}
+
+/** A label an image (not all alike, so a share with another image's condition can fail). */
+const labels = (count: number) => [2, 0, 1, 1, 2].slice(0, count);
+const embeddings = (count: number) => [0, 1, 2, 3, 4].slice(0, count).map((i) => new Float32Array([i - 2, 0.5 * i, 1]));
+
+describe('a split run gives one thread\'s events and bytes', () => {
+  const cases: [string, () => PixelCNN, (count: number) => Partial<SampleOptions>][] = [
+    ['class, no guidance', () => model({ type: 'class', classes: 3 }), (count) => ({ condition: { labels: labels(count) } })],
+    ['null guidance', () => model({ type: 'class', classes: 3, nullable: true }), (count) => ({ guidance: 2, condition: { labels: labels(count) } })],
+    ['mixture guidance', () => model({ type: 'class', classes: 3 }), (count) => ({ guidance: 1, condition: { labels: labels(count) } })],
+    [
+      'a prefix, null guidance',
+      () => model({ type: 'class', classes: 3, nullable: true }),
+      (count) => ({ guidance: 2, condition: { labels: labels(count) }, prefix: { images: randomImages(count, 64, 8, 4), length: 2 * 8 + 3 } }),
+    ],
+    ['RGB, null guidance', () => model({ type: 'class', classes: 3, nullable: true }, { channels: 3 }), (count) => ({ guidance: 1.5, temperature: 0.8, condition: { labels: labels(count) } })],
+    ['spatial code', () => model({ type: 'vector', dim: 3, spatial: true }, { spatialChannels: 2 }), (count) => ({ condition: { embeddings: embeddings(count) } })],
+  ];
+  for (const [name, make, extra] of cases) {
+    it(`${name}: counts 2, 3, 5 on 1, 2 and 3 threads`, async () => {
+      const m = make();
+      for (const count of [2, 3, 5]) {
+        const opts: SampleOptions = { count, seed: 11, first: 1, ...extra(count) };
+        const one = await run(m, opts);
+        expectDistinct(one.x, count, `${name}, ${count} images`);
+        for (const threads of [2, 3]) {
+          const kt = threadsFor(threads)!;
+          kt.lastRun = 1;
+          const split = await run(m, { ...opts, kernelThreads: kt });
+          expectSame(split, one, `${name}, ${count} images, ${threads} threads`);
+          expect(kt.lastRun, `${name}, ${count} images, ${threads} threads`).toBe(Math.min(count, threads));
+        }
+      }
+      dispose(m);
+    });
+  }
+});
+
+describe('runs that do not split', () => {
+  it('a logistic-mixture head, a mixture-guided prefix and a single image run on one thread, with its bytes', async () => {
+    const logistic = model({ type: 'class', classes: 3 }, { output: { type: 'logistic', mixtures: 2 } });
+    const mixture = model({ type: 'class', classes: 3 });
+    const runs: [string, PixelCNN, SampleOptions][] = [
+      ['logistic head', logistic, { count: 3, seed: 5, condition: { labels: labels(3) } }],
+      ['mixture-guided prefix', mixture, { count: 3, seed: 5, guidance: 1, condition: { labels: labels(3) }, prefix: { images: randomImages(3, 64, 8, 2), length: 9 } }],
+      ['one image', mixture, { count: 1, seed: 5, guidance: 1, condition: { labels: labels(1) } }],
+    ];
+    for (const [name, m, opts] of runs) {
+      const one = await run(m, opts);
+      pool.lastRun = 1;
+      const threaded = await run(m, { ...opts, kernelThreads: pool });
+      expectSame(threaded, one, name);
+      expect(pool.lastRun, name).toBe(1);
+    }
+    // the same mixture-guided run without its prefix does split: the check above can fail
+    const opts: SampleOptions = { count: 3, seed: 5, guidance: 1, condition: { labels: labels(3) } };
+    expectSame(await run(mixture, { ...opts, kernelThreads: pool }), await run(mixture, opts), 'mixture, no prefix');
+    expect(pool.lastRun).toBe(3);
+    dispose(logistic);
+    dispose(mixture);
+  });
+});
+
+describe('stopping and waiting', () => {
+  it('an abort rejects with an AbortError and frees the helpers for the next run', async () => {
+    const m = model({ type: 'class', classes: 3, nullable: true }, { height: 16, width: 16 });
+    const opts: SampleOptions = { count: 3, seed: 8, guidance: 2, condition: { labels: labels(3) } };
+    const want = await run(m, opts);
+    const ac = new AbortController();
+    const err = await run(m, { ...opts, signal: ac.signal, kernelThreads: pool }, (_, i) => {
+      if (i === 5) ac.abort();
+    }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.name).toBe('AbortError');
+    expect(pool.lastRun).toBe(3);
+    // the helpers took the next share (one that never ended would hold the next run up for good)
+    pool.lastRun = 1;
+    expectSame(await run(m, { ...opts, kernelThreads: pool }), want, 'after the abort');
+    expect(pool.lastRun).toBe(3);
+    dispose(m);
+  });
+
+  it('a consumer that pauses while the helpers fill their ring still gets every event right', async () => {
+    // 16 x 16 grey: 256 sub-pixels an image against a ring of 64 slots, so the helpers must wait
+    const m = model({ type: 'class', classes: 3, nullable: true }, { height: 16, width: 16 });
+    const opts: SampleOptions = { count: 3, seed: 9, guidance: 2, condition: { labels: labels(3) } };
+    const want = await run(m, opts);
+    const t0 = Date.now();
+    const got = await run(m, { ...opts, kernelThreads: pool }, async (_, i) => {
+      // long enough for a helper that never waited to overrun the ring many times
+      if (i < 3 * 16 && i % 16 === 0) await new Promise((r) => setTimeout(r, 60));
+    });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3 * 60);
+    expectSame(got, want, 'paused consumer');
+    expect(pool.lastRun).toBe(3);
+    dispose(m);
+  });
+});
+
+describe("a helper's failure", () => {
+  /** The error a run ends with, or null. */
+  async function failure(m: PixelCNN, opts: SampleOptions): Promise<Error | null> {
+    return run(m, opts).then(
+      () => null,
+      (e: Error) => e,
+    );
+  }
+
+  it('non-finite distributions everywhere: the split run rejects with one line, and the pool goes on', async () => {
+    const m = model({ type: 'class', classes: 3 });
+    const opts: SampleOptions = { count: 3, seed: 1, condition: { labels: labels(3) } };
+    const bad = model({ type: 'class', classes: 3 });
+    for (const [k, t] of Object.entries(bad.params)) {
+      bad.params[k] = tf.fill(t.shape, NaN);
+      t.dispose();
+    }
+    expect((await failure(bad, opts))?.message).toBe('sampler: probabilities at row 0, col 0, channel 0 are not finite');
+    const err = await failure(bad, { ...opts, kernelThreads: pool });
+    expect(err?.message).toMatch(/not finite/);
+    expect(err?.message).not.toContain('\n');
+    pool.lastRun = 1;
+    expectSame(await run(m, { ...opts, kernelThreads: pool }), await run(m, opts), 'after the failure');
+    expect(pool.lastRun).toBe(3);
+    dispose(m);
+    dispose(bad);
+  });
+
+  it("only a helper's images fail: the caller reports the helper's message, and the pool goes on", async () => {
+    // a spatial code of huge values overflows its map to Inf - Inf = NaN: only the last image's rows
+    const m = model({ type: 'vector', dim: 3, spatial: true }, { spatialChannels: 2 });
+    const big = 3e38;
+    const opts: SampleOptions = { count: 2, seed: 1, condition: { embeddings: [embeddings(1)[0], new Float32Array([big, -big, big])] } };
+    const message = 'sampler: probabilities at row 0, col 0, channel 0 are not finite';
+    expect((await failure(m, opts))?.message).toBe(message);
+    // the first image alone (the caller's share) samples
+    await run(m, { ...opts, count: 1, condition: { embeddings: embeddings(1) } });
+    const err = await failure(m, { ...opts, kernelThreads: pool });
+    expect(err?.message).toBe(`a sampling thread failed: ${message}`);
+    expect(pool.lastRun).toBe(2);
+    const fine: SampleOptions = { ...opts, condition: { embeddings: embeddings(2) } };
+    expectSame(await run(m, { ...fine, kernelThreads: pool }), await run(m, fine), 'after the failure');
+    dispose(m);
+  });
+});
+
+describe('SampleThreads', () => {
+  it("samples a run's images on its threads with one thread's bytes", async () => {
+    const m = model({ type: 'class', classes: 3, nullable: true });
+    const threads = SampleThreads.start(2);
+    try {
+      await threads.whenReady();
+      const opts: SampleOptions = { count: 4, seed: 6, guidance: 1, condition: { labels: [0, 1, 2, 0] } };
+      const one: SampleOptions = { ...opts, count: 1, condition: { labels: [1] } };
+      const four = await threads.run(m, '', opts);
+      expect(four.threads).toBe(2);
+      expect(Array.from(four.images)).toEqual(Array.from((await run(m, opts)).x));
+      const single = await threads.run(m, '', one);
+      expect(single.threads).toBe(1);
+      expect(Array.from(single.images)).toEqual(Array.from((await run(m, one)).x));
+    } finally {
+      await threads.close();
+      dispose(m);
+    }
+  });
+});
