@@ -378,7 +378,7 @@ export async function runBench(argv: string[]): Promise<void> {
         'times are CPU time of this (single-threaded) process, robust to other load on the machine; `wall` holds wall-clock times of the same runs',
         'speedup = naive ms per batch / cached ms per batch; overheadFactor = cached ms per batch / one forward pass of the same batch',
         'kernels counted with tf.profile',
-        'threaded: wall-clock ms of a whole batch on 1 thread and on one a core (each thread its own tfjs-wasm and CPU kernel, the images split evenly), back to back; spatialCode: CPU ms of a batch of 16 with a 16-channel spatial code against a class bias, same architecture, random weights',
+        'threaded: wall-clock ms of a whole batch on 1 thread and on one a core (the images split evenly across threads sharing one CPU-kernel memory), back to back; spatialCode: CPU ms of a batch of 16 with a 16-channel spatial code against a class bias, same architecture, random weights',
       ],
     };
     process.stdout.write(JSON.stringify(out) + '\n');

@@ -1,12 +1,8 @@
 // The bench's threaded figures (issue 33): wall-clock ms of a whole batch sampled on one
-// thread and on one a core (sampleThreads.ts, each thread its own tfjs-wasm and CPU
-// kernel), checked to give the same bytes; and what a spatial code costs against a class
-// bias, on the same architecture, one thread.
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+// thread and on one a core (sampleThreads.ts: the images split across threads that share
+// one CPU-kernel memory), checked to give the same bytes; and what a spatial code costs
+// against a class bias, on the same architecture, one thread.
 import { disposeParams, initParams, makeConfig, type Condition, type ModelConfig, type PixelCNN } from '../model';
-import { saveModel } from '../io/weightsNode';
 import { sample } from '../sampler';
 import { cores, SampleThreads } from './sampleThreads';
 
@@ -26,29 +22,27 @@ export interface ThreadedFigures {
 
 /**
  * Each batch on one thread and on `threads` (wall-clock: threads run side by side), back to
- * back, on a pool booted and warmed first (a command boots its pool beside its own loading).
+ * back, on a pool started and warmed first (a command starts its pool beside its own loading).
  */
 export async function threadedFigures(model: PixelCNN, batches: number[], threads = cores()): Promise<ThreadedFigures> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-threads-'));
   const pool = SampleThreads.start(threads);
   try {
-    await saveModel(dir, model); // every thread loads the weights from here
     const optsFor = (count: number) => ({ count, seed: 3, mode: 'cpu' as const, condition: conditionFor(model.config, count) });
-    await pool.run(model, dir, optsFor(threads)); // boots and warms every thread
+    await pool.whenReady();
+    await pool.run(model, optsFor(threads)); // warms every thread
     const out: ThreadedFigures['batches'] = [];
     for (const batch of batches) {
       let t = performance.now();
       const one = await sample(model, optsFor(batch));
       const oneMs = performance.now() - t;
       t = performance.now();
-      const many = await pool.run(model, dir, optsFor(batch));
+      const many = await pool.run(model, optsFor(batch));
       const manyMs = performance.now() - t;
       out.push({ batch, oneThreadMs: round(oneMs, 0), threadsMs: round(manyMs, 0), speedup: round(oneMs / manyMs), sameBytes: Buffer.compare(Buffer.from(one), Buffer.from(many.images)) === 0 });
     }
     return { threads, batches: out };
   } finally {
     await pool.close();
-    await fs.rm(dir, { recursive: true, force: true });
   }
 }
 

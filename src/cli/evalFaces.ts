@@ -327,8 +327,7 @@ export async function runEvalFaces(argv: string[]): Promise<void> {
       const total = c.height * c.width * c.channels;
       const { images: levels } = await pool.run(
         model,
-        a.model!,
-        { count, seed: seed + b, temperature, mode: 'cached', condition: { embeddings }, guidance },
+        { count, seed: seed + b, temperature, condition: { embeddings }, guidance },
         (done) => progress?.update(Math.floor(p0 * K + (count * done) / total)),
       );
       const pixels = levelsToPixels(levels, c.levels);

@@ -123,7 +123,7 @@ export async function runFidelity(argv: string[]): Promise<void> {
       const shownPerClass = Math.min(16, perClass);
       const shown = new Uint8Array(classes * shownPerClass * D);
       for (let k = 0; k < classes; k++) {
-        const { images: levels } = await pool.run(model, a.model!, {
+        const { images: levels } = await pool.run(model, {
           count: perClass,
           seed: (a.seed ?? 0) + k,
           temperature: a.temperature ?? 1,
@@ -236,7 +236,7 @@ async function runVariationFidelity(a: Args<typeof spec>): Promise<void> {
       const m = Math.min(batch, n - lo);
       const codes = await codesOf(model, { pixels: sources.subarray(lo * D, (lo + m) * D), count: m, files: [] });
       // batch b is seeded seed + b, as `sample --from-npy` of that batch alone would be with that seed
-      const { images: levels } = await pool.run(model, a.model!, { count: m * k, seed: seed + b, temperature, guidance, mode, condition: { embeddings: repeatEach(codes, k) } }, (done) => progress.update(Math.floor(b * D + done)));
+      const { images: levels } = await pool.run(model, { count: m * k, seed: seed + b, temperature, guidance, mode, condition: { embeddings: repeatEach(codes, k) } }, (done) => progress.update(Math.floor(b * D + done)));
       variations.set(levelsToPixels(levels, c.levels), lo * k * D);
     }
     progress.finish();

@@ -119,7 +119,7 @@ async function sampleWith(a: Args<typeof spec>, pool: SampleThreads): Promise<vo
     const threads = Math.min(pool.threads, count);
     const progress = new Progress(`sampling ${count} x ${H}x${W}x${C} (${mode}, guidance ${guidance}, temperature ${temperature}, ${backend}, ${threads} thread${threads > 1 ? 's' : ''})`, H * W * C);
     const t0 = performance.now();
-    const run = await pool.run(model, a.model!, { count, seed: a.seed ?? 0, temperature, mode, condition, guidance }, (done) => progress.update(Math.floor(done)));
+    const run = await pool.run(model, { count, seed: a.seed ?? 0, temperature, mode, condition, guidance }, (done) => progress.update(Math.floor(done)));
     const images = run.images;
     progress.finish();
     const seconds = (performance.now() - t0) / 1000;

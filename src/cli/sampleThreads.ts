@@ -55,9 +55,9 @@ export class SampleThreads {
   /**
    * Samples `opts` on up to this pool's threads, in chunks that fit the kernel's memory;
    * `onProgress` sees the sub-pixels decided so far averaged over all the run's images
-   * (0 .. H * W * C). `modelDir` is unused (the threads step the memory this thread packs).
+   * (0 .. H * W * C). The threads step the kernel memory this thread packs: they need no model.
    */
-  async run(model: PixelCNN, _modelDir: string, opts: SampleOptions, onProgress?: (done: number) => void): Promise<ThreadedRun> {
+  async run(model: PixelCNN, opts: SampleOptions, onProgress?: (done: number) => void): Promise<ThreadedRun> {
     const pool = this.kernels;
     // the threads are up ~0.2 s after the command starts them: a run that can split waits for them (at most a second)
     if (pool) pool.lastRun = 1;
