@@ -161,6 +161,8 @@ export function writeTable(memory: WebAssembly.Memory, config: ModelConfig, N: n
 export class CpuRows implements PortableStepper {
   readonly rows: number;
   protected readonly reach0: number;
+  /** views on its rows of what the JavaScript side writes and reads every step, made once (the memory never grows: it is made at its full size) */
+  private readonly views: { row0: Float32Array; rowS: Float32Array; win: Float32Array; out: Map<number, Float32Array> };
   /** kernel calls so far (for benchmarks: one a sub-pixel, plus one a decided pixel and one a row) */
   calls = 0;
 
@@ -176,6 +178,14 @@ export class CpuRows implements PortableStepper {
   ) {
     this.rows = n1 - n0;
     this.reach0 = reachOf(config, 0);
+    const { width: Wd, channels: C } = config;
+    const q = spatialChannels(config);
+    this.views = {
+      row0: this.floats(lay.row0 + n0 * Wd * C * 4, this.rows * Wd * C),
+      rowS: this.floats(lay.s + n0 * Wd * q * 4, this.rows * Wd * q),
+      win: this.floats(lay.state[0] + n0 * (this.reach0 + 1) * C * 4, this.rows * (this.reach0 + 1) * C),
+      out: new Map(),
+    };
   }
 
   protected floats(at: number, length: number): Float32Array {
@@ -186,14 +196,14 @@ export class CpuRows implements PortableStepper {
     const { height: H, width: Wd, channels: C, levels: K } = this.config;
     const { rows, n0 } = this;
     // layer 0's new vertical row: the image row above, normalised (zeros above row 0)
-    const row0 = this.floats(this.lay.row0 + n0 * Wd * C * 4, rows * Wd * C);
+    const row0 = this.views.row0;
     const scale = 2 / (K - 1);
     if (r === 0) row0.fill(0);
     else for (let n = 0; n < rows; n++) for (let i = 0, src = (n * H + r - 1) * Wd * C; i < Wd * C; i++) row0[n * Wd * C + i] = x[src + i] * scale - 1;
     const s = this.sMap;
     if (s) {
       const q = spatialChannels(this.config);
-      const rowS = this.floats(this.lay.s + n0 * Wd * q * 4, rows * Wd * q);
+      const rowS = this.views.rowS;
       for (let n = 0; n < rows; n++) rowS.set(s.subarray((n * H + r) * Wd * q, (n * H + r + 1) * Wd * q), n * Wd * q);
     }
     this.kernel.row(this.lay.cfg, n0, this.n1);
@@ -221,7 +231,7 @@ export class CpuRows implements PortableStepper {
   private writeImageWindow(r: number, c: number, ch: number, x: Uint8Array): void {
     const { height: H, width: Wd, channels: C, levels: K } = this.config;
     const reach = this.reach0;
-    const win = this.floats(this.lay.state[0] + this.n0 * (reach + 1) * C * 4, this.rows * (reach + 1) * C);
+    const win = this.views.win;
     const scale = 2 / (K - 1);
     for (let n = 0; n < this.rows; n++) {
       for (let j = 0; j <= reach; j++) {
@@ -246,7 +256,9 @@ export class CpuRows implements PortableStepper {
     const nCols = logistic ? this.config.channels * outputsPerChannel(this.config) : K;
     this.kernel.step(this.lay.cfg, this.n0, this.n1, c, colStart, nCols, logistic ? MODE.raw : mode, temperature);
     this.calls++;
-    const out = this.floats(this.lay.out + this.n0 * nCols * 4, this.rows * nCols).slice();
+    let view = this.views.out.get(nCols);
+    if (!view) this.views.out.set(nCols, (view = this.floats(this.lay.out + this.n0 * nCols * 4, this.rows * nCols)));
+    const out = view.slice();
     return logistic ? this.mixture(out, nCols, ch, mode, temperature) : out;
   }
 
