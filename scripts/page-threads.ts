@@ -1,0 +1,57 @@
+// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/page-threads.ts [DIST]: where the CPU goes in a
+// max-speed 2x2 digits run on wasm, per Chromium thread. Builds the app (or serves DIST, a built
+// one) and, in a fresh page with two sampling threads and one with threads=1 (twice each), times
+// one run from the click to "done" and prints every Chromium thread's CPU ms meanwhile (/proc,
+// 10 ms ticks), so the sampling workers (DedicatedWorker) can be set against the page's own
+// threads (the renderer's main thread "chromium", its pool "ThreadPoolForeg": raster and V8's
+// background compiles; the compositors).
+import fs from 'node:fs';
+import { execSync } from 'node:child_process';
+import { preview } from 'vite';
+import { backendOf, buildApp, freePort, launch, repoRoot, waitFor, waitForStatus } from '../e2e/harness';
+
+/** CPU ms so far of every Chromium thread, by process type, thread name and id. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  const pids = execSync('pgrep -f /usr/lib/chromium/chromium || true').toString().split(/\s+/).filter(Boolean);
+  for (const pid of pids) {
+    try {
+      const type = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').match(/--type=([a-z-]+)/)?.[1] ?? 'browser';
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        out.set(`${type}:${name}:${tid}`, (Number(f[11]) + Number(f[12])) * 10); // utime + stime, 10 ms ticks
+      }
+    } catch {
+      // a process or thread that ended meanwhile
+    }
+  }
+  return out;
+}
+
+const dir = process.argv[2] ?? (await buildApp());
+const port = await freePort();
+const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
+const browser = await launch({ webgpu: false });
+for (const threads of ['', '&threads=1', '', '&threads=1']) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
+  await backendOf(page);
+  await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled && document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
+  await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
+  await page.waitForTimeout(500);
+  const before = threadCpu();
+  const t0 = Date.now();
+  await page.click('[data-testid="class-7"]');
+  await waitForStatus(page, 'done');
+  const wall = Date.now() - t0;
+  const after = threadCpu();
+  const worker = await page.evaluate(() => (window as unknown as { __appState: () => { elapsedMs: number } }).__appState().elapsedMs);
+  const spent = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+  console.log(`${threads ? 'threads=1' : 'threads  '}: ${wall} ms to done (the worker's ${worker.toFixed(0)}); CPU ms: ${spent.map(([k, v]) => `${k.replace(/^renderer:/, '')} ${v}`).join(', ')}`);
+  await page.close();
+}
+await browser.close();
+await app.close();
+if (!process.argv[2]) fs.rmSync(dir, { recursive: true, force: true });
