@@ -1,16 +1,16 @@
-// A cpu-mode run split across kernel threads on one shared memory (kernelThreads.ts,
-// cli/kernelPool.ts): the same events and bytes as one thread, the runs that must not split,
+// A cpu-mode run split across kernel threads on one shared memory (sampler/kernelThreads.ts,
+// kernelPool.ts): the same events and bytes as one thread, the runs that must not split,
 // abort, a paused consumer, a helper's failure, and the CLI's SampleThreads over the pool.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
-import { KernelPool } from '../cli/kernelPool';
-import { SampleThreads } from '../cli/sampleThreads';
+import { KernelPool } from './kernelPool';
+import { SampleThreads } from './sampleThreads';
 import { initParams, makeConfig, type Conditioning, type ModelConfig, type PixelCNN } from '../model';
 import { mulberry32 } from '../util/rng';
-import { heapBase } from './cpuRows';
-import { CpuStepper, guidePlan, samplePixels, type PixelEvent, type SampleOptions } from './index';
-import { ShareLink, type KernelThreads } from './kernelThreads';
+import { heapBase } from '../sampler/cpuRows';
+import { CpuStepper, guidePlan, samplePixels, type PixelEvent, type SampleOptions } from '../sampler';
+import { ShareLink, type KernelThreads } from '../sampler/kernelThreads';
 
 let pool: KernelPool;
 
