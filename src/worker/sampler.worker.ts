@@ -43,7 +43,7 @@ const seq = new Sequencer<PixelCNN>({
     lastLoad = { spec, files };
     const loaded = await loadModel(spec, modelsBase, files);
     // the threads hold no model (they step this worker's packed memory): a warm-up run sets them up with it
-    await warmUp(loaded.model, pool);
+    await warmUp(loaded.model, pool?.helpers ?? 0, (req) => sample(loaded.model, req, new AbortController().signal, () => undefined));
     return loaded;
   },
   dispose: (m) => disposeParams(m.params),
@@ -96,11 +96,16 @@ function wait(run: Run, ms: number): Promise<void> {
   });
 }
 
-/** Minimum time between two pixel messages when running flat out: ~one per frame. */
-const FLUSH_MS = 16;
+/**
+ * Minimum time between two pixel messages at 'max' speed (the slower speeds post every
+ * sub-pixel): ten a second. At one a frame the page's drawing of them (style, paint, raster
+ * on Chromium's own threads) took as much CPU as the sampling on a 2-core machine
+ * (scripts/page-threads.ts); flat out, the run comes first.
+ */
+const FLUSH_MS = 100;
 
-/** Samples one run, posting its pixels; resolves with its active ms, throws Aborted when stopped. */
-async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): Promise<number> {
+/** Samples one run, posting its pixels (`send`: where to; the warm-up's go nowhere); resolves with its active ms, throws Aborted when stopped. */
+async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, send: (msg: FromWorker) => void = post): Promise<number> {
   const run: Run = { reqId: req.reqId, delayMs: req.delayMs, watch: Math.min(Math.max(0, req.watch ?? 0), req.count - 1), paused: false, wake: undefined };
   live = run;
   const onAbort = () => run.wake?.();
@@ -121,7 +126,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
     signal,
     kernelThreads: pool,
     // WebGPU only
-    onCompile: () => post({ type: 'compiling', reqId: run.reqId }),
+    onCompile: () => send({ type: 'compiling', reqId: run.reqId }),
     onStats: (s: FusedStats) => (fused = s),
   });
 
@@ -152,7 +157,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
       topP.set(p.topP, k * count * TOP);
       probs.set(p.watched, k * levels);
     });
-    post({ type: 'pixels', reqId: run.reqId, start: pendingStart, values, entropy, top, topP, watch: run.watch, probs, done, total, elapsedMs: elapsed() });
+    send({ type: 'pixels', reqId: run.reqId, start: pendingStart, values, entropy, top, topP, watch: run.watch, probs, done, total, elapsedMs: elapsed() });
     pending = [];
     pendingStart = done;
     lastFlush = performance.now();
@@ -160,7 +165,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
 
   let pendingWatch = run.watch;
   let finished = false;
-  post({ type: 'started', reqId: run.reqId });
+  send({ type: 'started', reqId: run.reqId });
   try {
     for (;;) {
       if (signal.aborted) throw new Aborted();
@@ -193,7 +198,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal): P
     if (!(e instanceof Error) || e.name !== 'GPUFault') throw e;
     // the GPU failed: keep what was drawn, say why in one line, go on on wasm, end as stopped
     flush();
-    post({ type: 'fault', reqId: run.reqId, message: errorText(e) });
+    send({ type: 'fault', reqId: run.reqId, message: errorText(e) });
     await fallBackToWasm(m, errorText(e));
     throw new Aborted();
   } finally {

@@ -1,18 +1,20 @@
 // A new tfjs-wasm instance, and a new sampling thread, run their first steps several times
 // slower than later ones (kernels set up on first use, JavaScript and WebAssembly compiled
-// as they get hot): the last rows of one image a thread, ~800 sub-pixels (a whole digit;
-// with 2 rows a fresh page's first run was still slower than its later ones), drawn once when a model arrives,
-// move that cost into the load.
+// as they get hot, V8 compiling on the page's thread pool meanwhile): the last rows of one
+// image a thread, ~800 sub-pixels (a whole digit; with 2 rows a fresh page's first run was
+// still slower than its later ones), drawn once when a model arrives through the worker's
+// own run loop (its events posted nowhere), move that cost into the load.
 import type { PixelCNN } from '../model';
-import { bestMode, sample } from '../sampler';
-import type { KernelThreads } from '../sampler/kernelThreads';
+import { bestMode } from '../sampler';
+import type { GenerateRequest, WireCondition } from './protocol';
 
-export async function warmUp(model: PixelCNN, threads?: KernelThreads): Promise<void> {
+/** The warm-up run of `model` on this worker and `helpers` threads; `run`: the worker's own run loop. */
+export async function warmUp(model: PixelCNN, helpers: number, run: (req: GenerateRequest) => Promise<unknown>): Promise<void> {
   const { height: H, width: Wd, channels: C, conditioning: c } = model.config;
   if (bestMode(model) !== 'cpu') return;
   const size = H * Wd * C;
   const rows = Math.min(H, Math.max(2, Math.ceil(800 / (Wd * C))));
-  const count = 1 + (threads?.helpers ?? 0);
-  const condition = c.type === 'class' ? { labels: [0] } : c.type === 'vector' ? { embeddings: [new Float32Array(c.dim)] } : undefined;
-  await sample(model, { count, seed: 0, condition, kernelThreads: threads, prefix: { images: new Uint8Array(size), length: (H - rows) * Wd * C } });
+  const condition: WireCondition = c.type === 'class' ? { kind: 'class', label: 0 } : c.type === 'vector' ? { kind: 'vector', values: new Array<number>(c.dim).fill(0) } : { kind: 'none' };
+  const prefix = { values: new Uint8Array(size), length: (H - rows) * Wd * C };
+  await run({ type: 'generate', reqId: -1, modelId: -1, condition, guidance: 0, prefix, count: 1 + helpers, seed: 0, temperature: 1, delayMs: 0 });
 }
