@@ -9,7 +9,7 @@ import { create } from 'zustand';
 import type { Architecture } from '../model/config';
 import type { BackendReport, GpuRunStats, ModelFiles, ModelInfo, PixelBatch, WireCondition } from '../worker/protocol';
 import { DEFAULT_MODEL, filesSpec, isFilesSpec } from '../worker/catalog';
-import { TOP } from '../worker/pixelStats';
+import { TOP } from '../sampler/pixelStats';
 import { bestGuess, emptyDraw, toLevels, toScore, type DrawState } from './drawing';
 import { canDraw, drawingModel, pickedName, runCondition, type ModelState, type ScorerState } from './modelState';
 import type { SamplerClient } from './samplerClient';

@@ -11,6 +11,7 @@ import { mulberry32 } from '../util/rng';
 import { heapBase } from '../sampler/cpuRows';
 import { CpuStepper, guidePlan, samplePixels, type PixelEvent, type SampleOptions } from '../sampler';
 import { ShareLink, type KernelThreads } from '../sampler/kernelThreads';
+import { pixelStats } from '../sampler/pixelStats';
 
 let pool: KernelPool;
 
@@ -89,6 +90,10 @@ function expectSame(got: Run, want: Run, what: string): void {
     expect([e.row, e.col, e.channel, e.done, e.total], `${what}: event ${i}`).toEqual([w.row, w.col, w.channel, w.done, w.total]);
     expect(firstDiff(e.values, w.values), `${what}: event ${i}'s values differ at this index`).toBe(-1);
     expect(firstDiff(e.probs, w.probs), `${what}: event ${i}'s probs differ at this byte`).toBe(-1);
+    expect(e.stats === undefined, `${what}: event ${i} has figures`).toBe(w.stats === undefined);
+    if (e.stats && w.stats) {
+      for (const k of ['entropy', 'top', 'topP'] as const) expect(firstDiff(e.stats[k], w.stats[k]), `${what}: event ${i}'s ${k} differ at this byte`).toBe(-1);
+    }
   });
   expect(firstDiff(got.x, want.x), `${what}: the images differ at this index`).toBe(-1);
 }
@@ -126,9 +131,14 @@ describe('a split run gives one thread\'s events and bytes', () => {
     it(`${name}: counts 2, 3, 5 on 1, 2 and 3 threads`, async () => {
       const m = make();
       for (const count of [2, 3, 5]) {
-        const opts: SampleOptions = { count, seed: 11, first: 1, ...extra(count) };
+        // with figures (each image's from the thread that drew it) on 3 and 5 images
+        const opts: SampleOptions = { count, seed: 11, first: 1, stats: count > 2, ...extra(count) };
         const one = await run(m, opts);
         expectDistinct(one.x, count, `${name}, ${count} images`);
+        if (count > 2) {
+          const e = one.events[one.events.length - 1];
+          expect(firstDiff(e.stats!.entropy, pixelStats(e.probs, count, m.config.levels).entropy), `${name}: the figures are the distributions'`).toBe(-1);
+        }
         for (const threads of [2, 3]) {
           const kt = threadsFor(threads)!;
           kt.lastRun = 1;
@@ -213,7 +223,7 @@ describe('stopping and waiting', () => {
     const want = await run(m, opts);
     const plan = guidePlan(m, opts);
     const stepper = new CpuStepper(m, 3 * plan.S, plan.condition, true);
-    const link = new ShareLink(1, 2, K, 4);
+    const link = new ShareLink(1, 2, K, 4, false);
     try {
       const { memory, module } = stepper.packed;
       const guide = { kind: plan.kind, g: plan.g, S: plan.S, condStream: plan.condStream.slice(1, 3) };

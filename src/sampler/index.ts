@@ -132,7 +132,7 @@ export async function* samplePixels(model: PixelCNN, opts: SampleOptions): Async
   const streams = runStreams(opts.seed, N, opts.first ?? 0);
   const stepper = await makeStepper(model, opts);
   try {
-    return yield* drawPixels(stepper, model.config, x, length, streams, temperature, opts.signal);
+    return yield* drawPixels(stepper, model.config, x, length, streams, temperature, opts.signal, opts.stats);
   } finally {
     stepper.dispose();
   }
@@ -177,7 +177,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     // never wait for each other while the other is briefly descheduled
     const slots = Math.min(size, Math.max(2 * Wd * C, Math.floor(RING_BYTES / ((N + 4) * (K * 4 + 1)))));
     const links = parts.slice(1).map((p, i) => {
-      const link = new ShareLink(p.first, p.count, K, slots);
+      const link = new ShareLink(p.first, p.count, K, slots, opts.stats ?? false);
       const n0 = p.first * S;
       const n1 = (p.first + p.count) * S;
       const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S, condStream: plan.condStream.slice(p.first, p.first + p.count) };
@@ -191,8 +191,8 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     const own = parts[0].count;
     const ownPlan: GuidePlan = { ...plan, N: own, condStream: plan.condStream.slice(0, own), condition: undefined };
     const mine = guided(stepper.view(0, own * S), model, ownPlan);
-    const events = drawPixels(mine, model.config, x.subarray(0, own * size), length, runStreams(opts.seed, own, opts.first ?? 0), temperature, opts.signal);
-    return yield* mergePixels(events, links, own, N, K, x, size);
+    const events = drawPixels(mine, model.config, x.subarray(0, own * size), length, runStreams(opts.seed, own, opts.first ?? 0), temperature, opts.signal, opts.stats);
+    return yield* mergePixels(events, links, own, N, K, x, size, opts.stats ?? false);
   } finally {
     stepper.dispose();
   }

@@ -14,6 +14,7 @@ import type { GuidePlan } from './guidance';
 import { GuidedStepper } from './guided';
 import { drawPixels } from './loop';
 import { runStreams } from './uniforms';
+import { TOP, type PixelStats } from './pixelStats';
 import type { PixelEvent } from './types';
 import type { Stepper } from './steppers';
 
@@ -36,7 +37,7 @@ export interface ShareMessage {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   ctrl: SharedArrayBuffer;
-  /** slots x (values [count] uint8, then probs [count * K] float32, 4-byte aligned) */
+  /** slots x (values [count] uint8, then probs [count * K] float32, 4-byte aligned; with stats, then entropy [count] and topP [count * TOP] float32, top [count * TOP] uint16) */
   ring: SharedArrayBuffer;
   slots: number;
   config: ModelConfig;
@@ -58,6 +59,8 @@ export interface ShareMessage {
   /** its images [count, H, W, C] with the prefix's given sub-pixels, and the prefix's length */
   x: Uint8Array;
   length: number;
+  /** it computes its images' figures (pixelStats.ts) too, and sends them with the levels */
+  stats: boolean;
 }
 
 /** The helper threads as the caller sees them. */
@@ -80,9 +83,22 @@ export const RING_BYTES = 32 * 2 ** 20;
 /** How long a run that can split waits for helpers still starting (they are up ~0.2 s after the pool starts). */
 export const READY_WAIT_MS = 1000;
 
-function slotBytes(count: number, K: number): { values: number; bytes: number } {
-  const values = Math.ceil(count / 4) * 4;
-  return { values, bytes: values + count * K * 4 };
+/** Where a slot's parts start (bytes), and its size. */
+interface Slot {
+  probs: number;
+  entropy: number;
+  topP: number;
+  top: number;
+  bytes: number;
+}
+
+function slotLayout(count: number, K: number, stats: boolean): Slot {
+  const probs = Math.ceil(count / 4) * 4;
+  const entropy = probs + count * K * 4;
+  if (!stats) return { probs, entropy, topP: entropy, top: entropy, bytes: entropy };
+  const topP = entropy + count * 4;
+  const top = topP + count * TOP * 4;
+  return { probs, entropy, topP, top, bytes: top + Math.ceil((count * TOP * 2) / 4) * 4 };
 }
 
 function failText(ctrl: Int32Array): string {
@@ -96,22 +112,27 @@ export async function serveShare(m: ShareMessage): Promise<void> {
   const ctrl = new Int32Array(m.ctrl);
   const { config } = m;
   const K = config.levels;
-  const { values: vBytes, bytes } = slotBytes(m.count, K);
+  const slot = slotLayout(m.count, K, m.stats);
   try {
     const kernel = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports;
     const rows = new CpuRows(config, m.rows, m.n0, m.n1, m.memory, kernel, layout(config, m.rows, m.base), m.sMap);
     const stepper: Stepper = m.plan ? new GuidedStepper(rows, config, { ...m.plan, N: m.count, condition: undefined }) : rows;
     let j = 0;
-    for await (const e of drawPixels(stepper, config, m.x, m.length, runStreams(m.seed, m.count, m.first), m.temperature)) {
+    for await (const e of drawPixels(stepper, config, m.x, m.length, runStreams(m.seed, m.count, m.first), m.temperature, undefined, m.stats)) {
       // a full ring: wait for the caller to take a slot (it may be paused)
       for (let read = Atomics.load(ctrl, READ); j - read >= m.slots; read = Atomics.load(ctrl, READ)) {
         if (Atomics.load(ctrl, STOP)) return;
         Atomics.wait(ctrl, READ, read, 1000);
       }
       if (Atomics.load(ctrl, STOP)) return;
-      const at = (j % m.slots) * bytes;
+      const at = (j % m.slots) * slot.bytes;
       new Uint8Array(m.ring, at, m.count).set(e.values);
-      new Float32Array(m.ring, at + vBytes, m.count * K).set(e.probs);
+      new Float32Array(m.ring, at + slot.probs, m.count * K).set(e.probs);
+      if (e.stats) {
+        new Float32Array(m.ring, at + slot.entropy, m.count).set(e.stats.entropy);
+        new Float32Array(m.ring, at + slot.topP, m.count * TOP).set(e.stats.topP);
+        new Uint16Array(m.ring, at + slot.top, m.count * TOP).set(e.stats.top);
+      }
       Atomics.store(ctrl, WRITTEN, ++j);
       Atomics.notify(ctrl, WRITTEN);
     }
@@ -127,24 +148,22 @@ export async function serveShare(m: ShareMessage): Promise<void> {
 export class ShareLink {
   private readonly ctrl: Int32Array;
   private readonly ring: SharedArrayBuffer;
-  private readonly bytes: number;
-  private readonly vBytes: number;
+  private readonly slot: Slot;
 
-  constructor(readonly first: number, readonly count: number, private readonly K: number, readonly slots: number) {
+  /** `stats`: the helper sends its images' figures too */
+  constructor(readonly first: number, readonly count: number, private readonly K: number, readonly slots: number, readonly stats: boolean) {
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_BYTES));
-    const s = slotBytes(count, K);
-    this.bytes = s.bytes;
-    this.vBytes = s.values;
-    this.ring = new SharedArrayBuffer(slots * s.bytes);
+    this.slot = slotLayout(count, K, stats);
+    this.ring = new SharedArrayBuffer(slots * this.slot.bytes);
   }
 
   /** The message that starts it (the rest of the share's fields from the caller). */
-  message(rest: Omit<ShareMessage, 'type' | 'ctrl' | 'ring' | 'slots' | 'first' | 'count'>, runFirst: number): ShareMessage {
-    return { type: 'share', ctrl: this.ctrl.buffer as SharedArrayBuffer, ring: this.ring, slots: this.slots, first: runFirst + this.first, count: this.count, ...rest };
+  message(rest: Omit<ShareMessage, 'type' | 'ctrl' | 'ring' | 'slots' | 'first' | 'count' | 'stats'>, runFirst: number): ShareMessage {
+    return { type: 'share', ctrl: this.ctrl.buffer as SharedArrayBuffer, ring: this.ring, slots: this.slots, first: runFirst + this.first, count: this.count, stats: this.stats, ...rest };
   }
 
-  /** Waits for the helper's j-th sub-pixel and copies its levels and distributions into the run's event arrays. */
-  take(j: number, values: Uint8Array, probs: Float32Array): void {
+  /** Waits for the helper's j-th sub-pixel and copies its levels, distributions (and figures) into the run's event arrays. */
+  take(j: number, values: Uint8Array, probs: Float32Array, stats?: PixelStats): void {
     const ctrl = this.ctrl;
     let written = Atomics.load(ctrl, WRITTEN);
     for (let i = 0; written <= j && i < SPIN && !ctrl[FAILED]; i++) written = Atomics.load(ctrl, WRITTEN);
@@ -154,9 +173,15 @@ export class ShareLink {
       if (Atomics.wait(ctrl, WRITTEN, written, 1000) === 'timed-out' && Date.now() - start > LOST_MS) throw new Error('a sampling thread stopped answering');
       written = Atomics.load(ctrl, WRITTEN);
     }
-    const at = (j % this.slots) * this.bytes;
-    values.set(new Uint8Array(this.ring, at, this.count), this.first);
-    probs.set(new Float32Array(this.ring, at + this.vBytes, this.count * this.K), this.first * this.K);
+    const { slot, first, count } = this;
+    const at = (j % this.slots) * slot.bytes;
+    values.set(new Uint8Array(this.ring, at, count), first);
+    probs.set(new Float32Array(this.ring, at + slot.probs, count * this.K), first * this.K);
+    if (stats) {
+      stats.entropy.set(new Float32Array(this.ring, at + slot.entropy, count), first);
+      stats.topP.set(new Float32Array(this.ring, at + slot.topP, count * TOP), first * TOP);
+      stats.top.set(new Uint16Array(this.ring, at + slot.top, count * TOP), first * TOP);
+    }
     Atomics.store(ctrl, READ, j + 1);
     Atomics.notify(ctrl, READ);
   }
@@ -171,8 +196,9 @@ export class ShareLink {
 /**
  * The caller's side of a split run: its own events (its images) merged with every helper's,
  * sub-pixel by sub-pixel, into events of the whole run; x [N, H, W, C] gets every image.
+ * `stats`: the events carry every image's figures, each computed by the thread that drew it.
  */
-export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, links: ShareLink[], ownCount: number, N: number, K: number, x: Uint8Array, size: number): AsyncGenerator<PixelEvent, Uint8Array> {
+export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, links: ShareLink[], ownCount: number, N: number, K: number, x: Uint8Array, size: number, stats: boolean): AsyncGenerator<PixelEvent, Uint8Array> {
   try {
     for (let j = 0; ; j++) {
       const step = await own.next();
@@ -182,12 +208,19 @@ export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, 
       const probs = new Float32Array(N * K);
       values.set(e.values.subarray(0, ownCount));
       probs.set(e.probs.subarray(0, ownCount * K));
+      let all: PixelStats | undefined;
+      if (stats && e.stats) {
+        all = { entropy: new Float32Array(N), top: new Uint16Array(N * TOP), topP: new Float32Array(N * TOP) };
+        all.entropy.set(e.stats.entropy);
+        all.top.set(e.stats.top);
+        all.topP.set(e.stats.topP);
+      }
       const i = e.done - 1; // the sub-pixel's raster index
       for (const link of links) {
-        link.take(j, values, probs);
+        link.take(j, values, probs, all);
         for (let n = link.first; n < link.first + link.count; n++) x[n * size + i] = values[n];
       }
-      yield { ...e, values, probs };
+      yield { ...e, values, probs, ...(all ? { stats: all } : {}) };
     }
   } finally {
     for (const link of links) link.stop();

@@ -4,6 +4,7 @@
 // (kernelThreads.ts) over its own images' rows.
 import type { ModelConfig } from '../model/config';
 import type { Stepper } from './steppers';
+import { pixelStats } from './pixelStats';
 import type { PixelEvent } from './types';
 
 export function abortError(): Error {
@@ -41,7 +42,8 @@ export function checkFinite(probs: Float32Array, r: number, c: number, ch: numbe
 
 /**
  * Draws every sub-pixel of x [N, H, W, C] from sub-pixel `length` on (the ones before are
- * given and the stepper is warmed with them here), yielding each; returns x.
+ * given and the stepper is warmed with them here), yielding each (with `stats`, its
+ * figures for every image: pixelStats.ts); returns x.
  */
 export async function* drawPixels(
   stepper: Stepper,
@@ -51,6 +53,7 @@ export async function* drawPixels(
   streams: (() => number)[],
   temperature: number,
   signal?: AbortSignal,
+  stats = false,
 ): AsyncGenerator<PixelEvent, Uint8Array> {
   const { height: H, width: Wd, channels: C, levels: K } = config;
   const N = streams.length;
@@ -76,7 +79,7 @@ export async function* drawPixels(
           x[((n * H + r) * Wd + c) * C + ch] = v;
         }
         done++;
-        yield { row: r, col: c, channel: ch, values, probs, done, total };
+        yield { row: r, col: c, channel: ch, values, probs, ...(stats ? { stats: pixelStats(probs, N, K) } : {}), done, total };
       }
       stepper.endPixel(r, c, x);
     }

@@ -1,6 +1,7 @@
 import type { Condition } from '../model';
 import type { FusedStats } from './webgpu/rowSampler';
 import type { KernelThreads } from './kernelThreads';
+import type { PixelStats } from './pixelStats';
 
 // cached: cached stack state, portable tfjs ops (any backend)
 // fused: cached state in three hand-written WebGPU kernels, every level drawn on the GPU, one readback a row (webgpu backend only)
@@ -48,6 +49,8 @@ export interface SampleOptions {
   prefix?: SamplePrefix;
   /** aborting stops sampling at the next pixel; the promise rejects with an AbortError */
   signal?: AbortSignal;
+  /** every event carries each image's entropy and likeliest levels (pixelStats.ts), computed by the thread that drew it */
+  stats?: boolean;
   /** cpu mode: helper threads that step their share of each call's batch rows on a shared kernel memory (kernelThreads.ts); same bytes as one thread */
   kernelThreads?: KernelThreads;
   /** fused mode: called before the run waits for its GPU kernels to compile (the first run of a model shape) */
@@ -65,6 +68,8 @@ export interface PixelEvent {
   values: Uint8Array;
   /** the distribution each level was drawn from, [count * levels], row-major */
   probs: Float32Array;
+  /** with SampleOptions.stats: each image's entropy in bits [count] and its TOP likeliest levels and their probabilities [count * TOP] */
+  stats?: PixelStats;
   /** sub-pixels decided so far (including this one, and the prefix's) and in all, per image */
   done: number;
   total: number;

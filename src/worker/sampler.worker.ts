@@ -19,7 +19,7 @@ import { loadModel } from './loadModel';
 import { samplerCondition } from './condition';
 import { encodePicture } from './encode';
 import { Sequencer, errorText } from './sequencer';
-import { TOP, writeStats } from './pixelStats';
+import { pixelStats, TOP } from '../sampler/pixelStats';
 import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type GpuRunStats, type ModelFiles, type ScoreRequest, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -125,6 +125,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
     prefix: req.prefix ? { images: req.prefix.values, length: req.prefix.length } : undefined,
     signal,
     kernelThreads: pool,
+    stats: true,
     // WebGPU only
     onCompile: () => send({ type: 'compiling', reqId: run.reqId }),
     onStats: (s: FusedStats) => (fused = s),
@@ -179,9 +180,9 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
       run.watch = Math.min(run.watch, count - 1);
       if (pending.length > 0 && pendingWatch !== run.watch) flush();
       pendingWatch = run.watch;
-      const stats = { values: e.values.slice(), entropy: new Float32Array(count), top: new Uint16Array(count * TOP), topP: new Float32Array(count * TOP) };
-      writeStats(e.probs, count, levels, 0, stats.entropy, stats.top, stats.topP);
-      pending.push({ ...stats, watched: e.probs.slice(run.watch * levels, (run.watch + 1) * levels) });
+      // each image's figures, from the thread that drew it (the fused path's events have none: here)
+      const stats = e.stats ?? pixelStats(e.probs, count, levels);
+      pending.push({ values: e.values.slice(), ...stats, watched: e.probs.slice(run.watch * levels, (run.watch + 1) * levels) });
       done = e.done;
       total = e.total;
       if (run.delayMs > 0 || performance.now() - lastFlush >= FLUSH_MS) flush();

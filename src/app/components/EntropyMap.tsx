@@ -7,7 +7,7 @@ import { drawingModel, useStore, type Live } from '../store';
 import { useInside } from '../insideStore';
 import { ENTROPY_GRADIENT, entropyColour } from '../inside';
 import { CHANNEL_NAMES } from './ProbChart';
-import { TOP } from '../../worker/pixelStats';
+import { TOP } from '../../sampler/pixelStats';
 
 const HINT = 'Point at a pixel: its entropy and three likeliest levels.';
 

@@ -1,9 +1,24 @@
-// What the page shows of every drawn sub-pixel's distribution, computed in the worker so a
-// batch message stays small: each image's entropy (bits) and three likeliest levels, and the
-// whole distribution only for the image the page watches. No tfjs: plain loops over K floats.
+// What the page shows of every drawn sub-pixel's distribution, computed where it is drawn
+// (the sampling loop, on whichever thread samples the image: SampleOptions.stats) so a batch
+// message to the page stays small: each image's entropy (bits) and three likeliest levels;
+// the whole distribution goes only for the image the page watches. No tfjs: plain loops over K floats.
 
 /** Levels named per sub-pixel and image in a PixelBatch's `top` / `topP`. */
 export const TOP = 3;
+
+/** One sub-pixel's figures for `count` images: entropy [count], top and topP [count * TOP]. */
+export interface PixelStats {
+  entropy: Float32Array;
+  top: Uint16Array;
+  topP: Float32Array;
+}
+
+/** The figures of one sub-pixel's distributions `probs` [count * K]. */
+export function pixelStats(probs: Float32Array, count: number, K: number): PixelStats {
+  const s = { entropy: new Float32Array(count), top: new Uint16Array(count * TOP), topP: new Float32Array(count * TOP) };
+  writeStats(probs, count, K, 0, s.entropy, s.top, s.topP);
+  return s;
+}
 
 /**
  * Writes image i's entropy in bits and its TOP likeliest levels (likeliest first, ties to the
