@@ -24,7 +24,7 @@ export interface BackendReport {
   device?: string;
   /** true when WebGPU runs on a software (fallback) adapter such as SwiftShader */
   software?: boolean;
-  /** wasm / cpu: the sampler's sampling threads (sharePool.ts; the scorer's: the threads its tfjs runs, 1 without cross-origin isolation), and how they run or why only one */
+  /** wasm / cpu: the sampler's sampling threads (samplingThreads.ts; the scorer's: the threads its tfjs runs, 1 without cross-origin isolation), and how they run or why only one */
   threads?: number;
   threadsNote?: string;
 }
