@@ -1,8 +1,7 @@
-// How a run's images are shared out: across threads (each its own kernel) and, inside a
-// thread, in chunks small enough for its memory. Every image draws from its own stream
-// keyed by (seed, image index) (uniforms.ts), so a share sampled on its own with `first`
-// set to its first image gives the bytes the whole run gives for those images. tf-free:
-// the page, the sampler worker and the CLI's threads all use it.
+// How a run's images are shared out: across threads (even shares, kernelThreads.ts) and in
+// chunks small enough for the kernel's memory (chunked.ts). Every image draws from its own
+// stream keyed by (seed, image index) (uniforms.ts), so a share sampled on its own with
+// `first` set to its first image gives the bytes the whole run gives for those images. tf-free.
 import type { Condition } from '../model';
 import type { SampleOptions, SamplePrefix } from './types';
 
@@ -72,9 +71,4 @@ export function shareOptions(opts: SampleOptions, size: number, s: Share): Sampl
     condition: shareCondition(opts.condition, opts.count, s),
     prefix: sharePrefix(opts.prefix, opts.count, size, s),
   };
-}
-
-/** The options as another thread can be sent them: no abort signal, no callbacks, no threads (they stay with the caller). */
-export function portableOptions(opts: SampleOptions): SampleOptions {
-  return Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'signal' && k !== 'kernelThreads' && typeof v !== 'function')) as unknown as SampleOptions;
 }
