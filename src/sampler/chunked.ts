@@ -9,8 +9,6 @@ import { samplePixels } from './index';
 import { chunks, shareOptions } from './split';
 import type { SampleOptions } from './types';
 
-/** A turn of the event loop: setImmediate where there is one (Node; setTimeout waits >= 1 ms). */
-const turn = () => new Promise<void>((r) => ((globalThis as { setImmediate?: (f: () => void) => void }).setImmediate ?? setTimeout)(r));
 
 /** Batch rows (images x guidance streams) a chunk holds at most: past a few hundred a batch runs no faster. */
 export const CHUNK_ROWS = 512;
@@ -25,14 +23,12 @@ export function chunkImages(model: PixelCNN, opts: SampleOptions): number {
 /**
  * Samples opts.count images a chunk at a time; `onProgress` sees the sub-pixels decided
  * so far, averaged over the images (0 .. H * W * C), as one batch's events count them.
- * `breathe`: give the event loop a turn after every row (the CPU sampler's steps resolve
- * at once, so a thread that also hears other threads' messages would hear none till the end).
  */
 export async function sampleChunked(
   model: PixelCNN,
   opts: SampleOptions,
   onProgress?: (done: number) => void,
-  { maxImages = chunkImages(model, opts), breathe = false }: { maxImages?: number; breathe?: boolean } = {},
+  { maxImages = chunkImages(model, opts) }: { maxImages?: number } = {},
 ): Promise<Uint8Array> {
   const { height: H, width: Wd, channels: C } = model.config;
   const size = H * Wd * C;
@@ -49,7 +45,6 @@ export async function sampleChunked(
       }
       const e = step.value;
       onProgress?.((finished + part.count * e.done) / opts.count);
-      if (breathe && e.col === Wd - 1 && e.channel === C - 1) await turn();
     }
     finished += part.count * size;
   }
