@@ -77,6 +77,46 @@ export interface KernelThreads {
   lastRun: number;
 }
 
+/**
+ * What the Node pool (cli/kernelPool.ts) and the app's (worker/samplingThreads.ts) share: which
+ * helpers are up, said by each helper itself in shared memory (the caller may be busy
+ * sampling and hear no message), and the share sent to the i-th of them. A subclass starts
+ * the helpers (each told its flag) and puts them in `workers`.
+ */
+export abstract class HelperPool<W extends { postMessage(message: unknown): void }> implements KernelThreads {
+  protected readonly workers: (W | undefined)[];
+  /** per helper: 1 once it is up, 2 if it failed (it is never sent a share: runs go on without it) */
+  protected readonly up: Int32Array;
+  lastRun = 1;
+
+  constructor(readonly helpers: number) {
+    this.up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, helpers)));
+    this.workers = Array.from({ length: helpers }, () => undefined);
+  }
+
+  protected failed(index: number): void {
+    Atomics.store(this.up, index, 2);
+  }
+
+  private upOnes(): W[] {
+    return this.workers.filter((w, k): w is W => w !== undefined && Atomics.load(this.up, k) === 1);
+  }
+
+  ready(): number {
+    return this.upOnes().length;
+  }
+
+  send(i: number, message: ShareMessage): void {
+    this.upOnes()[i].postMessage(message);
+  }
+
+  async whenReady(timeoutMs = 30_000): Promise<void> {
+    const t0 = performance.now();
+    const settled = () => this.workers.every((_, k) => Atomics.load(this.up, k) !== 0);
+    while (!settled() && performance.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /** A ring's size at most (its slots hold a sub-pixel's levels and distributions of a helper's images). */
 export const RING_BYTES = 32 * 2 ** 20;
 

@@ -3,47 +3,23 @@
 // the sampler worker's own events (sampler/kernelThreads.ts). They need shared memory, so
 // a page that is not cross-origin isolated samples on the sampler worker alone.
 import { canShareKernel } from '../sampler/cpu';
-import type { KernelThreads, ShareMessage } from '../sampler/kernelThreads';
+import { HelperPool } from '../sampler/kernelThreads';
 import type { BackendReport } from './protocol';
 import type { ToKernelThread } from './kernel.worker';
 
-export class SamplingThreads implements KernelThreads {
-  private readonly workers: Worker[];
-  /** per helper: 1 once it is up (it sets it itself), 2 if it failed */
-  private readonly up: Int32Array;
-  lastRun = 1;
-
-  constructor(readonly helpers: number) {
-    this.up = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, helpers)));
-    this.workers = Array.from({ length: helpers }, (_, index) => {
+export class SamplingThreads extends HelperPool<Worker> {
+  constructor(helpers: number) {
+    super(helpers);
+    this.workers.forEach((_, index) => {
       const w = new Worker(new URL('./kernel.worker.ts', import.meta.url), { type: 'module', name: 'sampler-thread' });
-      // a thread that failed is never sent a share: runs go on without it
-      w.onerror = () => Atomics.store(this.up, index, 2);
+      w.onerror = () => this.failed(index);
       w.postMessage({ type: 'init', up: this.up.buffer as SharedArrayBuffer, index } satisfies ToKernelThread);
-      return w;
+      this.workers[index] = w;
     });
   }
 
-  private upOnes(): Worker[] {
-    return this.workers.filter((_, k) => Atomics.load(this.up, k) === 1);
-  }
-
-  ready(): number {
-    return this.upOnes().length;
-  }
-
-  send(i: number, message: ShareMessage): void {
-    this.upOnes()[i].postMessage(message satisfies ToKernelThread);
-  }
-
-  async whenReady(timeoutMs: number): Promise<void> {
-    const t0 = performance.now();
-    const settled = () => this.workers.every((_, k) => Atomics.load(this.up, k) !== 0);
-    while (!settled() && performance.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 5));
-  }
-
   dispose(): void {
-    this.workers.forEach((w) => w.terminate());
+    this.workers.forEach((w) => w?.terminate());
   }
 }
 
