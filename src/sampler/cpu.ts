@@ -42,16 +42,21 @@ export class CpuStepper extends CpuRows {
     this.sMap = this.packWeights(condition);
   }
 
-  /** The memory, the table's offset and the spatial map (all rows): what a thread needs to step some of its rows. */
-  get packed(): { memory: WebAssembly.Memory; module: WebAssembly.Module; sMap: Float32Array | undefined } {
-    return { memory: this.memory, module: kernelModule(this.shared), sMap: this.sMap };
+  /** The memory, its kernel and where the kernel's static data ends: what another thread needs to step some of its rows. */
+  get packed(): { memory: WebAssembly.Memory; module: WebAssembly.Module; base: number } {
+    return { memory: this.memory, module: kernelModule(this.shared), base: heapBase(this.shared) };
+  }
+
+  /** A spatial code's map of rows n0 .. n1-1 [n1 - n0, H, W, q] (none without one). */
+  mapRows(n0: number, n1: number): Float32Array | undefined {
+    const { height: H, width: Wd } = this.config;
+    const per = H * Wd * spatialChannels(this.config);
+    return this.sMap?.slice(n0 * per, n1 * per);
   }
 
   /** Rows n0 .. n1-1 of this memory, stepped on their own (this thread's share of a run split across threads). */
   view(n0: number, n1: number): CpuRows {
-    const q = spatialChannels(this.config);
-    const { height: H, width: Wd } = this.config;
-    return new CpuRows(this.config, this.N, n0, n1, this.memory, this.kernel, this.lay, this.sMap?.slice(n0 * H * Wd * q, n1 * H * Wd * q));
+    return new CpuRows(this.config, this.N, n0, n1, this.memory, this.kernel, this.lay, this.mapRows(n0, n1));
   }
 
   /**

@@ -7,7 +7,6 @@ import type { PixelCNN } from '../model';
 import { guidePlan, prefixLogPost, type GuidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 import { canShareKernel, CpuStepper } from './cpu';
-import { heapBase, spatialChannels } from './cpuRows';
 import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedSampler, isWebGPUBackend } from './webgpu';
 import { runStreams } from './uniforms';
@@ -171,8 +170,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     await pool.whenReady(READY_WAIT_MS);
     const parts = shares(N, Math.min(threads, 1 + pool.ready()));
     pool.lastRun = parts.length;
-    const { memory, module, sMap } = stepper.packed;
-    const q = spatialChannels(model.config);
+    const packed = stepper.packed;
     // a helper may run up to a whole image ahead (at most RING_BYTES of slots): the threads
     // never wait for each other while the other is briefly descheduled
     const slots = Math.min(size, Math.max(2 * Wd * C, Math.floor(RING_BYTES / ((N + 4) * (K * 4 + 1)))));
@@ -182,8 +180,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
       const n1 = (p.first + p.count) * S;
       const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S, condStream: plan.condStream.slice(p.first, p.first + p.count) };
       pool.send(i, link.message({
-        module, memory, base: heapBase(true), config: model.config, rows: N * S, n0, n1,
-        sMap: sMap?.slice(n0 * H * Wd * q, n1 * H * Wd * q),
+        ...packed, config: model.config, rows: N * S, n0, n1, sMap: stepper.mapRows(n0, n1),
         plan: sub, seed: opts.seed, temperature, x: x.slice(p.first * size, (p.first + p.count) * size), length,
       }, opts.first ?? 0));
       return link;
