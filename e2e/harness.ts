@@ -266,6 +266,31 @@ export async function whenEnabled(page: Page, id: string, timeout = 60_000): Pro
   await waitFor(page, `${id} to be enabled`, (t) => (document.querySelector(`[data-testid="${t}"]`) as HTMLInputElement | null)?.disabled === false, id, { timeout });
 }
 
+/**
+ * Clicks `start` and waits for the status to read "done"; returns the ms between the two,
+ * timed in the page (the click's listener and a MutationObserver on the status), so this
+ * harness's 50 ms polling and its round trips are not in it.
+ */
+export async function timeRunInPage(page: Page, start: string): Promise<number> {
+  await page.evaluate((sel) => {
+    const w = window as unknown as { __run: { click?: number; done?: number } };
+    w.__run = {};
+    document.querySelector(sel)!.addEventListener('click', () => (w.__run.click = performance.now()), { once: true, capture: true });
+    const status = document.querySelector('[data-testid="status"]')!;
+    const seen = new MutationObserver(() => {
+      if (status.textContent !== 'done' || w.__run.click === undefined) return;
+      w.__run.done = performance.now();
+      seen.disconnect();
+    });
+    seen.observe(status, { childList: true, characterData: true, subtree: true });
+  }, start);
+  await page.locator(start).first().click();
+  // a 2x2 run takes under 5 s even with the whole suite beside it; waitForStatus reports the store and the workers' messages
+  await waitForStatus(page, 'done');
+  const run = await page.evaluate(() => (window as unknown as { __run: { click: number; done: number } }).__run);
+  return run.done - run.click;
+}
+
 /** Waits until the status line reads `word` (fails early on "error"). */
 export async function waitForStatus(page: Page, word: string, timeout = 60_000): Promise<void> {
   await waitFor(

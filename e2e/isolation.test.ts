@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { preview, type PreviewServer } from 'vite';
 import type { Browser, Page, Worker } from 'playwright-core';
-import { backendOf, buildApp, canvasStats, freePort, launch, LONG_TASK_PROBE, repoRoot, screenshot, waitFor, waitForStatus } from './harness';
+import { backendOf, buildApp, canvasStats, freePort, launch, LONG_TASK_PROBE, repoRoot, screenshot, timeRunInPage, waitFor, waitForStatus } from './harness';
 
 const testid = (id: string) => `[data-testid="${id}"]`;
 const shipped = fs.existsSync(path.join(repoRoot, 'models/mnist/model.json'));
@@ -133,23 +133,7 @@ async function timedRun(query: string, start: string): Promise<{ seconds: number
   }, start, { timeout: 60_000 });
   // and the scorer (started once the sampler has its model), so its own start-up is not timed with the run
   await waitFor(page, `${query}: the scorer ready`, () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 30_000 });
-  await page.evaluate((sel) => {
-    const w = window as unknown as { __run: { click?: number; done?: number } };
-    w.__run = {};
-    document.querySelector(sel)!.addEventListener('click', () => (w.__run.click = performance.now()), { once: true, capture: true });
-    const status = document.querySelector('[data-testid="status"]')!;
-    const seen = new MutationObserver(() => {
-      if (status.textContent !== 'done' || w.__run.click === undefined) return;
-      w.__run.done = performance.now();
-      seen.disconnect();
-    });
-    seen.observe(status, { childList: true, characterData: true, subtree: true });
-  }, start);
-  await page.locator(start).first().click();
-  // a 2x2 run takes under 5 s even with the whole suite beside it; waitForStatus reports the store and the workers' messages
-  await waitForStatus(page, 'done');
-  const run = await page.evaluate(() => (window as unknown as { __run: { click: number; done: number } }).__run);
-  const seconds = (run.done - run.click) / 1000;
+  const seconds = (await timeRunInPage(page, start)) / 1000;
   const { hash, undecided } = await canvasStats(page);
   expect(undecided).toBe(0);
   // a model folder's anchors.json is optional: its 404 (and Chromium's line for it) is no error

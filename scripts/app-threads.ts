@@ -7,7 +7,7 @@
 // a third from page to page).
 import fs from 'node:fs';
 import { preview } from 'vite';
-import { backendOf, buildApp, freePort, launch, repoRoot, waitFor, waitForStatus } from '../e2e/harness';
+import { backendOf, buildApp, freePort, launch, repoRoot, timeRunInPage, waitFor } from '../e2e/harness';
 
 const pairs = Number(process.argv[2] ?? 6);
 const dir = process.argv[3] ?? (await buildApp());
@@ -25,22 +25,7 @@ for (let p = 0; p < pairs; p++) {
     const times: number[] = [];
     for (let r = 0; r < 2; r++) {
       await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
-      await page.evaluate(() => {
-        const w = window as unknown as { __run: { click?: number; done?: number } };
-        w.__run = {};
-        document.querySelector('[data-testid="class-7"]')!.addEventListener('click', () => (w.__run.click = performance.now()), { once: true, capture: true });
-        const status = document.querySelector('[data-testid="status"]')!;
-        const seen = new MutationObserver(() => {
-          if (status.textContent !== 'done' || w.__run.click === undefined) return;
-          w.__run.done = performance.now();
-          seen.disconnect();
-        });
-        seen.observe(status, { childList: true, characterData: true, subtree: true });
-      });
-      await page.click('[data-testid="class-7"]');
-      await waitForStatus(page, 'done');
-      const t = await page.evaluate(() => (window as unknown as { __run: { click: number; done: number } }).__run);
-      times.push(Math.round(t.done - t.click));
+      times.push(Math.round(await timeRunInPage(page, '[data-testid="class-7"]')));
     }
     runs[key].push(times);
     console.log(`pair ${p} ${key === 'two' ? 'two threads' : 'threads=1  '}: first run ${times[0]} ms, second ${times[1]} ms`);

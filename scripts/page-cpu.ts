@@ -6,27 +6,16 @@
 // spent meanwhile (/proc: renderer main, raster and V8 thread pool, workers, compositors), so
 // drawing that competes with the sampling threads for the cores shows up wherever it runs.
 import fs from 'node:fs';
-import { execSync } from 'node:child_process';
 import { preview } from 'vite';
 import { backendOf, buildApp, freePort, launch, repoRoot, traceMainThread, waitFor, waitForStatus } from '../e2e/harness';
+import { chromiumThreadCpu } from './chromiumThreads';
 
 /** CPU ms of every Chromium thread so far, summed by process type and thread name. */
 function threadCpu(): Map<string, number> {
   const out = new Map<string, number>();
-  const pids = execSync('pgrep -f /usr/lib/chromium/chromium || true').toString().split(/\s+/).filter(Boolean);
-  for (const pid of pids) {
-    try {
-      const type = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').match(/--type=([a-z-]+)/)?.[1] ?? 'browser';
-      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-        const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/[0-9]+$/, '');
-        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-        const key = `${type}:${name}`;
-        out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) * 10); // utime + stime, 10 ms ticks
-      }
-    } catch {
-      // a process or thread that ended meanwhile
-    }
+  for (const [k, v] of chromiumThreadCpu()) {
+    const key = k.replace(/:[0-9]+$/, '').replace(/[0-9]+$/, '');
+    out.set(key, (out.get(key) ?? 0) + v);
   }
   return out;
 }

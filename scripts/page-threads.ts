@@ -6,29 +6,9 @@
 // threads (the renderer's main thread "chromium", its pool "ThreadPoolForeg": raster and V8's
 // background compiles; the compositors).
 import fs from 'node:fs';
-import { execSync } from 'node:child_process';
 import { preview } from 'vite';
 import { backendOf, buildApp, freePort, launch, repoRoot, waitFor, waitForStatus } from '../e2e/harness';
-
-/** CPU ms so far of every Chromium thread, by process type, thread name and id. */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  const pids = execSync('pgrep -f /usr/lib/chromium/chromium || true').toString().split(/\s+/).filter(Boolean);
-  for (const pid of pids) {
-    try {
-      const type = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').match(/--type=([a-z-]+)/)?.[1] ?? 'browser';
-      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-        const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
-        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-        out.set(`${type}:${name}:${tid}`, (Number(f[11]) + Number(f[12])) * 10); // utime + stime, 10 ms ticks
-      }
-    } catch {
-      // a process or thread that ended meanwhile
-    }
-  }
-  return out;
-}
+import { chromiumThreadCpu } from './chromiumThreads';
 
 const dir = process.argv[2] ?? (await buildApp());
 const port = await freePort();
@@ -41,12 +21,12 @@ for (const threads of ['', '&threads=1', '', '&threads=1']) {
   await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled && document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
   await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
   await page.waitForTimeout(500);
-  const before = threadCpu();
+  const before = chromiumThreadCpu();
   const t0 = Date.now();
   await page.click('[data-testid="class-7"]');
   await waitForStatus(page, 'done');
   const wall = Date.now() - t0;
-  const after = threadCpu();
+  const after = chromiumThreadCpu();
   const worker = await page.evaluate(() => (window as unknown as { __appState: () => { elapsedMs: number } }).__appState().elapsedMs);
   const spent = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
   console.log(`${threads ? 'threads=1' : 'threads  '}: ${wall} ms to done (the worker's ${worker.toFixed(0)}); CPU ms: ${spent.map(([k, v]) => `${k.replace(/^renderer:/, '')} ${v}`).join(', ')}`);

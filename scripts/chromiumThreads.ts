@@ -1,0 +1,24 @@
+// Every Chromium thread's CPU so far, from /proc (10 ms ticks), for the scripts that set the
+// page's own threads against the sampling workers (page-cpu.ts, page-threads.ts).
+import fs from 'node:fs';
+import { execSync } from 'node:child_process';
+
+/** CPU ms so far of every Chromium thread, keyed `process type:thread name:thread id`. */
+export function chromiumThreadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  const pids = execSync('pgrep -f /usr/lib/chromium/chromium || true').toString().split(/\s+/).filter(Boolean);
+  for (const pid of pids) {
+    try {
+      const type = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').match(/--type=([a-z-]+)/)?.[1] ?? 'browser';
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        out.set(`${type}:${name}:${tid}`, (Number(f[11]) + Number(f[12])) * 10); // utime + stime, 10 ms ticks
+      }
+    } catch {
+      // a process or thread that ended meanwhile
+    }
+  }
+  return out;
+}
