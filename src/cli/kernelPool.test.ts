@@ -1,6 +1,7 @@
 // A cpu-mode run split across kernel threads on one shared memory (sampler/kernelThreads.ts,
 // kernelPool.ts): the same events and bytes as one thread, the runs that must not split,
-// abort, a paused consumer, a helper's failure, and the CLI's SampleThreads over the pool.
+// abort, a paused consumer, a helper's failure, a kernel memory kept from run to run
+// (sampler/kernelCache.ts), and the CLI's SampleThreads over the pool.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node';
@@ -9,7 +10,7 @@ import { SampleThreads } from './sampleThreads';
 import { initParams, makeConfig, type Conditioning, type ModelConfig, type PixelCNN } from '../model';
 import { mulberry32 } from '../util/rng';
 import { heapBase } from '../sampler/cpuRows';
-import { CpuStepper, guidePlan, samplePixels, type PixelEvent, type SampleOptions } from '../sampler';
+import { CpuStepper, guidePlan, KernelCache, samplePixels, type PixelEvent, type SampleOptions } from '../sampler';
 import { ShareLink, type KernelThreads } from '../sampler/kernelThreads';
 import { pixelStats } from '../sampler/pixelStats';
 
@@ -289,6 +290,79 @@ describe("a helper's failure", () => {
     expect(pool.lastRun).toBe(2);
     const fine: SampleOptions = { ...opts, condition: { embeddings: embeddings(2) } };
     expectSame(await run(m, { ...fine, kernelThreads: pool }), await run(m, fine), 'after the failure');
+    dispose(m);
+  });
+});
+
+describe('a kernel memory kept from run to run (KernelCache)', () => {
+  /** A cache whose take() records what it handed out. */
+  function watched(minRows?: number): { cache: KernelCache; taken: CpuStepper[] } {
+    const cache = new KernelCache(minRows);
+    const taken: CpuStepper[] = [];
+    const take = cache.take.bind(cache);
+    cache.take = (...args) => {
+      const st = take(...args);
+      taken.push(st);
+      return st;
+    };
+    return { cache, taken };
+  }
+
+  const cases: [string, () => PixelCNN, (count: number, k: number) => Partial<SampleOptions>][] = [
+    ['class, RGB', () => model({ type: 'class', classes: 3 }, { channels: 3 }), (count, k) => ({ condition: { labels: labels(count).map((l) => (l + k) % 3) } })],
+    [
+      'null guidance, a prefix',
+      () => model({ type: 'class', classes: 3, nullable: true }),
+      (count, k) => ({ guidance: 2, condition: { labels: labels(count).map((l) => (l + k) % 3) }, prefix: k === 1 ? { images: randomImages(count, 64, 8, 4), length: 11 } : undefined }),
+    ],
+    ['spatial code', () => model({ type: 'vector', dim: 3, spatial: true }, { spatialChannels: 2 }), (count, k) => ({ condition: { embeddings: embeddings(count).map((e) => e.map((v) => v * (k + 1))) } })],
+    ['logistic head', () => model({ type: 'class', classes: 3 }, { output: { type: 'logistic', mixtures: 2 } }), (count, k) => ({ temperature: 0.9, condition: { labels: labels(count).map((l) => (l + k) % 3) } })],
+  ];
+  for (const [name, make, extra] of cases) {
+    it(`${name}: each run has a fresh memory's bytes on 1 and 3 threads, the weights packed once`, async () => {
+      const m = make();
+      for (const threads of [1, 3]) {
+        // room for 6 rows: the 3-, 2- and 1-image runs (two rows an image with guidance) fit, the 5-image one packs anew;
+        // the single image runs on one thread, on the split runs' shared memory
+        const { cache, taken } = watched(6);
+        const counts = [3, 2, 1, 3, 5, 4];
+        for (const [k, count] of counts.entries()) {
+          const opts: SampleOptions = { count, seed: 20 + k, stats: k === 0, ...extra(count, k) };
+          const fresh = await run(m, opts);
+          expectSame(await run(m, { ...opts, kernelCache: cache, kernelThreads: threadsFor(threads) }), fresh, `${name}, run ${k} (${count} images), ${threads} threads`);
+        }
+        const rows = guidePlan(m, { count: 1, seed: 0, ...extra(1, 0) }).S;
+        const kept = taken.map((st) => taken.indexOf(st));
+        // a run reuses the memory before it while its rows fit (5 guided images need 10)
+        expect(kept, `${name}, ${threads} threads: which memory each run got`).toEqual(rows === 1 ? [0, 0, 0, 0, 0, 0] : [0, 0, 0, 0, 4, 4]);
+        cache.clear();
+      }
+      dispose(m);
+    });
+  }
+
+  it('split runs stopped early: each next run has its bytes; a memory a helper is still on is not reused', async () => {
+    const m = model({ type: 'class', classes: 3, nullable: true }, { height: 16, width: 16 });
+    const opts: SampleOptions = { count: 3, seed: 8, guidance: 2, condition: { labels: labels(3) } };
+    const want = await run(m, opts);
+    const { cache, taken } = watched();
+    for (let i = 0; i < 3; i++) {
+      const ac = new AbortController();
+      const err = await run(m, { ...opts, signal: ac.signal, kernelThreads: pool, kernelCache: cache }, (_, j) => {
+        if (j === 5 + i) ac.abort();
+      }).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(err?.name).toBe('AbortError');
+      expectSame(await run(m, { ...opts, kernelThreads: pool, kernelCache: cache }), want, `after stop ${i}`);
+    }
+    expect(taken.length).toBe(6);
+    // a memory a helper has not left (this link's share was never sent, so it never ends) is not packed again
+    const st = taken[taken.length - 1];
+    cache.give(m, st, [new ShareLink(1, 2, m.config.levels, 4, false)]);
+    expect(cache.take(m, 6, guidePlan(m, opts).condition, true)).not.toBe(st);
+    cache.clear();
     dispose(m);
   });
 });

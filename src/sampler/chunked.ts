@@ -6,6 +6,7 @@
 import type { PixelCNN } from '../model';
 import { guidePlan } from './guidance';
 import { samplePixels } from './index';
+import { KernelCache } from './kernelCache';
 import { chunks, shareOptions } from './split';
 import type { SampleOptions } from './types';
 
@@ -34,9 +35,11 @@ export async function sampleChunked(
   const size = H * Wd * C;
   const out = new Uint8Array(opts.count * size);
   const parts = chunks({ first: 0, count: opts.count }, maxImages);
+  // the weights stay put through the call: the chunks share one packed kernel memory
+  const kernelCache = opts.kernelCache ?? new KernelCache();
   let finished = 0; // images of the chunks done, times size
   for (const part of parts) {
-    const it = samplePixels(model, shareOptions(opts, size, part));
+    const it = samplePixels(model, { ...shareOptions(opts, size, part), kernelCache });
     for (;;) {
       const step = await it.next();
       if (step.done) {
@@ -48,5 +51,6 @@ export async function sampleChunked(
     }
     finished += part.count * size;
   }
+  if (kernelCache !== opts.kernelCache) kernelCache.clear();
   return out;
 }

@@ -12,6 +12,7 @@ import type { Params } from '../model';
 import { condTensor, condTerms, maskedWeights, spatialMap } from '../model';
 import { outputLogits } from '../model';
 import type { Condition, PixelCNN } from '../model';
+import type { ModelConfig } from '../model/config';
 import { CpuRows, heapBase, kernelModule, layout, MAX_KERNEL_BYTES, MODE, spatialChannels, writeTable, type KernelExports } from './cpuRows';
 
 export { MAX_KERNEL_BYTES, canShareKernel } from './cpuRows';
@@ -33,13 +34,52 @@ function kernelOn(model: PixelCNN, N: number, shared: boolean) {
   return [config, N, 0, N, memory, kernel, lay, undefined] as const;
 }
 
-/** Every row of a packed kernel memory; `shared`: on a shared memory, whose rows threads may also step (kernelThreads.ts). */
+/** A mixture head's levels from its raw outputs [rows, nCols] (a few tfjs ops on rows x C x 3M values). */
+function mixtureLevels(config: ModelConfig, out: Float32Array, rows: number, nCols: number, ch: number, mode: number, temperature: number): Float32Array {
+  const K = config.levels;
+  const p = tf.tidy(() => {
+    const logits = tf.reshape(tf.slice(outputLogits(config, tf.tensor2d(out, [rows, nCols])), [0, ch, 0], [rows, 1, K]), [rows, K]);
+    return mode === MODE.softmax ? tf.softmax(tf.div(logits, temperature)) : tf.logSoftmax(logits);
+  });
+  const values = p.dataSync() as Float32Array;
+  p.dispose();
+  return values;
+}
+
+/** Rows n0 .. n1-1 of a CpuStepper's memory, with tfjs at hand for a mixture head; `onDispose`: a kept memory's way back (kernelCache.ts). */
+class CpuView extends CpuRows {
+  constructor(args: ConstructorParameters<typeof CpuRows>, private readonly onDispose?: () => void) {
+    super(...args);
+  }
+
+  protected override mixture(out: Float32Array, nCols: number, ch: number, mode: number, temperature: number): Float32Array {
+    return mixtureLevels(this.config, out, this.rows, nCols, ch, mode, temperature);
+  }
+
+  override dispose(): void {
+    this.onDispose?.();
+  }
+}
+
+/**
+ * Every row of a packed kernel memory of N rows; `shared`: on a shared memory, whose rows
+ * threads may also step (kernelThreads.ts). The weights are packed once; a run's condition
+ * (setCondition) goes on its first rows, so a memory kept between runs (kernelCache.ts)
+ * serves any run of up to N rows.
+ */
 export class CpuStepper extends CpuRows {
   private masked: Params | undefined;
 
-  constructor(private readonly model: PixelCNN, N: number, condition: Condition | undefined, readonly shared = false) {
+  /** `rows`: the first run's rows (up to N), which `condition` covers */
+  constructor(private readonly model: PixelCNN, N: number, condition: Condition | undefined, readonly shared = false, rows = N) {
     super(...kernelOn(model, N, shared));
-    this.sMap = this.packWeights(condition);
+    this.packWeights();
+    this.setCondition(condition, rows);
+  }
+
+  /** the batch rows its memory holds */
+  get capacity(): number {
+    return this.N;
   }
 
   /** The memory, its kernel and where the kernel's static data ends: what another thread needs to step some of its rows. */
@@ -54,33 +94,25 @@ export class CpuStepper extends CpuRows {
     return this.sMap?.slice(n0 * per, n1 * per);
   }
 
-  /** Rows n0 .. n1-1 of this memory, stepped on their own (this thread's share of a run split across threads). */
-  view(n0: number, n1: number): CpuRows {
-    return new CpuRows(this.config, this.N, n0, n1, this.memory, this.kernel, this.lay, this.mapRows(n0, n1));
+  /** Rows n0 .. n1-1 of this memory, stepped on their own (this thread's share of a run split across threads, or a run of fewer rows than it holds). */
+  view(n0: number, n1: number, onDispose?: () => void): CpuRows {
+    return new CpuView([this.config, this.N, n0, n1, this.memory, this.kernel, this.lay, this.mapRows(n0, n1)], onDispose);
   }
 
   /**
-   * The masked weights and the condition's terms, once: h_conv [1, half+1, cin, 2p],
-   * v_conv [half+1, k, cin, 2p], the rest as [in, out]; per image the vertical and the
-   * link's bias with a bias condition folded in. A spatial code's map comes back to be
-   * copied in a row at a time.
+   * The masked weights, once: h_conv [1, half+1, cin, 2p], v_conv [half+1, k, cin, 2p],
+   * the rest as [in, out].
    */
-  private packWeights(condition: Condition | undefined): Float32Array | undefined {
-    const { layers: L, hidden: P } = this.config;
-    const N = this.N;
-    const P2 = 2 * P;
+  private packWeights(): void {
+    const { layers: L } = this.config;
     const q = spatialChannels(this.config);
-    const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
-    // tidy returns the map as a tensor: a typed array returned from tidy is walked element by element
-    const map = tf.tidy(() => {
+    tf.tidy(() => {
       const masked = maskedWeights(this.config, this.model.params);
       const put = (name: string, at: number) => {
         const t = masked[name];
         if (!t) throw new Error(`cpu sampler: missing weight "${name}"`);
-        this.floats(at, t.size).set(read(t));
+        this.floats(at, t.size).set(t.dataSync() as Float32Array);
       };
-      const h = condTensor(this.config, condition, N);
-      const terms = h && q === 0 ? condTerms(this.config, masked, h) : {};
       for (let l = 0; l < L; l++) {
         put(`l${l}/h_conv`, this.lay.hc[l]);
         put(`l${l}/out`, this.lay.ow[l]);
@@ -91,36 +123,50 @@ export class CpuStepper extends CpuRows {
           put(`l${l}/v_cond`, this.lay.vcw[l]);
           put(`l${l}/h_cond`, this.lay.hcw[l]);
         }
-        // [N, 2p]: v_bias (+ V^T h); link_bias + h_bias (+ V^T h)
-        const vb = tf.add(tf.zeros([N, P2]), masked[`l${l}/v_bias`]);
-        const lb = tf.add(tf.zeros([N, P2]), tf.add(masked[`l${l}/link_bias`], masked[`l${l}/h_bias`]));
-        const vc = terms[`l${l}/v_cond`];
-        const hc = terms[`l${l}/h_cond`];
-        this.floats(this.lay.vb[l], N * P2).set(read(vc ? tf.add(vb, tf.reshape(vc, [N, P2])) : vb));
-        this.floats(this.lay.lb[l], N * P2).set(read(hc ? tf.add(lb, tf.reshape(hc, [N, P2])) : lb));
       }
       put('head/w1', this.lay.w1);
       put('head/b1', this.lay.b1);
       put('head/w2', this.lay.w2);
       put('head/b2', this.lay.b2);
-      return h && q > 0 ? spatialMap(this.config, masked, h) : undefined;
     });
-    if (!map) return undefined;
-    const values = read(map);
-    map.dispose();
-    return values;
   }
 
-  /** A mixture head's levels (a few tfjs ops on N x C x 3M values). */
-  protected override mixture(out: Float32Array, nCols: number, ch: number, mode: number, temperature: number): Float32Array {
-    const K = this.config.levels;
-    const p = tf.tidy(() => {
-      const logits = tf.reshape(tf.slice(outputLogits(this.config, tf.tensor2d(out, [this.rows, nCols])), [0, ch, 0], [this.rows, 1, K]), [this.rows, K]);
-      return mode === MODE.softmax ? tf.softmax(tf.div(logits, temperature)) : tf.logSoftmax(logits);
+  /**
+   * A run's condition on its first `rows` rows, per image the vertical and the link's bias
+   * with a bias condition folded in, or a spatial code's map (copied in a row at a time);
+   * every block a run writes back to zeros. (Biases and condition weights are never masked:
+   * the model's own tensors.)
+   */
+  setCondition(condition: Condition | undefined, rows: number): void {
+    if (!Number.isInteger(rows) || rows < 1 || rows > this.N) throw new Error(`cpu sampler: a run of ${rows} rows on a memory of ${this.N}`);
+    const { layers: L, hidden: P } = this.config;
+    const P2 = 2 * P;
+    const q = spatialChannels(this.config);
+    const bytes = new Uint8Array(this.memory.buffer);
+    for (const [at, n] of this.lay.scratch) bytes.fill(0, at, at + n);
+    const params = this.model.params;
+    const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
+    // tidy returns the map as a tensor: a typed array returned from tidy is walked element by element
+    const map = tf.tidy(() => {
+      const h = condTensor(this.config, condition, rows);
+      const terms = h && q === 0 ? condTerms(this.config, params, h) : {};
+      for (let l = 0; l < L; l++) {
+        // [rows, 2p]: v_bias (+ V^T h); link_bias + h_bias (+ V^T h)
+        const vb = tf.add(tf.zeros([rows, P2]), params[`l${l}/v_bias`]);
+        const lb = tf.add(tf.zeros([rows, P2]), tf.add(params[`l${l}/link_bias`], params[`l${l}/h_bias`]));
+        const vc = terms[`l${l}/v_cond`];
+        const hc = terms[`l${l}/h_cond`];
+        this.floats(this.lay.vb[l], rows * P2).set(read(vc ? tf.add(vb, tf.reshape(vc, [rows, P2])) : vb));
+        this.floats(this.lay.lb[l], rows * P2).set(read(hc ? tf.add(lb, tf.reshape(hc, [rows, P2])) : lb));
+      }
+      return h && q > 0 ? spatialMap(this.config, params, h) : undefined;
     });
-    const values = p.dataSync() as Float32Array;
-    p.dispose();
-    return values;
+    this.sMap = map ? read(map) : undefined;
+    map?.dispose();
+  }
+
+  protected override mixture(out: Float32Array, nCols: number, ch: number, mode: number, temperature: number): Float32Array {
+    return mixtureLevels(this.config, out, this.rows, nCols, ch, mode, temperature);
   }
 
   /** the masked weights it runs (benchmarks compare its layer step with the same as tfjs ops) */

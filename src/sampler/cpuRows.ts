@@ -71,6 +71,8 @@ export interface Layout {
   hid: number;
   out: number;
   bytes: number;
+  /** the blocks a run writes as it goes (activations, kept rows and columns) [byte offset, bytes]: what a packed memory run again must start from zeros */
+  scratch: [number, number][];
 }
 
 /** `base`: the first byte past the kernel's static data. */
@@ -79,16 +81,22 @@ export function layout(config: ModelConfig, N: number, base: number): Layout {
   const q = spatialChannels(config);
   const outCols = C * outputsPerChannel(config);
   let o = Math.ceil(base / 16) * 16;
+  const scratch: [number, number][] = [];
   // 16-byte aligned blocks of `floats` floats
   const take = (floats: number) => {
     const at = o;
     o += Math.ceil((floats * 4) / 16) * 16;
     return at;
   };
+  const runBlock = (floats: number) => {
+    const at = take(floats);
+    scratch.push([at, o - at]);
+    return at;
+  };
   const cfg = take(HEADER + L * LAYER);
   const lay: Layout = {
     cfg, hc: [], ow: [], ob: [], link: [], state: [], hin: [], vin: [], vw: [], vb: [], lw: [], lb: [], vcw: [], hcw: [],
-    row0: 0, s: 0, vpre: 0, grow: 0, w1: 0, b1: 0, w2: 0, b2: 0, h: 0, pre: 0, gate: 0, hid: 0, out: 0, bytes: 0,
+    row0: 0, s: 0, vpre: 0, grow: 0, w1: 0, b1: 0, w2: 0, b2: 0, h: 0, pre: 0, gate: 0, hid: 0, out: 0, bytes: 0, scratch,
   };
   for (let l = 0; l < L; l++) {
     const cin = l === 0 ? C : P;
@@ -97,12 +105,12 @@ export function layout(config: ModelConfig, N: number, base: number): Layout {
     lay.hc.push(take((half + 1) * cin * 2 * P));
     lay.ow.push(take(P * P));
     lay.ob.push(take(P));
-    lay.link.push(take(N * Wd * 2 * P));
+    lay.link.push(runBlock(N * Wd * 2 * P));
     // layer 0: the image window [N, reach+1, C] the caller writes; others: [N, reach, P]
-    lay.state.push(take(l === 0 ? N * (reach + 1) * C : N * reach * P));
-    lay.hin.push(take(l === 0 ? 0 : N * P));
+    lay.state.push(runBlock(l === 0 ? N * (reach + 1) * C : N * reach * P));
+    lay.hin.push(runBlock(l === 0 ? 0 : N * P));
     const k = kernelOf(config, l);
-    lay.vin.push(take(N * (reach + 1) * (Wd + 2 * reach) * cin));
+    lay.vin.push(runBlock(N * (reach + 1) * (Wd + 2 * reach) * cin));
     lay.vw.push(take((half + 1) * k * cin * 2 * P));
     lay.vb.push(take(N * 2 * P));
     lay.lw.push(take(4 * P * P));
@@ -110,19 +118,19 @@ export function layout(config: ModelConfig, N: number, base: number): Layout {
     lay.vcw.push(take(q * 2 * P));
     lay.hcw.push(take(q * 2 * P));
   }
-  lay.row0 = take(N * Wd * C);
-  lay.s = take(N * Wd * q);
-  lay.vpre = take(N * Wd * 2 * P);
-  lay.grow = take(N * Wd * P);
+  lay.row0 = runBlock(N * Wd * C);
+  lay.s = runBlock(N * Wd * q);
+  lay.vpre = runBlock(N * Wd * 2 * P);
+  lay.grow = runBlock(N * Wd * P);
   lay.w1 = take(P * HH);
   lay.b1 = take(HH);
   lay.w2 = take(HH * outCols);
   lay.b2 = take(outCols);
-  lay.h = take(N * P);
-  lay.pre = take(N * 2 * P);
-  lay.gate = take(N * P);
-  lay.hid = take(N * HH);
-  lay.out = take(N * outCols);
+  lay.h = runBlock(N * P);
+  lay.pre = runBlock(N * 2 * P);
+  lay.gate = runBlock(N * P);
+  lay.hid = runBlock(N * HH);
+  lay.out = runBlock(N * outCols);
   lay.bytes = o;
   return lay;
 }

@@ -19,6 +19,7 @@ export { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type 
 export { guidePlan, type GuidePlan } from './guidance';
 export { FusedSampler, GPUFault, fusedCounts, type FusedStats, type RowResult } from './webgpu';
 export { CpuStepper } from './cpu';
+export { KernelCache } from './kernelCache';
 export { imageSeed, imageStream, runStreams, runUniforms } from './uniforms';
 export { shares, chunks, shareOptions, type Share } from './split';
 export { drawLevel } from './loop';
@@ -40,7 +41,12 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
   const B = plan.N * plan.S;
   const make: Record<'cached' | 'cpu' | 'naive', () => PortableStepper> = {
     cached: () => new CachedStepper(model, B, plan.condition),
-    cpu: () => new CpuStepper(model, B, plan.condition),
+    cpu: () => {
+      const cache = opts.kernelCache;
+      if (!cache) return new CpuStepper(model, B, plan.condition);
+      const st = cache.take(model, B, plan.condition, false);
+      return st.view(0, B, () => cache.give(model, st));
+    },
     naive: () => new NaiveStepper(model, B, plan.condition),
   };
   const inner = make[mode]();
@@ -163,7 +169,9 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
   const N = opts.count;
   const plan = guidePlan(model, opts);
   const S = plan.S;
-  const stepper = new CpuStepper(model, N * S, plan.condition, true);
+  const cache = opts.kernelCache;
+  const stepper = cache ? cache.take(model, N * S, plan.condition, true) : new CpuStepper(model, N * S, plan.condition, true);
+  let links: ShareLink[] = [];
   try {
     // helpers still starting have had the packing's time; a little more is worth a share
     const pool = opts.kernelThreads!;
@@ -174,13 +182,13 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     // a helper may run up to a whole image ahead (at most RING_BYTES of slots): the threads
     // never wait for each other while the other is briefly descheduled
     const slots = Math.min(size, Math.max(2 * Wd * C, Math.floor(RING_BYTES / ((N + 4) * (K * 4 + 1)))));
-    const links = parts.slice(1).map((p, i) => {
+    links = parts.slice(1).map((p, i) => {
       const link = new ShareLink(p.first, p.count, K, slots, opts.stats ?? false);
       const n0 = p.first * S;
       const n1 = (p.first + p.count) * S;
       const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S, condStream: plan.condStream.slice(p.first, p.first + p.count) };
       pool.send(i, link.message({
-        ...packed, config: model.config, rows: N * S, n0, n1, sMap: stepper.mapRows(n0, n1),
+        ...packed, config: model.config, rows: stepper.capacity, n0, n1, sMap: stepper.mapRows(n0, n1),
         plan: sub, seed: opts.seed, temperature, x: x.slice(p.first * size, (p.first + p.count) * size), length,
       }, opts.first ?? 0));
       return link;
@@ -191,7 +199,8 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     const events = drawPixels(mine, model.config, x.subarray(0, own * size), length, runStreams(opts.seed, own, opts.first ?? 0), temperature, opts.signal, opts.stats);
     return yield* mergePixels(events, links, own, N, K, x, size, opts.stats ?? false);
   } finally {
-    stepper.dispose();
+    if (cache) cache.give(model, stepper, links);
+    else stepper.dispose();
   }
 }
 

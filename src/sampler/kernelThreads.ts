@@ -23,7 +23,8 @@ const WRITTEN = 0; // sub-pixels the helper has put in the ring
 const READ = 1; // sub-pixels the caller has taken out
 const STOP = 2; // 1: the caller is gone (done, stopped or failed): the helper ends
 const FAILED = 3; // 1: the helper failed; its message from TEXT on
-const TEXT = 4;
+const ENDED = 4; // 1: the helper has left the share (done, stopped or failed): it writes the memory no more
+const TEXT = 5;
 const CTRL_BYTES = 1024;
 
 /** Loads of a control word a thread spins on before it sleeps: a few microseconds, less than a futex wake. */
@@ -181,6 +182,8 @@ export async function serveShare(m: ShareMessage): Promise<void> {
     new Uint8Array(m.ctrl, TEXT * 4, text.length).set(text);
     Atomics.store(ctrl, FAILED, 1);
     Atomics.notify(ctrl, WRITTEN);
+  } finally {
+    Atomics.store(ctrl, ENDED, 1);
   }
 }
 
@@ -224,6 +227,11 @@ export class ShareLink {
     }
     Atomics.store(ctrl, READ, j + 1);
     Atomics.notify(ctrl, READ);
+  }
+
+  /** Whether the helper has left its share: until then it may still write the run's memory. */
+  ended(): boolean {
+    return Atomics.load(this.ctrl, ENDED) === 1;
   }
 
   /** The caller is done with it (finished, stopped or failed): a helper still sampling ends at its next sub-pixel. */

@@ -1,6 +1,7 @@
 import type { Condition } from '../model';
 import type { FusedStats } from './webgpu/rowSampler';
 import type { KernelThreads } from './kernelThreads';
+import type { KernelCache } from './kernelCache';
 import type { PixelStats } from './pixelStats';
 
 // cached: cached stack state, portable tfjs ops (any backend)
@@ -53,6 +54,8 @@ export interface SampleOptions {
   stats?: boolean;
   /** cpu mode: helper threads that step their share of each call's batch rows on a shared kernel memory (kernelThreads.ts); same bytes as one thread */
   kernelThreads?: KernelThreads;
+  /** cpu mode: a kernel memory packed with the model's weights, kept from run to run (kernelCache.ts); its owner clears it when the weights change */
+  kernelCache?: KernelCache;
   /** fused mode: called before the run waits for its GPU kernels to compile (the first run of a model shape) */
   onCompile?: () => void;
   /** fused mode: the run's counters (compile ms, submits, readbacks, launches, GPU ms), filled in as it goes */

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeParams, condTensor, subpixelLogProbs, type PixelCNN } from '../model';
 import { classSubpixelLogProbs } from '../model';
-import { samplePixels, type FusedStats } from '../sampler';
+import { KernelCache, samplePixels, type FusedStats } from '../sampler';
 import { countGpuTraffic } from '../backend/webgpuCount';
 import { startThreads, type SamplingThreads } from './samplingThreads';
 import { warmUp } from './warmUp';
@@ -32,6 +32,12 @@ let modelsBase = '';
 let wasmBase = '';
 /** the sampler's threads, on wasm / cpu (samplingThreads.ts) */
 let pool: SamplingThreads | undefined;
+/**
+ * The CPU kernel's memory packed with the loaded model's weights, from its warm-up run on
+ * (a run then packs only its condition): room for a 4x4 grid's images, for the first run
+ * to find it packed.
+ */
+const kernels = new KernelCache(16);
 /** the files of a model the page gave as files, by its spec, until its load reads them */
 const filesOf = new Map<string, ModelFiles>();
 /** the newest model asked for, to load again on wasm when a lost GPU took its weights */
@@ -46,7 +52,10 @@ const seq = new Sequencer<PixelCNN>({
     await warmUp(loaded.model, pool?.helpers ?? 0, (req) => sample(loaded.model, req, new AbortController().signal, () => undefined));
     return loaded;
   },
-  dispose: (m) => disposeParams(m.params),
+  dispose: (m) => {
+    kernels.clear(m);
+    disposeParams(m.params);
+  },
   answer: (msg) => post(withGpu(msg)),
   numTensors: () => tf.memory().numTensors,
 });
@@ -125,6 +134,7 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
     prefix: req.prefix ? { images: req.prefix.values, length: req.prefix.length } : undefined,
     signal,
     kernelThreads: pool,
+    kernelCache: kernels,
     stats: true,
     // WebGPU only
     onCompile: () => send({ type: 'compiling', reqId: run.reqId }),
