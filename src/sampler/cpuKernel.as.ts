@@ -154,7 +154,7 @@ export function layer(cfg: usize, l: i32, c: i32): void {
 
 /**
  * The horizontal stack at column c for batch rows n0 .. n1-1, then the head's outputs
- * colStart..colStart+nCols-1 into their rows of OUT [N, nCols]. mode 0: raw outputs; 1: softmax of
+ * colStart..colStart+nCols-1 into the first nCols of their rows of OUT [N, outStride]. mode 0: raw outputs; 1: softmax of
  * outputs / temperature; 2: log-softmax.
  */
 export function step(cfg: usize, n0: i32, n1: i32, c: i32, colStart: i32, nCols: i32, mode: i32, temperature: f32): void {
@@ -166,7 +166,9 @@ export function step(cfg: usize, n0: i32, n1: i32, c: i32, colStart: i32, nCols:
   const H = hdr(cfg, 5) + n0 * P * 4;
   const GATE = hdr(cfg, 7) + n0 * P * 4;
   const HID = hdr(cfg, 8) + n0 * HH * 4;
-  const OUT = hdr(cfg, 9) + n0 * nCols * 4;
+  // rows at the head's full width apart: a call for fewer columns (a prefix's warm-up asks
+  // for one) stays inside its own rows while another thread reads a full row of its own
+  const OUT = hdr(cfg, 9) + n0 * outStride * 4;
   for (let l = 0; l < L; l++) runLayer(cfg, l, c, n0, n1);
   // head: relu -> 1x1 -> relu -> 1x1, only the columns asked for
   memory.copy(<usize>GATE, <usize>H, <usize>(N * P) << 2);

@@ -265,7 +265,8 @@ export class CpuRows implements PortableStepper {
     this.kernel.step(this.lay.cfg, this.n0, this.n1, c, colStart, nCols, logistic ? MODE.raw : mode, temperature);
     this.calls++;
     let view = this.views.out.get(nCols);
-    if (!view) this.views.out.set(nCols, (view = this.floats(this.lay.out + this.n0 * nCols * 4, this.rows * nCols)));
+    // its rows start at the head's full width per row (cpuKernel.as.ts's step)
+    if (!view) this.views.out.set(nCols, (view = this.floats(this.lay.out + this.n0 * this.config.channels * outputsPerChannel(this.config) * 4, this.rows * nCols)));
     const out = view.slice();
     return logistic ? this.mixture(out, nCols, ch, mode, temperature) : out;
   }
