@@ -179,8 +179,8 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     const parts = shares(N, Math.min(threads, 1 + pool.ready()));
     pool.lastRun = parts.length;
     const packed = stepper.packed;
-    // a helper may run up to a whole image ahead (at most RING_BYTES of slots): the threads
-    // never wait for each other while the other is briefly descheduled
+    // a helper may run up to a whole image ahead (at most RING_BYTES of slots), and this
+    // thread as far ahead of a helper: neither waits while the other starts or is descheduled
     const slots = Math.min(size, Math.max(2 * Wd * C, Math.floor(RING_BYTES / ((N + 4) * (K * 4 + 1)))));
     links = parts.slice(1).map((p, i) => {
       const link = new ShareLink(p.first, p.count, K, slots, opts.stats ?? false);
@@ -197,7 +197,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     const ownPlan: GuidePlan = { ...plan, N: own, condStream: plan.condStream.slice(0, own), condition: undefined };
     const mine = guided(stepper.view(0, own * S), model, ownPlan);
     const events = drawPixels(mine, model.config, x.subarray(0, own * size), length, runStreams(opts.seed, own, opts.first ?? 0), temperature, opts.signal, opts.stats);
-    return yield* mergePixels(events, links, own, N, K, x, size, opts.stats ?? false);
+    return yield* mergePixels(events, links, own, N, K, x, size, opts.stats ?? false, slots, opts.signal);
   } finally {
     if (cache) cache.give(model, stepper, links);
     else stepper.dispose();

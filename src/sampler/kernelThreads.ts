@@ -12,7 +12,7 @@ import type { ModelConfig } from '../model/config';
 import { CpuRows, layout, type KernelExports } from './cpuRows';
 import type { GuidePlan } from './guidance';
 import { GuidedStepper } from './guided';
-import { drawPixels } from './loop';
+import { abortError, drawPixels } from './loop';
 import { runStreams } from './uniforms';
 import { TOP, type PixelStats } from './pixelStats';
 import type { PixelEvent } from './types';
@@ -229,6 +229,11 @@ export class ShareLink {
     Atomics.notify(ctrl, READ);
   }
 
+  /** Whether the helper has put its j-th sub-pixel in the ring (take(j) would not wait). */
+  has(j: number): boolean {
+    return Atomics.load(this.ctrl, WRITTEN) > j;
+  }
+
   /** Whether the helper has left its share: until then it may still write the run's memory. */
   ended(): boolean {
     return Atomics.load(this.ctrl, ENDED) === 1;
@@ -245,30 +250,45 @@ export class ShareLink {
  * The caller's side of a split run: its own events (its images) merged with every helper's,
  * sub-pixel by sub-pixel, into events of the whole run; x [N, H, W, C] gets every image.
  * `stats`: the events carry every image's figures, each computed by the thread that drew it.
+ * It draws its own sub-pixels ahead of a helper that is behind (one starts a little later,
+ * or is descheduled), up to `ahead` of them, instead of waiting on it for each one.
  */
-export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, links: ShareLink[], ownCount: number, N: number, K: number, x: Uint8Array, size: number, stats: boolean): AsyncGenerator<PixelEvent, Uint8Array> {
+export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, links: ShareLink[], ownCount: number, N: number, K: number, x: Uint8Array, size: number, stats: boolean, ahead: number, signal?: AbortSignal): AsyncGenerator<PixelEvent, Uint8Array> {
+  const merge = (e: PixelEvent, j: number): PixelEvent => {
+    const values = new Uint8Array(N);
+    const probs = new Float32Array(N * K);
+    values.set(e.values.subarray(0, ownCount));
+    probs.set(e.probs.subarray(0, ownCount * K));
+    let all: PixelStats | undefined;
+    if (stats && e.stats) {
+      all = { entropy: new Float32Array(N), top: new Uint16Array(N * TOP), topP: new Float32Array(N * TOP) };
+      all.entropy.set(e.stats.entropy);
+      all.top.set(e.stats.top);
+      all.topP.set(e.stats.topP);
+    }
+    const i = e.done - 1; // the sub-pixel's raster index
+    for (const link of links) {
+      link.take(j, values, probs, all);
+      for (let n = link.first; n < link.first + link.count; n++) x[n * size + i] = values[n];
+    }
+    return { ...e, values, probs, ...(all ? { stats: all } : {}) };
+  };
+  // this thread's sub-pixels drawn but not yet merged; the first is sub-pixel j
+  const queue: PixelEvent[] = [];
+  let j = 0;
+  let ownDone = false;
   try {
-    for (let j = 0; ; j++) {
+    for (;;) {
+      // yield what every helper has drawn too; wait on them only with nothing of its own left to draw
+      while (queue.length > 0 && (ownDone || queue.length >= ahead || links.every((l) => l.has(j)))) {
+        // its own sub-pixels may all be drawn: the stop is heard here too
+        if (signal?.aborted) throw abortError();
+        yield merge(queue.shift()!, j++);
+      }
+      if (ownDone) return x;
       const step = await own.next();
-      if (step.done) return x;
-      const e = step.value;
-      const values = new Uint8Array(N);
-      const probs = new Float32Array(N * K);
-      values.set(e.values.subarray(0, ownCount));
-      probs.set(e.probs.subarray(0, ownCount * K));
-      let all: PixelStats | undefined;
-      if (stats && e.stats) {
-        all = { entropy: new Float32Array(N), top: new Uint16Array(N * TOP), topP: new Float32Array(N * TOP) };
-        all.entropy.set(e.stats.entropy);
-        all.top.set(e.stats.top);
-        all.topP.set(e.stats.topP);
-      }
-      const i = e.done - 1; // the sub-pixel's raster index
-      for (const link of links) {
-        link.take(j, values, probs, all);
-        for (let n = link.first; n < link.first + link.count; n++) x[n * size + i] = values[n];
-      }
-      yield { ...e, values, probs, ...(all ? { stats: all } : {}) };
+      if (step.done) ownDone = true;
+      else queue.push(step.value);
     }
   } finally {
     for (const link of links) link.stop();
