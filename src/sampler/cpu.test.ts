@@ -28,15 +28,17 @@ describe('CpuStepper.setCondition', () => {
       const lay = layout(config, 6, heapBase(false));
       const h = condTensor(config, condition, rows);
       for (let l = 0; l < config.layers; l++) {
-        const want = tf.tidy(() => {
+        const sums = tf.tidy(() => {
           let vb = tf.add(tf.zeros([rows, P2]), params[`l${l}/v_bias`]);
           let lb = tf.add(tf.zeros([rows, P2]), tf.add(params[`l${l}/link_bias`], params[`l${l}/h_bias`]));
           if (h) {
             vb = tf.add(vb, tf.matMul(h, params[`l${l}/v_cond`] as tf.Tensor2D));
             lb = tf.add(lb, tf.matMul(h, params[`l${l}/h_cond`] as tf.Tensor2D));
           }
-          return [vb.dataSync(), lb.dataSync()].map((a) => new Uint32Array(Float32Array.from(a).buffer));
+          return [vb, lb];
         });
+        const want = sums.map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+        sums.forEach((t) => t.dispose());
         const got = [lay.vb[l], lay.lb[l]].map((at) => new Uint32Array(stepper.packed.memory.buffer, at, rows * P2));
         expect(Array.from(got[0]), `layer ${l}: the vertical bias`).toEqual(Array.from(want[0]));
         expect(Array.from(got[1]), `layer ${l}: the link's bias`).toEqual(Array.from(want[1]));

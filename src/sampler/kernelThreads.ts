@@ -254,14 +254,18 @@ export class ShareLink {
  * or is descheduled), up to `ahead` of them, instead of waiting on it for each one.
  */
 export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, links: ShareLink[], ownCount: number, N: number, K: number, x: Uint8Array, size: number, stats: boolean, ahead: number, signal?: AbortSignal): AsyncGenerator<PixelEvent, Uint8Array> {
+  // one buffer for each event's arrays, an allocation a sub-pixel rather than five: [probs, entropy, topP, top, values]
+  const at = { entropy: N * K * 4, topP: (N * K + N) * 4, top: (N * K + N + N * TOP) * 4 };
+  const valuesAt = stats ? at.top + N * TOP * 2 : N * K * 4;
   const merge = (e: PixelEvent, j: number): PixelEvent => {
-    const values = new Uint8Array(N);
-    const probs = new Float32Array(N * K);
+    const buffer = new ArrayBuffer(valuesAt + N);
+    const values = new Uint8Array(buffer, valuesAt, N);
+    const probs = new Float32Array(buffer, 0, N * K);
     values.set(e.values.subarray(0, ownCount));
     probs.set(e.probs.subarray(0, ownCount * K));
     let all: PixelStats | undefined;
     if (stats && e.stats) {
-      all = { entropy: new Float32Array(N), top: new Uint16Array(N * TOP), topP: new Float32Array(N * TOP) };
+      all = { entropy: new Float32Array(buffer, at.entropy, N), top: new Uint16Array(buffer, at.top, N * TOP), topP: new Float32Array(buffer, at.topP, N * TOP) };
       all.entropy.set(e.stats.entropy);
       all.top.set(e.stats.top);
       all.topP.set(e.stats.topP);

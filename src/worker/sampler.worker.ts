@@ -107,11 +107,13 @@ function wait(run: Run, ms: number): Promise<void> {
 
 /**
  * Minimum time between two pixel messages at 'max' speed (the slower speeds post every
- * sub-pixel): ten a second. At one a frame the page's drawing of them (style, paint, raster
+ * sub-pixel): four a second. At one a frame the page's drawing of them (style, paint, raster
  * on Chromium's own threads) took as much CPU as the sampling on a 2-core machine
- * (scripts/page-threads.ts); flat out, the run comes first.
+ * (scripts/page-threads.ts), and at ten a second a 2x2 digits run still drew once or twice
+ * on the way, a fifth of its time; flat out, the run comes first, and a longer one still
+ * shows its progress.
  */
-const FLUSH_MS = 100;
+const FLUSH_MS = 250;
 
 /** Samples one run, posting its pixels (`send`: where to; the warm-up's go nowhere); resolves with its active ms, throws Aborted when stopped. */
 async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, send: (msg: FromWorker) => void = post): Promise<number> {
@@ -192,7 +194,8 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
       pendingWatch = run.watch;
       // each image's figures, from the thread that drew it (the fused path's events have none: here)
       const stats = e.stats ?? pixelStats(e.probs, count, levels);
-      pending.push({ values: e.values.slice(), ...stats, watched: e.probs.slice(run.watch * levels, (run.watch + 1) * levels) });
+      // the sampler hands each event fresh arrays: held, not copied, until the flush
+      pending.push({ values: e.values, ...stats, watched: e.probs.subarray(run.watch * levels, (run.watch + 1) * levels) });
       done = e.done;
       total = e.total;
       if (run.delayMs > 0 || performance.now() - lastFlush >= FLUSH_MS) flush();
