@@ -1,44 +1,72 @@
-// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/app-threads.ts [PAIRS] [DIST]: a max-speed 2x2
-// digits run on wasm (models/mnist, guidance 0, seed 5) with two sampling threads against
-// threads=1, PAIRS times (default 6), each in a fresh page: its first run after the model's
-// warm-up (what e2e/isolation.test.ts times, once) and a second one. Each is timed in the page,
-// from the click to the status reading "done". Prints every pair and the medians as JSON: a
-// single pair is too noisy on a 2-core machine to judge by (the same one-thread path differs by
-// a third from page to page).
+// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/app-threads.ts [ROUNDS] [WARM] [DIST]: a max-speed
+// 2x2 digits run on wasm (models/mnist, guidance 0, seed 5) with two sampling threads against
+// threads=1, timed in the page from the click to the status reading "done". Each round opens a
+// fresh page of each side by side in one browser and times their first runs after the
+// model's warm-up, then WARM more runs of each (default 4), the two pages taking turns (who
+// goes first alternates), so a slow spell of the machine falls on both. Prints every round
+// and, as JSON, the median of the rounds' ratios (threads=1 / two threads) for first runs and
+// for later ones, with the median times: on a 2-core machine the same run differs by a third
+// from one page to the next, so one pair says little.
 import fs from 'node:fs';
+import type { Page } from 'playwright';
 import { preview } from 'vite';
 import { backendOf, buildApp, freePort, launch, repoRoot, timeRunInPage, waitFor } from '../e2e/harness';
 
-const pairs = Number(process.argv[2] ?? 6);
-const dir = process.argv[3] ?? (await buildApp());
+const rounds = Number(process.argv[2] ?? 8);
+const warm = Number(process.argv[3] ?? 4);
+const dir = process.argv[4] ?? (await buildApp());
 const port = await freePort();
 const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
 const browser = await launch({ webgpu: false });
-const runs: Record<string, number[][]> = { two: [], one: [] };
-for (let p = 0; p < pairs; p++) {
-  for (const [key, q] of [['two', ''], ['one', '&threads=1']] as const) {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-    await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${q}`);
-    await backendOf(page);
-    await waitFor(page, 'the model', () => document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
-    await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
-    const times: number[] = [];
-    for (let r = 0; r < 2; r++) {
-      await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
-      times.push(Math.round(await timeRunInPage(page, '[data-testid="class-7"]')));
-    }
-    runs[key].push(times);
-    console.log(`pair ${p} ${key === 'two' ? 'two threads' : 'threads=1  '}: first run ${times[0]} ms, second ${times[1]} ms`);
-    await page.close();
-  }
+
+async function open(threads: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
+  return page;
 }
+
+async function ready(page: Page): Promise<void> {
+  await backendOf(page);
+  await waitFor(page, 'the model', () => document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
+  await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
+  await waitFor(page, 'the blind-spot reading', () => !!document.querySelector('[data-testid="rf-blind"]'), null, { timeout: 60_000 });
+}
+
+async function time(page: Page): Promise<number> {
+  await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+  return Math.round(await timeRunInPage(page, '[data-testid="class-7"]'));
+}
+
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const summary = (r: 0 | 1) => {
-  const two = median(runs.two.map((t) => t[r]));
-  const one = median(runs.one.map((t) => t[r]));
-  return { twoThreadsMs: two, oneThreadMs: one, ratio: Math.round((one / two) * 100) / 100 };
-};
-console.log(JSON.stringify({ pairs, firstRun: summary(0), secondRun: summary(1) }));
+const ratio = (one: number, two: number) => Math.round((one / two) * 100) / 100;
+const first: { two: number; one: number }[] = [];
+const later: { two: number; one: number }[] = [];
+for (let r = 0; r < rounds; r++) {
+  const [two, one] = [await open(''), await open('&threads=1')];
+  await Promise.all([ready(two), ready(one)]);
+  // the loads' background work (the scorer, the blind-spot view) is over on both
+  await two.waitForTimeout(500);
+  const turns = (r % 2 === 0 ? [two, one] : [one, two]) as Page[];
+  const take = async () => {
+    const t = new Map<Page, number>();
+    for (const p of turns) t.set(p, await time(p));
+    return { two: t.get(two)!, one: t.get(one)! };
+  };
+  const f = await take();
+  first.push(f);
+  const w: { two: number; one: number }[] = [];
+  for (let k = 0; k < warm; k++) w.push(await take());
+  later.push(...w);
+  console.log(`round ${r}: first runs ${f.two} vs ${f.one} ms (x${ratio(f.one, f.two)}); later ${w.map((x) => `${x.two}/${x.one}`).join(' ')}`);
+  await two.close();
+  await one.close();
+}
+const summary = (runs: { two: number; one: number }[]) => ({
+  twoThreadsMs: median(runs.map((x) => x.two)),
+  oneThreadMs: median(runs.map((x) => x.one)),
+  ratio: median(runs.map((x) => ratio(x.one, x.two))),
+});
+console.log(JSON.stringify({ rounds, warm, firstRun: summary(first), laterRuns: summary(later) }));
 await browser.close();
 await app.close();
-if (!process.argv[3]) fs.rmSync(dir, { recursive: true, force: true });
+if (!process.argv[4]) fs.rmSync(dir, { recursive: true, force: true });
