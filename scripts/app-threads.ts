@@ -1,5 +1,6 @@
-// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/app-threads.ts [ROUNDS] [WARM] [DIST]: a max-speed
-// 2x2 digits run on wasm (models/mnist, guidance 0, seed 5) with two sampling threads against
+// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/app-threads.ts [ROUNDS] [WARM] [DIST] [N]: a max-speed
+// 2x2 digits run (N images, default 4; 1: a single image, which runs one thread either way)
+// on wasm (models/mnist, guidance 0, seed 5) with two sampling threads against
 // threads=1, timed in the page from the click to the status reading "done". Each round opens a
 // fresh page of each side by side in one browser and times their first runs after the
 // model's warm-up, then WARM more runs of each (default 4), the two pages taking turns (who
@@ -14,14 +15,15 @@ import { backendOf, buildApp, freePort, launch, repoRoot, timeRunInPage, waitFor
 
 const rounds = Number(process.argv[2] ?? 8);
 const warm = Number(process.argv[3] ?? 4);
-const dir = process.argv[4] ?? (await buildApp());
+const dir = process.argv[4] || (await buildApp());
+const n = Number(process.argv[5] ?? 4);
 const port = await freePort();
 const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
 const browser = await launch({ webgpu: false });
 
 async function open(threads: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
+  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=${n}&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
   return page;
 }
 
@@ -66,7 +68,7 @@ const summary = (runs: { two: number; one: number }[]) => ({
   oneThreadMs: median(runs.map((x) => x.one)),
   ratio: median(runs.map((x) => ratio(x.one, x.two))),
 });
-console.log(JSON.stringify({ rounds, warm, firstRun: summary(first), laterRuns: summary(later) }));
+console.log(JSON.stringify({ images: n, rounds, warm, firstRun: summary(first), laterRuns: summary(later) }));
 await browser.close();
 await app.close();
 if (!process.argv[4]) fs.rmSync(dir, { recursive: true, force: true });
