@@ -5,9 +5,9 @@
 // cpuRows.ts, guided.ts), never waiting for the others. It writes every sub-pixel's levels
 // and distributions into a ring of slots in shared memory; the caller merges them into its
 // own events, sub-pixel by sub-pixel, so a split run streams the same events and bytes as
-// one thread (every image draws from its own stream: uniforms.ts). The caller waits only
-// when a helper is behind it; a helper waits only when the ring is full (the caller paused,
-// or slower). The CLI's worker_threads and the app's nested workers run serveShare.
+// one thread (every image draws from its own stream: uniforms.ts). The caller waits on a
+// helper that is behind only once it has drawn its own images as far ahead as a ring holds,
+// or all of them; a helper waits only when the ring is full (the caller paused, or slower). The CLI's worker_threads and the app's nested workers run serveShare.
 import type { ModelConfig } from '../model/config';
 import { CpuRows, layout, type KernelExports } from './cpuRows';
 import type { GuidePlan } from './guidance';
@@ -124,7 +124,7 @@ export const RING_BYTES = 32 * 2 ** 20;
 /** How long a run that can split waits for helpers still starting (they are up ~0.2 s after the pool starts). */
 export const READY_WAIT_MS = 1000;
 
-/** Where a slot's parts start (bytes), and its size. */
+/** Where a slot's parts start (bytes; its levels at 0), and its size: a helper's ring slot, and a merged event's buffer. */
 interface Slot {
   probs: number;
   entropy: number;
@@ -254,13 +254,12 @@ export class ShareLink {
  * or is descheduled), up to `ahead` of them, instead of waiting on it for each one.
  */
 export async function* mergePixels(own: AsyncGenerator<PixelEvent, Uint8Array>, links: ShareLink[], ownCount: number, N: number, K: number, x: Uint8Array, size: number, stats: boolean, ahead: number, signal?: AbortSignal): AsyncGenerator<PixelEvent, Uint8Array> {
-  // one buffer for each event's arrays, an allocation a sub-pixel rather than five: [probs, entropy, topP, top, values]
-  const at = { entropy: N * K * 4, topP: (N * K + N) * 4, top: (N * K + N + N * TOP) * 4 };
-  const valuesAt = stats ? at.top + N * TOP * 2 : N * K * 4;
+  // each event's arrays in one buffer laid out as a ring's slot of N images: an allocation a sub-pixel rather than five
+  const at = slotLayout(N, K, stats);
   const merge = (e: PixelEvent, j: number): PixelEvent => {
-    const buffer = new ArrayBuffer(valuesAt + N);
-    const values = new Uint8Array(buffer, valuesAt, N);
-    const probs = new Float32Array(buffer, 0, N * K);
+    const buffer = new ArrayBuffer(at.bytes);
+    const values = new Uint8Array(buffer, 0, N);
+    const probs = new Float32Array(buffer, at.probs, N * K);
     values.set(e.values.subarray(0, ownCount));
     probs.set(e.probs.subarray(0, ownCount * K));
     let all: PixelStats | undefined;
