@@ -3,7 +3,7 @@
 // per drawn sub-pixel (uniforms.ts), so every mode and any split of the batch gives the
 // same images. Options: a prefix (sub-pixels given, not drawn) and guidance.
 import * as tf from '@tensorflow/tfjs';
-import type { PixelCNN } from '../model';
+import type { Condition, PixelCNN } from '../model';
 import { guidePlan, prefixLogPost, type GuidePlan } from './guidance';
 import { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
 import { canShareKernel, CpuStepper } from './cpu';
@@ -42,15 +42,28 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
   const make: Record<'cached' | 'cpu' | 'naive', () => PortableStepper> = {
     cached: () => new CachedStepper(model, B, plan.condition),
     cpu: () => {
-      const cache = opts.kernelCache;
-      if (!cache) return new CpuStepper(model, B, plan.condition);
-      const st = cache.take(model, B, plan.condition, false);
-      return st.view(0, B, () => cache.give(model, st));
+      const { stepper, release } = packedMemory(model, opts, B, plan.condition, false);
+      return stepper.view(0, B, release);
     },
     naive: () => new NaiveStepper(model, B, plan.condition),
   };
   const inner = make[mode]();
   return guided(inner, model, plan);
+}
+
+/**
+ * A CPU kernel memory of at least `rows` rows packed for a run: the kept one of
+ * opts.kernelCache (kernelCache.ts), or a new one; `release` gives it back (with the helpers
+ * its run sent shares to) or frees it.
+ */
+function packedMemory(model: PixelCNN, opts: SampleOptions, rows: number, condition: Condition | undefined, shared: boolean): { stepper: CpuStepper; release: (links?: ShareLink[]) => void } {
+  const cache = opts.kernelCache;
+  if (!cache) {
+    const stepper = new CpuStepper(model, rows, condition, shared);
+    return { stepper, release: () => stepper.dispose() };
+  }
+  const stepper = cache.take(model, rows, condition, shared);
+  return { stepper, release: (links) => cache.give(model, stepper, links) };
 }
 
 /** The plan's guidance over `inner` (none: inner itself). */
@@ -169,8 +182,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
   const N = opts.count;
   const plan = guidePlan(model, opts);
   const S = plan.S;
-  const cache = opts.kernelCache;
-  const stepper = cache ? cache.take(model, N * S, plan.condition, true) : new CpuStepper(model, N * S, plan.condition, true);
+  const { stepper, release } = packedMemory(model, opts, N * S, plan.condition, true);
   let links: ShareLink[] = [];
   try {
     // helpers still starting have had the packing's time; a little more is worth a share
@@ -199,8 +211,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     const events = drawPixels(mine, model.config, x.subarray(0, own * size), length, runStreams(opts.seed, own, opts.first ?? 0), temperature, opts.signal, opts.stats);
     return yield* mergePixels(events, links, own, N, K, x, size, opts.stats ?? false, slots, opts.signal);
   } finally {
-    if (cache) cache.give(model, stepper, links);
-    else stepper.dispose();
+    release(links);
   }
 }
 
