@@ -257,6 +257,11 @@ export async function waitFor<A>(page: Page, what: string, fn: (arg: A) => unkno
   }
 }
 
+/** Waits until the scorer has its model: its start-up then no longer shares the cores with what is timed. */
+export async function scorerReady(page: Page, what = 'the scorer ready', timeout = 60_000): Promise<void> {
+  await waitFor(page, what, () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout });
+}
+
 /**
  * Waits until the control `id` is enabled. A test must before it sets files on an input:
  * playwright's setInputFiles fires `change` on a disabled input too, which a user cannot,

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { preview, type PreviewServer } from 'vite';
 import type { Browser, Page, Worker } from 'playwright-core';
-import { backendOf, buildApp, canvasStats, freePort, launch, LONG_TASK_PROBE, repoRoot, screenshot, timeRunInPage, waitFor, waitForStatus } from './harness';
+import { backendOf, buildApp, canvasStats, freePort, launch, LONG_TASK_PROBE, repoRoot, scorerReady, screenshot, timeRunInPage, waitFor, waitForStatus } from './harness';
 
 const testid = (id: string) => `[data-testid="${id}"]`;
 const shipped = fs.existsSync(path.join(repoRoot, 'models/mnist/model.json'));
@@ -132,7 +132,7 @@ async function timedRun(query: string, start: string): Promise<{ seconds: number
     return b !== null && !b.disabled && document.querySelector('[data-testid="model"]')?.textContent !== '…';
   }, start, { timeout: 60_000 });
   // and the scorer (started once the sampler has its model), so its own start-up is not timed with the run
-  await waitFor(page, `${query}: the scorer ready`, () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 30_000 });
+  await scorerReady(page, `${query}: the scorer ready`, 30_000);
   const seconds = (await timeRunInPage(page, start)) / 1000;
   const { hash, undecided } = await canvasStats(page);
   expect(undecided).toBe(0);

@@ -9,9 +9,9 @@
 // for later ones, with the median times: on a 2-core machine the same run differs by a third
 // from one page to the next, so one pair says little.
 import fs from 'node:fs';
-import type { Page } from 'playwright';
+import type { Page } from 'playwright-core';
 import { preview } from 'vite';
-import { backendOf, buildApp, freePort, launch, repoRoot, timeRunInPage, waitFor } from '../e2e/harness';
+import { backendOf, buildApp, freePort, launch, repoRoot, scorerReady, timeRunInPage, waitFor, whenEnabled } from '../e2e/harness';
 
 const rounds = Number(process.argv[2] ?? 8);
 const warm = Number(process.argv[3] ?? 4);
@@ -30,12 +30,12 @@ async function open(threads: string): Promise<Page> {
 async function ready(page: Page): Promise<void> {
   await backendOf(page);
   await waitFor(page, 'the model', () => document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
-  await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
+  await scorerReady(page);
   await waitFor(page, 'the blind-spot reading', () => !!document.querySelector('[data-testid="rf-blind"]'), null, { timeout: 60_000 });
 }
 
 async function time(page: Page): Promise<number> {
-  await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+  await whenEnabled(page, 'class-7');
   return Math.round(await timeRunInPage(page, '[data-testid="class-7"]'));
 }
 

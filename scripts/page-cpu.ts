@@ -7,7 +7,7 @@
 // drawing that competes with the sampling threads for the cores shows up wherever it runs.
 import fs from 'node:fs';
 import { preview } from 'vite';
-import { backendOf, buildApp, freePort, launch, repoRoot, traceMainThread, waitFor, waitForStatus } from '../e2e/harness';
+import { backendOf, buildApp, freePort, launch, repoRoot, scorerReady, traceMainThread, waitFor, waitForStatus, whenEnabled } from '../e2e/harness';
 import { chromiumThreadCpu } from './chromiumThreads';
 
 /** CPU ms of every Chromium thread so far, summed by process type and thread name. */
@@ -36,8 +36,8 @@ for (const threads of ['', '&threads=1']) {
   await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
   await backendOf(page);
   for (let r = 0; r < 3; r++) {
-    await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
-    await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
+    await whenEnabled(page, 'class-7');
+    await scorerReady(page);
     await page.waitForTimeout(300);
     let seconds = 0;
     const before = threadCpu();

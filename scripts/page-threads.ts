@@ -7,7 +7,7 @@
 // background compiles; the compositors).
 import fs from 'node:fs';
 import { preview } from 'vite';
-import { backendOf, buildApp, freePort, launch, repoRoot, waitFor, waitForStatus } from '../e2e/harness';
+import { backendOf, buildApp, freePort, launch, repoRoot, scorerReady, waitFor, waitForStatus } from '../e2e/harness';
 import { chromiumThreadCpu } from './chromiumThreads';
 
 const dir = process.argv[2] ?? (await buildApp());
@@ -19,7 +19,7 @@ for (const threads of ['', '&threads=1', '', '&threads=1']) {
   await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
   await backendOf(page);
   await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled && document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
-  await waitFor(page, 'the scorer ready', () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout: 60_000 });
+  await scorerReady(page);
   await page.waitForTimeout(500);
   const before = chromiumThreadCpu();
   const t0 = Date.now();
