@@ -13,9 +13,9 @@ export function imageSeed(seed: number, n: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** Image n's stream: one uniform in [0, 1) per drawn sub-pixel. */
-export function imageStream(seed: number, n: number): () => number {
-  return mulberry32(imageSeed(seed, n));
+/** Image n's stream: one uniform in [0, 1) per drawn sub-pixel; `skip`: from its skip-th on (a split run's thread taking the image up at a row: rowBoard.ts). */
+export function imageStream(seed: number, n: number, skip = 0): () => number {
+  return mulberry32(imageSeed(seed, n), skip);
 }
 
 /** One stream per image of images first .. first+count-1 (a thread's or a chunk's share of a run). */

@@ -80,9 +80,12 @@ export function permutation(n: number, rng: Rng): Uint32Array {
   return p;
 }
 
-/** Small seeded PRNG (mulberry32): uniform in [0, 1), the same numbers on every backend and machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
+/**
+ * Small seeded PRNG (mulberry32): uniform in [0, 1), the same numbers on every backend and
+ * machine. Its state moves by a constant a draw, so `skip` draws are passed over at once.
+ */
+export function mulberry32(seed: number, skip = 0): () => number {
+  let a = (seed + Math.imul(skip, 0x6d2b79f5)) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
