@@ -16,19 +16,31 @@ export class GuidedStepper implements Stepper {
   private logPost: Float64Array | null = null; // mixture: log p(c | x_<i) per stream [N * S]
   private pending = -1; // raster index of the sub-pixel decided after the last step
 
-  /** `prefixLogPost`: the mixture's log p(c | given sub-pixels) for a prefix (guidance.ts: a forward pass, tfjs) */
+  /**
+   * `prefixLogPost`: the mixture's log p(c | given sub-pixels) for a prefix (guidance.ts: a
+   * forward pass, tfjs); `logPost`: the mixture's likelihoods kept elsewhere, already
+   * normalised (a split run's shared memory, which every thread drawing the image updates: rowBoard.ts)
+   */
   constructor(
     private readonly inner: PortableStepper,
     private readonly config: ModelConfig,
     private readonly plan: GuidePlan,
     private readonly prefixLogPost?: (xs: Uint8Array, length: number) => Promise<Float64Array>,
+    logPost?: Float64Array,
   ) {
     const { height: H, width: Wd, channels: C } = config;
     this.xs = new Uint8Array(plan.N * plan.S * H * Wd * C);
     if (plan.kind === 'mixture') {
-      this.logPost = new Float64Array(plan.N * plan.S);
-      normalizeLogPost(this.logPost, plan.N, plan.S);
+      this.logPost = logPost ?? new Float64Array(plan.N * plan.S);
+      if (!logPost) normalizeLogPost(this.logPost, plan.N, plan.S);
     }
+  }
+
+  /** Sub-pixels 0 .. upTo-1 of every image into each of its streams: a thread taking the image over at a row's start (rowBoard.ts) syncs what others drew. */
+  resume(x: Uint8Array, upTo: number): void {
+    const { N, S } = this.plan;
+    const size = x.length / N;
+    for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) this.xs.set(x.subarray(n * size, n * size + upTo), (n * S + s) * size);
   }
 
   /** Copies the sub-pixel decided since the last step into every stream; the mixture learns from it. */
