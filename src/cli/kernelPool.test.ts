@@ -9,9 +9,9 @@ import { KernelPool } from './kernelPool';
 import { SampleThreads } from './sampleThreads';
 import { initParams, makeConfig, type Conditioning, type ModelConfig, type PixelCNN } from '../model';
 import { mulberry32 } from '../util/rng';
-import { heapBase } from '../sampler/cpuRows';
 import { CpuStepper, guidePlan, KernelCache, samplePixels, type PixelEvent, type SampleOptions } from '../sampler';
-import { ShareLink, type KernelThreads } from '../sampler/kernelThreads';
+import type { KernelThreads } from '../sampler/kernelThreads';
+import { Board } from '../sampler/rowBoard';
 import { pixelStats } from '../sampler/pixelStats';
 
 let pool: KernelPool;
@@ -86,17 +86,19 @@ function firstDiff(a: ArrayBufferView, b: ArrayBufferView): number {
 /** Every event alike (position, levels, distributions: the same float32 bits) and the same bytes. */
 function expectSame(got: Run, want: Run, what: string): void {
   expect(got.events.length, what).toBe(want.events.length);
-  got.events.forEach((e, i) => {
-    const w = want.events[i];
-    expect([e.row, e.col, e.channel, e.done, e.total], `${what}: event ${i}`).toEqual([w.row, w.col, w.channel, w.done, w.total]);
-    expect(firstDiff(e.values, w.values), `${what}: event ${i}'s values differ at this index`).toBe(-1);
-    expect(firstDiff(e.probs, w.probs), `${what}: event ${i}'s probs differ at this byte`).toBe(-1);
-    expect(e.stats === undefined, `${what}: event ${i} has figures`).toBe(w.stats === undefined);
-    if (e.stats && w.stats) {
-      for (const k of ['entropy', 'top', 'topP'] as const) expect(firstDiff(e.stats[k], w.stats[k]), `${what}: event ${i}'s ${k} differ at this byte`).toBe(-1);
-    }
-  });
+  got.events.forEach((e, i) => expectSameEvent(e, want.events[i], `${what}: event ${i}`));
   expect(firstDiff(got.x, want.x), `${what}: the images differ at this index`).toBe(-1);
+}
+
+/** One event alike: position, levels, distributions and figures, to the bit. */
+function expectSameEvent(e: PixelEvent, w: PixelEvent, what: string): void {
+  expect([e.row, e.col, e.channel, e.done, e.total], what).toEqual([w.row, w.col, w.channel, w.done, w.total]);
+  expect(firstDiff(e.values, w.values), `${what}: values differ at this index`).toBe(-1);
+  expect(firstDiff(e.probs, w.probs), `${what}: probs differ at this byte`).toBe(-1);
+  expect(e.stats === undefined, `${what}: has figures`).toBe(w.stats === undefined);
+  if (e.stats && w.stats) {
+    for (const k of ['entropy', 'top', 'topP'] as const) expect(firstDiff(e.stats[k], w.stats[k]), `${what}: ${k} differ at this byte`).toBe(-1);
+  }
 }
 
 /** The images differ from one another, so a share sent to the wrong images or stream can fail. */
@@ -112,8 +114,8 @@ function randomImages(count: number, size: number, K: number, seed: number): Uin
 }
 
 /** A label an image (not all alike, so a share with another image's condition can fail). */
-const labels = (count: number) => [2, 0, 1, 1, 2].slice(0, count);
-const embeddings = (count: number) => [0, 1, 2, 3, 4].slice(0, count).map((i) => new Float32Array([i - 2, 0.5 * i, 1]));
+const labels = (count: number) => Array.from({ length: count }, (_, i) => [2, 0, 1, 1, 2][i % 5]);
+const embeddings = (count: number) => Array.from({ length: count }, (_, i) => new Float32Array([i - 2, 0.5 * i, 1]));
 
 describe('a split run gives one thread\'s events and bytes', () => {
   const cases: [string, () => PixelCNN, (count: number) => Partial<SampleOptions>][] = [
@@ -148,6 +150,9 @@ describe('a split run gives one thread\'s events and bytes', () => {
           expect(kt.lastRun, `${name}, ${count} images, ${threads} threads`).toBe(Math.min(count, threads));
         }
       }
+      // 17 images on 2 threads: rows of blocks of two images (the last of one) are what a thread takes
+      const opts: SampleOptions = { count: 17, seed: 12, stats: true, ...extra(17) };
+      expectSame(await run(m, { ...opts, kernelThreads: threadsFor(2) }), await run(m, opts), `${name}, 17 images in blocks`);
       dispose(m);
     });
   }
@@ -212,41 +217,68 @@ describe('stopping and waiting', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3 * 100);
     expectSame(got, want, 'paused consumer');
     expect(pool.lastRun).toBe(3);
+    // while this thread waited on the consumer, the helpers drew rows (each image's, since the ring holds rows of all)
+    expect((pool as KernelThreads).lastHelped).toBeGreaterThan(0);
     dispose(m);
   });
 
-  it('a helper whose ring is full waits for the caller to take a slot (a ring of 4 slots)', async () => {
+  it('helpers alone draw a run on a ring of two rows, waiting on the caller for room: the same events', async () => {
     const m = model({ type: 'class', classes: 3, nullable: true }, { height: 8, width: 8, channels: 3 });
-    const { height: H, width: W, channels: C, levels: K } = m.config;
+    const { height: H, width: W, channels: C } = m.config;
     const size = H * W * C;
-    // a null-guided run of 3 images: the helper samples images 1 and 2 (two streams each)
-    const opts: SampleOptions = { count: 3, seed: 4, first: 7, guidance: 2, condition: { labels: labels(3) } };
+    // a null-guided run of 3 images from a prefix (two streams each), in blocks of images 0-1 and 2; this thread takes no row
+    const opts: SampleOptions = { count: 3, seed: 4, first: 7, guidance: 2, stats: true, condition: { labels: labels(3) }, prefix: { images: randomImages(3, size, 8, 5), length: 30 } };
     const want = await run(m, opts);
-    const plan = guidePlan(m, opts);
-    const stepper = new CpuStepper(m, 3 * plan.S, plan.condition, true);
-    const link = new ShareLink(1, 2, K, 4, false);
+    const { board, stepper } = sendRun(m, opts, 2 * W * C, 2);
     try {
-      const { memory, module } = stepper.packed;
-      const guide = { kind: plan.kind, g: plan.g, S: plan.S, condStream: plan.condStream.slice(1, 3) };
-      const rest = { module, memory, base: heapBase(true), config: m.config, rows: 3 * plan.S, n0: plan.S, n1: 3 * plan.S, plan: guide, seed: opts.seed, temperature: 1, x: new Uint8Array(2 * size), length: 0 };
-      pool.send(0, link.message(rest, opts.first!));
-      for (let j = 0; j < size; j++) {
-        // the helper is 4 sub-pixels ahead at most: these pauses leave it waiting on a full ring
-        if (j % 16 === 0) await new Promise((r) => setTimeout(r, 20));
-        const values = new Uint8Array(3);
-        const probs = new Float32Array(3 * K);
-        link.take(j, values, probs);
-        const e = want.events[j];
-        expect(firstDiff(values.subarray(1), e.values.subarray(1)), `sub-pixel ${j}'s values`).toBe(-1);
-        expect(firstDiff(probs.subarray(K), e.probs.subarray(K)), `sub-pixel ${j}'s probs`).toBe(-1);
+      let seen = 0;
+      for (let j = opts.prefix!.length; j < size; j++) {
+        // the helpers are two rows ahead at most: these pauses leave them waiting on a full ring
+        if (j % 16 === 0) await new Promise((r) => setTimeout(r, 10));
+        const t0 = Date.now();
+        while (board.whole() <= j) {
+          board.check();
+          expect(Date.now() - t0, `sub-pixel ${j}: the helpers stopped`).toBeLessThan(10_000);
+          board.sleep(board.ticks(), 50);
+        }
+        // never more than the ring ahead of what was taken
+        seen = Math.max(seen, board.whole() - j);
+        const e = board.take(j);
+        expectSameEvent(e, want.events[j - opts.prefix!.length], `sub-pixel ${j}`);
       }
+      expect(seen).toBeLessThanOrEqual(board.slots);
+      // rows 1 .. H-1 of each block (the prefix ends in row 1)
+      expect(board.helped()).toBe(2 * (H - 1));
+      expect(firstDiff(board.x, want.x), 'the images').toBe(-1);
     } finally {
-      link.stop();
+      board.stop();
       stepper.dispose();
       dispose(m);
     }
   });
 });
+
+/** A run sent to the pool's two helpers on a board of `slots` slots and blocks of `block` images, which this thread only reads (it takes no row). */
+function sendRun(m: PixelCNN, opts: SampleOptions, slots: number, block = 1): { board: Board; stepper: CpuStepper } {
+  const { height: H, width: W, channels: C } = m.config;
+  const size = H * W * C;
+  const plan = guidePlan(m, opts);
+  const N = opts.count;
+  const stepper = new CpuStepper(m, N * plan.S, plan.condition, true);
+  const length = opts.prefix?.length ?? 0;
+  const x = new Uint8Array(N * size);
+  for (let n = 0; n < N; n++) x.set(opts.prefix?.images.subarray(n * size, n * size + length) ?? [], n * size);
+  const board = Board.create({ config: m.config, N, block, length, stats: opts.stats ?? false }, x, slots, plan.kind === 'mixture' ? plan.S : 0);
+  const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S: plan.S, condStream: plan.condStream };
+  for (let i = 0; i < 2; i++) {
+    pool.send(i, {
+      type: 'run', ...stepper.packed, board: board.buffers, config: m.config, rows: stepper.capacity, N, block, length, stats: opts.stats ?? false,
+      sMap: stepper.mapRows(0, N * plan.S), plan: sub, seed: opts.seed, first: opts.first ?? 0, temperature: opts.temperature ?? 1, from: i,
+    });
+    board.sent++;
+  }
+  return { board, stepper };
+}
 
 describe("a helper's failure", () => {
   /** The error a run ends with, or null. */
@@ -276,17 +308,32 @@ describe("a helper's failure", () => {
     dispose(bad);
   });
 
-  it("only a helper's images fail: the caller reports the helper's message, and the pool goes on", async () => {
+  it("a helper's images fail: the caller reports the helper's message in one line, and the pool goes on", async () => {
     // a spatial code of huge values overflows its map to Inf - Inf = NaN: only the last image's rows
     const m = model({ type: 'vector', dim: 3, spatial: true }, { spatialChannels: 2 });
     const big = 3e38;
     const opts: SampleOptions = { count: 2, seed: 1, condition: { embeddings: [embeddings(1)[0], new Float32Array([big, -big, big])] } };
     const message = 'sampler: probabilities at row 0, col 0, channel 0 are not finite';
     expect((await failure(m, opts))?.message).toBe(message);
-    // the first image alone (the caller's share) samples
+    // the first image alone samples
     await run(m, { ...opts, count: 1, condition: { embeddings: embeddings(1) } });
-    const err = await failure(m, { ...opts, kernelThreads: pool });
+    // whichever thread takes the bad image's first row says so; here only helpers take rows
+    const { board, stepper } = sendRun(m, opts, 64);
+    const t0 = Date.now();
+    let err: Error | null = null;
+    while (!err && Date.now() - t0 < 10_000) {
+      try {
+        board.check();
+        board.sleep(board.ticks(), 50);
+      } catch (e) {
+        err = e as Error;
+      }
+    }
+    board.stop();
+    stepper.dispose();
     expect(err?.message).toBe(`a sampling thread failed: ${message}`);
+    // through the sampler, it is the helper's message or this thread's own
+    expect((await failure(m, { ...opts, kernelThreads: pool }))?.message).toMatch(new RegExp(`^(a sampling thread failed: )?${message}$`));
     expect(pool.lastRun).toBe(2);
     const fine: SampleOptions = { ...opts, condition: { embeddings: embeddings(2) } };
     expectSame(await run(m, { ...fine, kernelThreads: pool }), await run(m, fine), 'after the failure');
@@ -358,9 +405,11 @@ describe('a kernel memory kept from run to run (KernelCache)', () => {
       expectSame(await run(m, { ...opts, kernelThreads: pool, kernelCache: cache }), want, `after stop ${i}`);
     }
     expect(taken.length).toBe(6);
-    // a memory a helper has not left (this link's share was never sent, so it never ends) is not packed again
+    // a memory a helper has not left (this board's run was never sent, so it never ends) is not packed again
     const st = taken[taken.length - 1];
-    cache.give(m, st, [new ShareLink(1, 2, m.config.levels, 4, false)]);
+    const board = Board.create({ config: m.config, N: 2, block: 1, length: 0, stats: false }, new Uint8Array(2 * 16 * 16), 32);
+    board.sent = 1;
+    cache.give(m, st, [board]);
     expect(cache.take(m, 6, guidePlan(m, opts).condition, true)).not.toBe(st);
     cache.clear();
     dispose(m);

@@ -1,15 +1,14 @@
-// A helper thread of the CLI's CPU sampler (kernelPool.ts): it samples the share of a run's
-// images it is sent on a shared kernel memory (sampler/kernelThreads.ts), one share after
-// another. tf-free, so it is up in a fraction of the time a thread with tfjs takes. It says
+// A helper thread of the CLI's CPU sampler (kernelPool.ts): it draws rows of the run it is
+// sent on a shared kernel memory (sampler/kernelThreads.ts), one run after another. tf-free, so it is up in a fraction of the time a thread with tfjs takes. It says
 // so in shared memory, which the pool reads while its own thread is busy sampling.
 import { parentPort, workerData } from 'node:worker_threads';
-import { serveShare, type ShareMessage } from '../sampler/kernelThreads';
+import { serveRun, type RunMessage } from '../sampler/kernelThreads';
 
 const port = parentPort!;
-// shares run one after another, in the order sent
+// runs one after another, in the order sent
 let queue: Promise<void> = Promise.resolve();
-port.on('message', (m: ShareMessage) => {
-  queue = queue.then(() => serveShare(m));
+port.on('message', (m: RunMessage) => {
+  queue = queue.then(() => serveRun(m));
 });
 const { up, index } = workerData as { up: SharedArrayBuffer; index: number };
 Atomics.store(new Int32Array(up), index, 1);

@@ -11,8 +11,8 @@ import type { PixelEvent, SampleOptions, SamplerMode } from './types';
 import { FusedSampler, isWebGPUBackend } from './webgpu';
 import { runStreams } from './uniforms';
 import { abortError, checkFinite, drawPixels } from './loop';
-import { mergePixels, READY_WAIT_MS, RING_BYTES, ShareLink } from './kernelThreads';
-import { shares } from './split';
+import { boardPixels, READY_WAIT_MS, RING_BYTES } from './kernelThreads';
+import { Board, ImageRows, slotLayout } from './rowBoard';
 
 export type { PixelEvent, SampleOptions, SamplePrefix, SamplerMode, UnconditionalSource } from './types';
 export { CachedStepper, GuidedStepper, NaiveStepper, type PortableStepper, type Stepper } from './steppers';
@@ -53,17 +53,17 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
 
 /**
  * A CPU kernel memory of at least `rows` rows packed for a run: the kept one of
- * opts.kernelCache (kernelCache.ts), or a new one; `release` gives it back (with the helpers
- * its run sent shares to) or frees it.
+ * opts.kernelCache (kernelCache.ts), or a new one; `release` gives it back (with the
+ * board its run's helpers leave) or frees it.
  */
-function packedMemory(model: PixelCNN, opts: SampleOptions, rows: number, condition: Condition | undefined, shared: boolean): { stepper: CpuStepper; release: (links?: ShareLink[]) => void } {
+function packedMemory(model: PixelCNN, opts: SampleOptions, rows: number, condition: Condition | undefined, shared: boolean): { stepper: CpuStepper; release: (boards?: Board[]) => void } {
   const cache = opts.kernelCache;
   if (!cache) {
     const stepper = new CpuStepper(model, rows, condition, shared);
     return { stepper, release: () => stepper.dispose() };
   }
   const stepper = cache.take(model, rows, condition, shared);
-  return { stepper, release: (links) => cache.give(model, stepper, links) };
+  return { stepper, release: (boards) => cache.give(model, stepper, boards) };
 }
 
 /** The plan's guidance over `inner` (none: inner itself). */
@@ -170,48 +170,49 @@ function splitThreads(model: PixelCNN, opts: SampleOptions, length: number): num
   return Math.min(opts.count, 1 + threads.helpers);
 }
 
+/** Blocks of images a thread of a split run has to take rows of, on average (rowBoard.ts). */
+const BLOCKS_A_THREAD = 4;
+
 /**
  * A cpu-mode run over `threads` threads: this one packs the weights of every batch row into a
- * shared kernel memory, keeps the first share of the images and sends each ready helper one
- * of the others; their sub-pixels are merged into this one's events (kernelThreads.ts).
+ * shared kernel memory and sends each ready helper the run; every thread takes image rows
+ * from the run's board, and this one yields their sub-pixels as events (kernelThreads.ts).
  */
 async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array, length: number, temperature: number, threads: number): AsyncGenerator<PixelEvent, Uint8Array> {
   if (!isCpuBackend()) throw new Error(`sampler: mode "cpu" runs on the wasm or cpu backend (current: ${tf.getBackend()})`);
   const { height: H, width: Wd, channels: C, levels: K } = model.config;
-  const size = H * Wd * C;
   const N = opts.count;
   const plan = guidePlan(model, opts);
   const S = plan.S;
+  const stats = opts.stats ?? false;
   const { stepper, release } = packedMemory(model, opts, N * S, plan.condition, true);
-  let links: ShareLink[] = [];
+  let board: Board | undefined;
   try {
-    // helpers still starting have had the packing's time; a little more is worth a share
+    // helpers still starting have had the packing's time; a little more is worth a thread
     const pool = opts.kernelThreads!;
     await pool.whenReady(READY_WAIT_MS);
-    const parts = shares(N, Math.min(threads, 1 + pool.ready()));
-    pool.lastRun = parts.length;
-    const packed = stepper.packed;
-    // a helper may run up to a whole image ahead (at most RING_BYTES of slots), and this
-    // thread as far ahead of a helper: neither waits while the other starts or is descheduled
-    const slots = Math.min(size, Math.max(2 * Wd * C, Math.floor(RING_BYTES / ((N + 4) * (K * 4 + 1)))));
-    links = parts.slice(1).map((p, i) => {
-      const link = new ShareLink(p.first, p.count, K, slots, opts.stats ?? false);
-      const n0 = p.first * S;
-      const n1 = (p.first + p.count) * S;
-      const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S, condStream: plan.condStream.slice(p.first, p.first + p.count) };
-      pool.send(i, link.message({
-        ...packed, config: model.config, rows: stepper.capacity, n0, n1, sMap: stepper.mapRows(n0, n1),
-        plan: sub, seed: opts.seed, temperature, x: x.slice(p.first * size, (p.first + p.count) * size), length,
-      }, opts.first ?? 0));
-      return link;
-    });
-    const own = parts[0].count;
-    const ownPlan: GuidePlan = { ...plan, N: own, condStream: plan.condStream.slice(0, own), condition: undefined };
-    const mine = guided(stepper.view(0, own * S), model, ownPlan);
-    const events = drawPixels(mine, model.config, x.subarray(0, own * size), length, runStreams(opts.seed, own, opts.first ?? 0), temperature, opts.signal, opts.stats);
-    return yield* mergePixels(events, links, own, N, K, x, size, opts.stats ?? false, slots, opts.signal);
+    const helpers = Math.min(threads, 1 + pool.ready()) - 1;
+    pool.lastRun = 1 + helpers;
+    // the ring holds whole-batch sub-pixels: at least two rows (a row is taken only when it fits), at most RING_BYTES past that
+    const slots = Math.min(H * Wd * C, Math.max(2 * Wd * C, Math.floor(RING_BYTES / slotLayout(N, K, stats).bytes)));
+    // a few blocks a thread: rows of one image each for a small grid (the finest balance), a kernel call for several in a large run
+    const block = Math.max(1, Math.floor(N / (BLOCKS_A_THREAD * (helpers + 1))));
+    board = Board.create({ config: model.config, N, block, length, stats }, x, slots, plan.kind === 'mixture' ? S : 0);
+    const sub = plan.kind === 'none' ? undefined : { kind: plan.kind, g: plan.g, S, condStream: plan.condStream };
+    const first = opts.first ?? 0;
+    const sMap = stepper.mapRows(0, N * S);
+    for (let i = 0; i < helpers; i++) {
+      pool.send(i, {
+        type: 'run', ...stepper.packed, board: board.buffers, config: model.config, rows: stepper.capacity, N, block, length, stats,
+        sMap, plan: sub, seed: opts.seed, first, temperature, from: Math.floor(((i + 1) * board.blocks) / (helpers + 1)),
+      });
+      board.sent++;
+    }
+    const rows = new ImageRows(board, (n0, n1) => stepper.view(n0, n1), sub, opts.seed, first, temperature);
+    x.set(yield* boardPixels(board, rows, pool, opts.signal));
+    return x;
   } finally {
-    release(links);
+    release(board ? [board] : []);
   }
 }
 

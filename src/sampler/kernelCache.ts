@@ -6,14 +6,22 @@
 // switch, a training step) and clears it then; the sampler cannot tell.
 import type { Condition, PixelCNN } from '../model';
 import { CpuStepper } from './cpu';
-import type { ShareLink } from './kernelThreads';
+
+/** A split run's helpers, as far as a kept memory cares: whether they have all left it. */
+export interface Departures {
+  /** waiting up to waitMs for the last to leave */
+  ended(waitMs?: number): boolean;
+}
+
+/** How long a run waits for the last run's helpers to leave the kept memory (they leave within a pixel of its end) before packing a new one. */
+const LEAVE_MS = 50;
 
 interface Kept {
   model: PixelCNN;
   shared: boolean;
   stepper: CpuStepper;
-  /** the helpers of its last run: their memory is packed again only once each has left it */
-  links: ShareLink[];
+  /** the boards of its last runs (rowBoard.ts): their memory is packed again only once every helper has left them */
+  boards: Departures[];
 }
 
 export class KernelCache {
@@ -31,7 +39,7 @@ export class KernelCache {
     const k = this.kept;
     this.kept = undefined;
     // a shared memory serves a run on one thread too
-    if (k && k.model === model && (k.shared || !shared) && k.stepper.capacity >= rows && k.links.every((l) => l.ended())) {
+    if (k && k.model === model && (k.shared || !shared) && k.stepper.capacity >= rows && k.boards.every((b) => b.ended(LEAVE_MS))) {
       k.stepper.setCondition(condition, rows);
       return k.stepper;
     }
@@ -39,10 +47,10 @@ export class KernelCache {
     return new CpuStepper(model, Math.max(rows, this.minRows), condition, shared, rows);
   }
 
-  /** Keeps a stepper taken from it for the next run, with the helpers its run sent shares to. */
-  give(model: PixelCNN, stepper: CpuStepper, links: ShareLink[] = []): void {
+  /** Keeps a stepper taken from it for the next run, with the board of its run's helpers. */
+  give(model: PixelCNN, stepper: CpuStepper, boards: Departures[] = []): void {
     if (this.kept && this.kept.stepper !== stepper) this.kept.stepper.dispose();
-    this.kept = { model, shared: stepper.shared, stepper, links };
+    this.kept = { model, shared: stepper.shared, stepper, boards };
   }
 
   /** Forgets the kept memory (its model's weights changed or are gone); `model`: only if packed with that one's. */

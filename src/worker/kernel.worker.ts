@@ -1,18 +1,18 @@
 /// <reference lib="webworker" />
-// A sampling thread of the sampler worker (samplingThreads.ts): it samples the share of a
-// run's images it is sent on the run's shared kernel memory (sampler/kernelThreads.ts), one
-// share after another. tf-free: it loads in a few milliseconds and needs no model.
-import { serveShare, type ShareMessage } from '../sampler/kernelThreads';
+// A sampling thread of the sampler worker (samplingThreads.ts): it draws rows of the run it
+// is sent on the run's shared kernel memory (sampler/kernelThreads.ts), one run after
+// another. tf-free: it loads in a few milliseconds and needs no model.
+import { serveRun, type RunMessage } from '../sampler/kernelThreads';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-export type ToKernelThread = { type: 'init'; up: SharedArrayBuffer; index: number } | ShareMessage;
+export type ToKernelThread = { type: 'init'; up: SharedArrayBuffer; index: number } | RunMessage;
 
-// shares run one after another, in the order sent
+// runs one after another, in the order sent
 let queue: Promise<void> = Promise.resolve();
 self.onmessage = (ev: MessageEvent<ToKernelThread>) => {
   const m = ev.data;
   // up: said in shared memory, which the sampler worker reads while it samples
   if (m.type === 'init') Atomics.store(new Int32Array(m.up), m.index, 1);
-  else queue = queue.then(() => serveShare(m));
+  else queue = queue.then(() => serveRun(m));
 };
