@@ -1,5 +1,5 @@
-// The CLI's sampling threads: worker_threads that each sample a share of a cpu-mode run's
-// images on its shared kernel memory (sampler/kernelThreads.ts). Started first thing by a
+// The CLI's sampling threads: worker_threads that draw image rows of a cpu-mode run, taken
+// from its board, on its shared kernel memory (sampler/kernelThreads.ts). Started first thing by a
 // command, they are up (bundled, no tfjs: ~0.05 s) before its model is; a run waits a little
 // for one still starting, then goes on without it.
 import type { Worker } from 'node:worker_threads';

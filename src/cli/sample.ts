@@ -27,7 +27,7 @@ const spec = {
   npy: { type: 'string', help: 'write the samples (levels 0..K-1) as uint8 [N,H,W,C] to this .npy' },
   scale: { type: 'int', min: 1, max: 32, help: 'PNG pixels per image pixel (default 4)' },
   backend: samplerBackendFlag,
-  threads: { type: 'int', min: 1, max: 256, help: "threads that sample, each its own share of the images (default: the machine's cores, fewer for a small run); any count gives the same bytes" },
+  threads: { type: 'int', min: 1, max: 256, help: "threads that sample, each taking the images' rows as it is free (default: the machine's cores, fewer for a small run); any count gives the same bytes" },
   ...autoencoderFlags,
 } satisfies FlagSpec;
 

@@ -1,7 +1,7 @@
 // Sampling on every core in Node. A run's images are split across kernel threads
-// (kernelPool.ts): tf-free worker_threads that each sample a share of the images on a
-// shared CPU-kernel memory this thread packs (sampler/kernelThreads.ts), merged into this
-// thread's events; a large --count goes through in chunks (sampler/chunked.ts), each split
+// (kernelPool.ts): tf-free worker_threads that, with this thread, take the images' rows one
+// at a time from the run's board and draw them on a shared CPU-kernel memory this thread
+// packs (sampler/kernelThreads.ts), streamed as this thread's events; a large --count goes through in chunks (sampler/chunked.ts), each split
 // the same way. eval --classify runs model forward passes instead, on threads with tfjs of
 // their own (sampleThread.ts), started only when it asks. Every image draws from its own
 // stream, so any thread count gives the same bytes.

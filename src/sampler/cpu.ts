@@ -108,7 +108,7 @@ export class CpuStepper extends CpuRows {
     return this.sMap?.slice(n0 * per, n1 * per);
   }
 
-  /** Rows n0 .. n1-1 of this memory, stepped on their own (this thread's share of a run split across threads, or a run of fewer rows than it holds). */
+  /** Rows n0 .. n1-1 of this memory, stepped on their own (a block of a run split across threads, or a run of fewer rows than it holds). */
   view(n0: number, n1: number, onDispose?: () => void): CpuRows {
     return new CpuView([this.config, this.N, n0, n1, this.memory, this.kernel, this.lay, this.mapRows(n0, n1)], onDispose);
   }

@@ -1,8 +1,8 @@
 // The CPU sampler's runtime, tf-free: the kernel (cpuKernel.as.ts) compiled once, where
 // everything sits in its memory, and CpuRows, which steps batch rows n0 .. n1-1 of a memory
-// already packed with the weights (cpu.ts packs it, with tfjs). A thread that samples its
-// share of a run's images on a shared memory (kernelThreads.ts) runs a CpuRows of its rows
-// with no tfjs at all.
+// already packed with the weights (cpu.ts packs it, with tfjs). A thread that draws rows
+// of a run split across threads on a shared memory (kernelThreads.ts) runs a CpuRows of each
+// block's rows with no tfjs at all.
 import { condDim, dilationOf, isSpatial, kernelOf, outputsPerChannel, reachOf, type ModelConfig } from '../model/config';
 import { CPU_KERNEL_SHARED_WASM, CPU_KERNEL_WASM } from './cpuKernelWasm';
 import type { PortableStepper } from './steppers';

@@ -1,5 +1,5 @@
 // Guidance's arithmetic (guidance.ts says what it is), tf-free: a thread of a split run
-// (kernelThreads.ts) combines its own images' streams with it.
+// (rowBoard.ts) combines the streams of the block it draws with it.
 import type { GuidePlan } from './guidance';
 
 /** Copies image n of x [N, ...] into each of its S streams of xs [N * S, ...]. */

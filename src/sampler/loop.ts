@@ -1,7 +1,7 @@
 // The sampling loop itself, tf-free: sub-pixels in raster order (R, G, B inside a pixel),
 // each image's level drawn from its own stream's next uniform, one event a sub-pixel. The
-// sampler (index.ts) runs it over a whole batch's stepper; a thread of a split run
-// (kernelThreads.ts) over its own images' rows.
+// sampler (index.ts) runs it over a whole batch's stepper; a split run's threads draw rows
+// with its draw (rowBoard.ts).
 import type { ModelConfig } from '../model/config';
 import type { Stepper } from './steppers';
 import { pixelStats } from './pixelStats';

@@ -1,7 +1,8 @@
-// How a run's images are shared out: across threads (even shares, kernelThreads.ts) and in
-// chunks small enough for the kernel's memory (chunked.ts). Every image draws from its own
-// stream keyed by (seed, image index) (uniforms.ts), so a share sampled on its own with
-// `first` set to its first image gives the bytes the whole run gives for those images. tf-free.
+// How a run's images are shared out: in chunks small enough for the kernel's memory
+// (chunked.ts), and evenly across threads where each runs whole images (eval --classify).
+// Every image draws from its own stream keyed by (seed, image index) (uniforms.ts), so a
+// share sampled on its own with `first` set to its first image gives the bytes the whole
+// run gives for those images. tf-free.
 import type { Condition } from '../model';
 import type { SampleOptions, SamplePrefix } from './types';
 
