@@ -243,7 +243,7 @@ describe('stopping and waiting', () => {
         }
         // never more than the ring ahead of what was taken
         seen = Math.max(seen, board.whole() - j);
-        const e = board.take(j);
+        const [e] = board.take(j);
         expectSameEvent(e, want.events[j - opts.prefix!.length], `sub-pixel ${j}`);
       }
       expect(seen).toBeLessThanOrEqual(board.slots);

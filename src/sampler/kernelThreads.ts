@@ -150,10 +150,14 @@ export async function* boardPixels(board: Board, rows: ImageRows, pool: KernelTh
     for (;;) {
       const seen = board.ticks();
       board.check();
-      for (const whole = board.whole(); j < whole; j++) {
-        // its own rows may all be drawn: the stop is heard here too
-        if (signal?.aborted) throw abortError();
-        yield board.take(j);
+      const whole = board.whole();
+      if (whole > j) {
+        for (const e of board.take(j, whole)) {
+          // its own rows may all be drawn: the stop is heard here too
+          if (signal?.aborted) throw abortError();
+          yield e;
+        }
+        j = whole;
       }
       if (j >= total) {
         pool.lastHelped = board.helped();

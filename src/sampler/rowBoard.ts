@@ -26,7 +26,9 @@ const LEFT = 4; // helpers that have left the run: they write the memory no more
 const HELPED = 5; // rows the helpers drew (the rest the caller drew)
 const TEXT = 8;
 const CTRL_BYTES = 1024;
-// per block, three Int32s: taken by a thread now, the next row to draw, sub-pixels drawn (raster index of the next)
+// per block, three Int32s: taken by a thread now, the next row to draw, sub-pixels drawn (raster index of the next),
+// a cache line (16 Int32s) a block: threads drawing two blocks do not write the same line every sub-pixel
+const STRIDE = 16;
 const BUSY = 0;
 const NEXT = 1;
 const WRITTEN = 2;
@@ -90,6 +92,7 @@ export class Board {
   private readonly rowLen: number;
   private readonly total: number;
   readonly blocks: number;
+  private readonly scratch = { entropy: new Float32Array(1), top: new Uint16Array(TOP), topP: new Float32Array(TOP) };
   /** helpers sent the run (the caller's count: ended() waits for each) */
   sent = 0;
 
@@ -123,12 +126,12 @@ export class Board {
     const logPost = mixtureS > 0 ? new SharedArrayBuffer(N * mixtureS * 8) : undefined;
     if (logPost) normalizeLogPost(new Float64Array(logPost), N, mixtureS);
     const board = new Board(
-      { ctrl: new SharedArrayBuffer(CTRL_BYTES), images: new SharedArrayBuffer(Math.ceil(N / run.block) * 3 * 4), ring: new SharedArrayBuffer(slots * slotLayout(N, config.levels, run.stats).bytes), slots, x: xs, logPost },
+      { ctrl: new SharedArrayBuffer(CTRL_BYTES), images: new SharedArrayBuffer(Math.ceil(N / run.block) * STRIDE * 4), ring: new SharedArrayBuffer(slots * slotLayout(N, config.levels, run.stats).bytes), slots, x: xs, logPost },
       run,
     );
     for (let b = 0; b < board.blocks; b++) {
-      board.img[b * 3 + NEXT] = Math.floor(length / rowLen);
-      board.img[b * 3 + WRITTEN] = length;
+      board.img[b * STRIDE + NEXT] = Math.floor(length / rowLen);
+      board.img[b * STRIDE + WRITTEN] = length;
     }
     return board;
   }
@@ -147,33 +150,33 @@ export class Board {
       let bestRow = H;
       for (let k = 0; k < N; k++) {
         const n = (from + k) % N;
-        if (Atomics.load(this.img, n * 3 + BUSY) !== 0) continue;
-        const r = Atomics.load(this.img, n * 3 + NEXT);
+        if (Atomics.load(this.img, n * STRIDE + BUSY) !== 0) continue;
+        const r = Atomics.load(this.img, n * STRIDE + NEXT);
         if (r < bestRow && fits(r)) {
           best = n;
           bestRow = r;
         }
       }
       if (best < 0) return null;
-      if (Atomics.compareExchange(this.img, best * 3 + BUSY, 0, 1) !== 0) continue; // another thread took it first
+      if (Atomics.compareExchange(this.img, best * STRIDE + BUSY, 0, 1) !== 0) continue; // another thread took it first
       // another thread may have drawn a row of it between the look and the take
-      const r = Atomics.load(this.img, best * 3 + NEXT);
+      const r = Atomics.load(this.img, best * STRIDE + NEXT);
       if (r < H && fits(r)) return { b: best, r };
-      Atomics.store(this.img, best * 3 + BUSY, 0);
+      Atomics.store(this.img, best * STRIDE + BUSY, 0);
     }
   }
 
   /** Block b's row r is drawn (`helper`: by a helper): the next row is free to take. */
   finish(b: number, r: number, helper: boolean): void {
     if (helper) Atomics.add(this.ctrl, HELPED, 1);
-    Atomics.store(this.img, b * 3 + NEXT, r + 1);
-    Atomics.store(this.img, b * 3 + BUSY, 0);
+    Atomics.store(this.img, b * STRIDE + NEXT, r + 1);
+    Atomics.store(this.img, b * STRIDE + BUSY, 0);
     this.tick();
   }
 
   /** Gives back a row taken but not drawn (a stop). */
   drop(b: number): void {
-    Atomics.store(this.img, b * 3 + BUSY, 0);
+    Atomics.store(this.img, b * STRIDE + BUSY, 0);
     this.tick();
   }
 
@@ -194,57 +197,74 @@ export class Board {
 
   /** Puts image n's sub-pixel i (raster index), drawn as `value` from `probs` [K], into x and the ring (wrote() then says its block has it). */
   put(n: number, i: number, value: number, probs: Float32Array): void {
-    const { N, config } = this.run;
-    const K = config.levels;
-    const size = this.total;
+    const K = this.run.config.levels;
     const at = (i % this.slots) * this.slot.bytes;
     this.ring[at + n] = value;
     this.ringF.set(probs, (at + this.slot.probs) / 4 + n * K);
     if (this.run.stats) {
-      const entropy = this.ringF.subarray((at + this.slot.entropy) / 4, (at + this.slot.entropy) / 4 + N);
-      const topP = this.ringF.subarray((at + this.slot.topP) / 4, (at + this.slot.topP) / 4 + N * TOP);
-      const top = this.ringU16.subarray((at + this.slot.top) / 2, (at + this.slot.top) / 2 + N * TOP);
-      writeStats(probs, 1, K, n, entropy, top, topP);
+      // into scratch arrays, then the ring: no views made a sub-pixel
+      const { entropy, top, topP } = this.scratch;
+      writeStats(probs, 1, K, 0, entropy, top, topP);
+      this.ringF[(at + this.slot.entropy) / 4 + n] = entropy[0];
+      for (let k = 0; k < TOP; k++) {
+        this.ringF[(at + this.slot.topP) / 4 + n * TOP + k] = topP[k];
+        this.ringU16[(at + this.slot.top) / 2 + n * TOP + k] = top[k];
+      }
     }
-    this.x[n * size + i] = value;
+    this.x[n * this.total + i] = value;
   }
 
   /** Block b's images have their sub-pixel i in the ring. */
   wrote(b: number, i: number): void {
-    Atomics.store(this.img, b * 3 + WRITTEN, i + 1);
+    Atomics.store(this.img, b * STRIDE + WRITTEN, i + 1);
   }
 
   /** Raster index of the first sub-pixel some image has not drawn yet: the ring's sub-pixels before it are whole. */
   whole(): number {
     let min = this.total;
-    for (let b = 0; b < this.blocks; b++) min = Math.min(min, Atomics.load(this.img, b * 3 + WRITTEN));
+    for (let b = 0; b < this.blocks; b++) min = Math.min(min, Atomics.load(this.img, b * STRIDE + WRITTEN));
     return min;
   }
 
-  /** Sub-pixel j of every image as one event (its own buffer, laid out as a slot), and frees its slot. */
-  take(j: number): PixelEvent {
+  /**
+   * Sub-pixels j .. end-1 of every image as events, one a sub-pixel (their arrays views of one
+   * buffer laid out as the ring's slots: one copy and one allocation for the lot), and frees
+   * their slots.
+   */
+  take(j: number, end = j + 1): PixelEvent[] {
     const { N, config } = this.run;
     const { width: Wd, channels: C, levels: K } = config;
     const s = this.slot;
-    const buffer = new ArrayBuffer(s.bytes);
-    new Uint8Array(buffer).set(this.ring.subarray((j % this.slots) * s.bytes, (j % this.slots + 1) * s.bytes));
-    const stats: PixelStats | undefined = this.run.stats
-      ? { entropy: new Float32Array(buffer, s.entropy, N), top: new Uint16Array(buffer, s.top, N * TOP), topP: new Float32Array(buffer, s.topP, N * TOP) }
-      : undefined;
-    Atomics.store(this.ctrl, READ, j + 1);
+    const bytes = new Uint8Array((end - j) * s.bytes);
+    // the ring's slots j .. end-1: at most two spans (it wraps)
+    for (let at = j; at < end; ) {
+      const slot = at % this.slots;
+      const n = Math.min(end - at, this.slots - slot);
+      bytes.set(this.ring.subarray(slot * s.bytes, (slot + n) * s.bytes), (at - j) * s.bytes);
+      at += n;
+    }
+    Atomics.store(this.ctrl, READ, end);
     this.tick();
-    const row = Math.floor(j / (Wd * C));
-    return {
-      row, col: Math.floor(j / C) % Wd, channel: j % C,
-      values: new Uint8Array(buffer, 0, N), probs: new Float32Array(buffer, s.probs, N * K), ...(stats ? { stats } : {}),
-      done: j + 1, total: this.total,
-    };
+    const events: PixelEvent[] = [];
+    for (let i = j; i < end; i++) {
+      const o = (i - j) * s.bytes;
+      const buf = bytes.buffer;
+      const stats: PixelStats | undefined = this.run.stats
+        ? { entropy: new Float32Array(buf, o + s.entropy, N), top: new Uint16Array(buf, o + s.top, N * TOP), topP: new Float32Array(buf, o + s.topP, N * TOP) }
+        : undefined;
+      events.push({
+        row: Math.floor(i / (Wd * C)), col: Math.floor(i / C) % Wd, channel: i % C,
+        values: new Uint8Array(buf, o, N), probs: new Float32Array(buf, o + s.probs, N * K), ...(stats ? { stats } : {}),
+        done: i + 1, total: this.total,
+      });
+    }
+    return events;
   }
 
   /** Whether every image's every row is drawn. */
   done(): boolean {
     const H = this.run.config.height;
-    for (let b = 0; b < this.blocks; b++) if (Atomics.load(this.img, b * 3 + NEXT) < H) return false;
+    for (let b = 0; b < this.blocks; b++) if (Atomics.load(this.img, b * STRIDE + NEXT) < H) return false;
     return true;
   }
 
