@@ -1,10 +1,21 @@
 // Every Chromium thread's CPU so far, from /proc (10 ms ticks), for the scripts that set the
-// page's own threads against the sampling workers (page-cpu.ts, page-threads.ts).
+// page's own threads against the sampling workers (page-cpu.ts, page-threads.ts), and how long
+// each has waited on a run queue, ready but not running (/proc's schedstat): a sampling worker
+// that waits there is held off a core by another thread.
 import fs from 'node:fs';
 import { execSync } from 'node:child_process';
 
 /** CPU ms so far of every Chromium thread, keyed `process type:thread name:thread id`. */
 export function chromiumThreadCpu(): Map<string, number> {
+  return chromiumThreads('cpu');
+}
+
+/** Ms so far every Chromium thread has waited, runnable, for a core (same keys). */
+export function chromiumThreadWait(): Map<string, number> {
+  return chromiumThreads('wait');
+}
+
+function chromiumThreads(what: 'cpu' | 'wait'): Map<string, number> {
   const out = new Map<string, number>();
   const pids = execSync('pgrep -f /usr/lib/chromium/chromium || true').toString().split(/\s+/).filter(Boolean);
   for (const pid of pids) {
@@ -14,7 +25,9 @@ export function chromiumThreadCpu(): Map<string, number> {
         const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
         const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-        out.set(`${type}:${name}:${tid}`, (Number(f[11]) + Number(f[12])) * 10); // utime + stime, 10 ms ticks
+        // utime + stime, 10 ms ticks; schedstat: ns on a core, ns waiting on a run queue, time slices
+        const value = what === 'cpu' ? (Number(f[11]) + Number(f[12])) * 10 : Math.round(Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e6);
+        out.set(`${type}:${name}:${tid}`, value);
       }
     } catch {
       // a process or thread that ended meanwhile

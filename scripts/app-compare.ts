@@ -1,0 +1,46 @@
+// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/app-compare.ts DIST_A QUERY_A DIST_B QUERY_B [RUNS]:
+// two builds of the app (or one build with two queries, e.g. '' and '&threads=1') side by side
+// in one browser: a fresh page of each, after the model's warm-up, takes turns at a max-speed
+// 2x2 digits run on wasm (models/mnist, guidance 0, seed 5), RUNS times (default 12), timed in
+// the page from the click to "done". Prints, as JSON, every run's ms and the medians past the
+// first run, so a change to the sampler can be set against the build before it with the
+// machine's slow spells falling on both (scripts/app-threads.ts gives the bar's figure: fresh
+// pages every round).
+import type { Page } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { backendOf, freePort, launch, repoRoot, scorerReady, timeRunInPage, waitFor, whenEnabled } from '../e2e/harness';
+
+const [distA, queryA, distB, queryB] = process.argv.slice(2, 6);
+if (!distA || !distB) throw new Error('usage: app-compare.ts DIST_A QUERY_A DIST_B QUERY_B [RUNS]');
+const runs = Number(process.argv[6] ?? 12);
+const browser = await launch({ webgpu: false });
+const servers: PreviewServer[] = [];
+
+async function open(dir: string, query: string): Promise<Page> {
+  const port = await freePort();
+  servers.push(await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } }));
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${query ?? ''}`);
+  await backendOf(page);
+  await waitFor(page, 'the model', () => document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
+  await scorerReady(page);
+  await waitFor(page, 'the blind-spot reading', () => !!document.querySelector('[data-testid="rf-blind"]'), null, { timeout: 60_000 });
+  return page;
+}
+
+const a = await open(distA, queryA);
+const b = await open(distB, queryB);
+await a.waitForTimeout(500);
+const times = new Map<Page, number[]>([[a, []], [b, []]]);
+for (let i = 0; i < runs; i++) {
+  // who goes first alternates
+  for (const page of i % 2 === 0 ? [a, b] : [b, a]) {
+    await whenEnabled(page, 'class-7');
+    times.get(page)!.push(Math.round(await timeRunInPage(page, '[data-testid="class-7"]')));
+  }
+}
+const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+const [ta, tb] = [times.get(a)!, times.get(b)!];
+console.log(JSON.stringify({ a: `${distA}${queryA ?? ''}`, b: `${distB}${queryB ?? ''}`, medianA: median(ta.slice(1)), medianB: median(tb.slice(1)), runsA: ta, runsB: tb }));
+await browser.close();
+await Promise.all(servers.map((s) => s.close()));
