@@ -13,7 +13,7 @@ import { condTensor, condTerms, maskedWeights, spatialMap } from '../model';
 import { outputLogits } from '../model';
 import type { Condition, PixelCNN } from '../model';
 import type { ModelConfig } from '../model/config';
-import { CpuRows, heapBase, kernelModule, layout, MAX_KERNEL_BYTES, MODE, spatialChannels, writeTable, type KernelExports } from './cpuRows';
+import { CpuRows, heapBase, kernelModule, layout, mapRowsOf, MAX_KERNEL_BYTES, MODE, spatialChannels, writeTable, type KernelExports } from './cpuRows';
 
 export { MAX_KERNEL_BYTES, canShareKernel } from './cpuRows';
 
@@ -103,9 +103,7 @@ export class CpuStepper extends CpuRows {
 
   /** A spatial code's map of rows n0 .. n1-1 [n1 - n0, H, W, q] (none without one). */
   mapRows(n0: number, n1: number): Float32Array | undefined {
-    const { height: H, width: Wd } = this.config;
-    const per = H * Wd * spatialChannels(this.config);
-    return this.sMap?.slice(n0 * per, n1 * per);
+    return mapRowsOf(this.config, this.sMap, n0, n1);
   }
 
   /** Rows n0 .. n1-1 of this memory, stepped on their own (a block of a run split across threads, or a run of fewer rows than it holds). */

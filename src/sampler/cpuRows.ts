@@ -135,6 +135,12 @@ export function layout(config: ModelConfig, N: number, base: number): Layout {
   return lay;
 }
 
+/** Rows n0 .. n1-1 [n1 - n0, H, W, q] of a spatial code's map of every batch row (none without one). */
+export function mapRowsOf(config: ModelConfig, sMap: Float32Array | undefined, n0: number, n1: number): Float32Array | undefined {
+  const per = config.height * config.width * spatialChannels(config);
+  return sMap?.slice(n0 * per, n1 * per);
+}
+
 /** A spatial code's channels q (0: the condition is a bias per image, or none). */
 export function spatialChannels(config: ModelConfig): number {
   return isSpatial(config.conditioning) && condDim(config.conditioning) > 0 ? config.spatialChannels! : 0;

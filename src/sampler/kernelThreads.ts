@@ -10,7 +10,7 @@
 // is full (the caller paused, or is slower). The CLI's worker_threads and the app's nested
 // workers run serveRun.
 import type { ModelConfig } from '../model/config';
-import { CpuRows, layout, type KernelExports } from './cpuRows';
+import { CpuRows, layout, mapRowsOf, type KernelExports } from './cpuRows';
 import { abortError } from './loop';
 import { Board, drawRows, ImageRows, type BoardBuffers, type ThreadPlan } from './rowBoard';
 import type { PixelEvent } from './types';
@@ -116,8 +116,7 @@ export async function serveRun(m: RunMessage): Promise<void> {
   try {
     const kernel = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports;
     const lay = layout(config, m.rows, m.base);
-    const per = m.sMap ? m.sMap.length / (m.N * (m.plan?.S ?? 1)) : 0;
-    rows = new ImageRows(board, (n0, n1) => new CpuRows(config, m.rows, n0, n1, m.memory, kernel, lay, m.sMap?.slice(n0 * per, n1 * per)), m.plan, m.seed, m.first, m.temperature);
+    rows = new ImageRows(board, (n0, n1) => new CpuRows(config, m.rows, n0, n1, m.memory, kernel, lay, mapRowsOf(config, m.sMap, n0, n1)), m.plan, m.seed, m.first, m.temperature);
     const from = { b: m.from };
     for (;;) {
       const seen = board.ticks();
