@@ -409,7 +409,7 @@ describe('a kernel memory kept from run to run (KernelCache)', () => {
     const st = taken[taken.length - 1];
     const board = Board.create({ config: m.config, N: 2, block: 1, length: 0, stats: false }, new Uint8Array(2 * 16 * 16), 32);
     board.sent = 1;
-    cache.give(m, st, [board]);
+    cache.give(m, st, board);
     expect(cache.take(m, 6, guidePlan(m, opts).condition, true)).not.toBe(st);
     cache.clear();
     dispose(m);

@@ -56,14 +56,14 @@ export async function makeStepper(model: PixelCNN, opts: SampleOptions): Promise
  * opts.kernelCache (kernelCache.ts), or a new one; `release` gives it back (with the
  * board its run's helpers leave) or frees it.
  */
-function packedMemory(model: PixelCNN, opts: SampleOptions, rows: number, condition: Condition | undefined, shared: boolean): { stepper: CpuStepper; release: (boards?: Board[]) => void } {
+function packedMemory(model: PixelCNN, opts: SampleOptions, rows: number, condition: Condition | undefined, shared: boolean): { stepper: CpuStepper; release: (board?: Board) => void } {
   const cache = opts.kernelCache;
   if (!cache) {
     const stepper = new CpuStepper(model, rows, condition, shared);
     return { stepper, release: () => stepper.dispose() };
   }
   const stepper = cache.take(model, rows, condition, shared);
-  return { stepper, release: (boards) => cache.give(model, stepper, boards) };
+  return { stepper, release: (board) => cache.give(model, stepper, board) };
 }
 
 /** The plan's guidance over `inner` (none: inner itself). */
@@ -212,7 +212,7 @@ async function* splitPixels(model: PixelCNN, opts: SampleOptions, x: Uint8Array,
     x.set(yield* boardPixels(board, rows, pool, opts.signal));
     return x;
   } finally {
-    release(board ? [board] : []);
+    release(board);
   }
 }
 

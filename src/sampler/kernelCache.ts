@@ -20,8 +20,8 @@ interface Kept {
   model: PixelCNN;
   shared: boolean;
   stepper: CpuStepper;
-  /** the boards of its last runs (rowBoard.ts): their memory is packed again only once every helper has left them */
-  boards: Departures[];
+  /** the board of its last run, if it split (rowBoard.ts): the memory is packed again only once every helper has left it */
+  board?: Departures;
 }
 
 export class KernelCache {
@@ -39,7 +39,7 @@ export class KernelCache {
     const k = this.kept;
     this.kept = undefined;
     // a shared memory serves a run on one thread too
-    if (k && k.model === model && (k.shared || !shared) && k.stepper.capacity >= rows && k.boards.every((b) => b.ended(LEAVE_MS))) {
+    if (k && k.model === model && (k.shared || !shared) && k.stepper.capacity >= rows && (k.board?.ended(LEAVE_MS) ?? true)) {
       k.stepper.setCondition(condition, rows);
       return k.stepper;
     }
@@ -48,9 +48,9 @@ export class KernelCache {
   }
 
   /** Keeps a stepper taken from it for the next run, with the board of its run's helpers. */
-  give(model: PixelCNN, stepper: CpuStepper, boards: Departures[] = []): void {
+  give(model: PixelCNN, stepper: CpuStepper, board?: Departures): void {
     if (this.kept && this.kept.stepper !== stepper) this.kept.stepper.dispose();
-    this.kept = { model, shared: stepper.shared, stepper, boards };
+    this.kept = { model, shared: stepper.shared, stepper, board };
   }
 
   /** Forgets the kept memory (its model's weights changed or are gone); `model`: only if packed with that one's. */
