@@ -257,6 +257,17 @@ export async function waitFor<A>(page: Page, what: string, fn: (arg: A) => unkno
   }
 }
 
+/**
+ * Waits until a fresh page's load is over (backend, model, scorer and the blind-spot view's
+ * reading): the benchmark scripts time runs only then, with no load work beside them.
+ */
+export async function loadSettled(page: Page): Promise<void> {
+  await backendOf(page);
+  await waitFor(page, 'the model', () => document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
+  await scorerReady(page);
+  await waitFor(page, 'the blind-spot reading', () => !!document.querySelector('[data-testid="rf-blind"]'), null, { timeout: 60_000 });
+}
+
 /** Waits until the scorer has its model: its start-up then no longer shares the cores with what is timed. */
 export async function scorerReady(page: Page, what = 'the scorer ready', timeout = 60_000): Promise<void> {
   await waitFor(page, what, () => /^ready /.test(String((window as unknown as { __appState?: () => { scorer?: string } }).__appState?.().scorer)), null, { timeout });

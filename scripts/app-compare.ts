@@ -8,7 +8,7 @@
 // pages every round).
 import type { Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
-import { backendOf, freePort, launch, repoRoot, scorerReady, timeRunInPage, waitFor, whenEnabled } from '../e2e/harness';
+import { freePort, launch, loadSettled, repoRoot, timeRunInPage, whenEnabled } from '../e2e/harness';
 
 const [distA, queryA, distB, queryB] = process.argv.slice(2, 6);
 if (!distA || !distB) throw new Error('usage: app-compare.ts DIST_A QUERY_A DIST_B QUERY_B [RUNS]');
@@ -21,10 +21,7 @@ async function open(dir: string, query: string): Promise<Page> {
   servers.push(await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } }));
   const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
   await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${query ?? ''}`);
-  await backendOf(page);
-  await waitFor(page, 'the model', () => document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
-  await scorerReady(page);
-  await waitFor(page, 'the blind-spot reading', () => !!document.querySelector('[data-testid="rf-blind"]'), null, { timeout: 60_000 });
+  await loadSettled(page);
   return page;
 }
 

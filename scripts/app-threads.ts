@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import type { Page } from 'playwright-core';
 import { preview } from 'vite';
-import { backendOf, buildApp, freePort, launch, repoRoot, scorerReady, timeRunInPage, waitFor, whenEnabled } from '../e2e/harness';
+import { buildApp, freePort, launch, loadSettled, repoRoot, timeRunInPage, whenEnabled } from '../e2e/harness';
 
 const rounds = Number(process.argv[2] ?? 8);
 const warm = Number(process.argv[3] ?? 4);
@@ -27,13 +27,6 @@ async function open(threads: string): Promise<Page> {
   return page;
 }
 
-async function ready(page: Page): Promise<void> {
-  await backendOf(page);
-  await waitFor(page, 'the model', () => document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
-  await scorerReady(page);
-  await waitFor(page, 'the blind-spot reading', () => !!document.querySelector('[data-testid="rf-blind"]'), null, { timeout: 60_000 });
-}
-
 async function time(page: Page): Promise<number> {
   await whenEnabled(page, 'class-7');
   return Math.round(await timeRunInPage(page, '[data-testid="class-7"]'));
@@ -45,7 +38,7 @@ const first: { two: number; one: number }[] = [];
 const later: { two: number; one: number }[] = [];
 for (let r = 0; r < rounds; r++) {
   const [two, one] = [await open(''), await open('&threads=1')];
-  await Promise.all([ready(two), ready(one)]);
+  await Promise.all([loadSettled(two), loadSettled(one)]);
   // the loads' background work (the scorer, the blind-spot view) is over on both
   await two.waitForTimeout(500);
   const turns = (r % 2 === 0 ? [two, one] : [one, two]) as Page[];
