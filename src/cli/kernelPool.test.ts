@@ -10,7 +10,7 @@ import { SampleThreads } from './sampleThreads';
 import { initParams, makeConfig, type Conditioning, type ModelConfig, type PixelCNN } from '../model';
 import { mulberry32 } from '../util/rng';
 import { CpuStepper, guidePlan, KernelCache, samplePixels, type PixelEvent, type SampleOptions } from '../sampler';
-import type { KernelThreads } from '../sampler/kernelThreads';
+import { helperKernel, type KernelThreads } from '../sampler/kernelThreads';
 import { Board } from '../sampler/rowBoard';
 import { pixelStats } from '../sampler/pixelStats';
 
@@ -414,6 +414,20 @@ describe('a kernel memory kept from run to run (KernelCache)', () => {
     cache.clear();
     dispose(m);
   });
+});
+
+it("a helper keeps its kernel instance while runs come on the same memory, and takes a new memory's", () => {
+  const m = model({ type: 'class', classes: 3 });
+  const [a, b] = [0, 1].map(() => new CpuStepper(m, 2, { labels: [0, 1] }, true));
+  const first = helperKernel(a.packed);
+  // a new instance a run made V8 drop the helper's optimised code every run
+  expect(helperKernel(a.packed)).toBe(first);
+  const other = helperKernel(b.packed);
+  expect(other).not.toBe(first);
+  expect(helperKernel(b.packed)).toBe(other);
+  a.dispose();
+  b.dispose();
+  dispose(m);
 });
 
 describe('SampleThreads', () => {

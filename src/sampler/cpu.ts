@@ -34,6 +34,9 @@ function kernelOn(model: PixelCNN, N: number, shared: boolean) {
   return [config, N, 0, N, memory, kernel, lay, undefined] as const;
 }
 
+/** CpuSteppers made so far in this thread (their memories' ids) */
+let memories = 0;
+
 /** A mixture head's levels from its raw outputs [rows, nCols] (a few tfjs ops on rows x C x 3M values). */
 function mixtureLevels(config: ModelConfig, out: Float32Array, rows: number, nCols: number, ch: number, mode: number, temperature: number): Float32Array {
   const K = config.levels;
@@ -76,6 +79,8 @@ class CpuView extends CpuRows {
  * serves any run of up to N rows.
  */
 export class CpuStepper extends CpuRows {
+  /** names this memory to helper threads, which keep their instance of the kernel on it from one run to the next (kernelThreads.ts) */
+  readonly memoryId = ++memories;
   private masked: Params | undefined;
   /**
    * A class model's (or an unconditional one's) per-layer biases [2p] and condition
@@ -97,8 +102,8 @@ export class CpuStepper extends CpuRows {
   }
 
   /** The memory, its kernel and where the kernel's static data ends: what another thread needs to step some of its rows. */
-  get packed(): { memory: WebAssembly.Memory; module: WebAssembly.Module; base: number } {
-    return { memory: this.memory, module: kernelModule(this.shared), base: heapBase(this.shared) };
+  get packed(): { memory: WebAssembly.Memory; memoryId: number; module: WebAssembly.Module; base: number } {
+    return { memory: this.memory, memoryId: this.memoryId, module: kernelModule(this.shared), base: heapBase(this.shared) };
   }
 
   /** A spatial code's map of rows n0 .. n1-1 [n1 - n0, H, W, q] (none without one). */

@@ -23,6 +23,8 @@ export interface RunMessage {
   type: 'run';
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /** the caller's name for the memory: the same from one run to the next while it keeps it (kernelCache.ts) */
+  memoryId: number;
   board: BoardBuffers;
   config: ModelConfig;
   /** where the kernel's static data ends (cpuRows.ts's layout starts past it) */
@@ -108,13 +110,27 @@ export const RING_BYTES = 8 * 2 ** 20;
 /** How long a run that can split waits for helpers still starting (they are up ~0.2 s after the pool starts). */
 export const READY_WAIT_MS = 1000;
 
+/**
+ * This helper's kernel instance on the memory of its last run, kept while runs come on the
+ * same memory: with an instance a run, the kernel's functions were new each run, and V8
+ * threw away the helper's optimised code every run (deopts on "wrong map") and compiled it
+ * again on the page's thread pool, beside the sampling. One memory at most: a run on
+ * another replaces it.
+ */
+let kept: { memoryId: number; kernel: KernelExports } | undefined;
+
+export function helperKernel(m: Pick<RunMessage, 'memoryId' | 'module' | 'memory'>): KernelExports {
+  if (kept?.memoryId !== m.memoryId) kept = { memoryId: m.memoryId, kernel: new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports };
+  return kept.kernel;
+}
+
 /** A helper's side: draws rows of one run until none is left (kernelThread.ts / kernel.worker.ts call it for each run). */
 export async function serveRun(m: RunMessage): Promise<void> {
   const { config } = m;
   const board = new Board(m.board, { config, N: m.N, block: m.block, length: m.length, stats: m.stats });
   let rows: ImageRows | undefined;
   try {
-    const kernel = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports;
+    const kernel = helperKernel(m);
     const lay = layout(config, m.rows, m.base);
     rows = new ImageRows(board, (n0, n1) => new CpuRows(config, m.rows, n0, n1, m.memory, kernel, lay, mapRowsOf(config, m.sMap, n0, n1)), m.plan, m.seed, m.first, m.temperature);
     const from = { b: m.from };
