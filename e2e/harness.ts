@@ -140,10 +140,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Flags for a look inside Chromium, `;`-separated in CHROMIUM_ARGS (a flag's value may hold
+ * spaces): e.g. `--js-flags=--trace-opt --trace-deopt` with DEBUG=pw:browser, which printed
+ * the helpers' code thrown away every run (kernelThreads.ts's kept instance).
+ */
+function extraArgs(): string[] {
+  return (process.env.CHROMIUM_ARGS ?? '').split(';').filter(Boolean);
+}
+
 export async function launch(opts: { webgpu: boolean }): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: opts.webgpu ? [...BASE_ARGS, '--enable-unsafe-webgpu'] : BASE_ARGS,
+    args: [...(opts.webgpu ? [...BASE_ARGS, '--enable-unsafe-webgpu'] : BASE_ARGS), ...extraArgs()],
   });
   if (opts.webgpu) withWebGPU.add(browser);
   return browser;
