@@ -39,4 +39,21 @@ describe('board ring', () => {
     check(last, 3);
     expect(Array.from(board.x)).toEqual([0, 1, 2, 3, 4, 5].flatMap((i) => [valueOf(0, i)]).concat([0, 1, 2, 3, 4, 5].map((i) => valueOf(1, i))));
   });
+
+  it('a prefix longer than the ring: the rows past it are taken as far as the ring holds them', () => {
+    const config = makeConfig({ height: 8, width: 2, channels: 1, levels: 4, hidden: 4, layers: 1 });
+    // four rows given, a ring of two rows: rows 4 and 5 fit, row 6 once the caller has taken row 4
+    const board = Board.create({ config, N: 1, block: 1, length: 8, stats: false }, new Uint8Array(16), 4);
+    for (const r of [4, 5]) {
+      expect(board.claim(0), `row ${r}`).toEqual({ b: 0, r });
+      for (let i = 2 * r; i < 2 * r + 2; i++) {
+        board.put(0, i, 1, new Float32Array([0.25, 0.25, 0.25, 0.25]));
+        board.wrote(0, i);
+      }
+      board.finish(0, r, false);
+    }
+    expect(board.claim(0)).toBeNull();
+    expect(board.take(8, 10)).toHaveLength(2);
+    expect(board.claim(0)).toEqual({ b: 0, r: 6 });
+  });
 });

@@ -133,6 +133,9 @@ export class Board {
       board.img[b * STRIDE + NEXT] = Math.floor(length / rowLen);
       board.img[b * STRIDE + WRITTEN] = length;
     }
+    // the prefix is never taken: the ring's room counts from its end (from 0, a ring shorter
+    // than the prefix had room for no row, and the run waited until it was called lost)
+    board.ctrl[READ] = length;
     return board;
   }
 
