@@ -10,7 +10,7 @@ import { SampleThreads } from './sampleThreads';
 import { initParams, makeConfig, type Conditioning, type ModelConfig, type PixelCNN } from '../model';
 import { mulberry32 } from '../util/rng';
 import { CpuStepper, guidePlan, KernelCache, samplePixels, type PixelEvent, type SampleOptions } from '../sampler';
-import { helperKernel, type KernelThreads } from '../sampler/kernelThreads';
+import { forgetKernel, helperKernel, type KernelThreads } from '../sampler/kernelThreads';
 import { Board } from '../sampler/rowBoard';
 import { pixelStats } from '../sampler/pixelStats';
 
@@ -416,7 +416,7 @@ describe('a kernel memory kept from run to run (KernelCache)', () => {
   });
 });
 
-it("a helper keeps its kernel instance while runs come on the same memory, and takes a new memory's", () => {
+it("a helper keeps its kernel instance while runs come on the same memory, takes a new memory's, and drops it when told", () => {
   const m = model({ type: 'class', classes: 3 });
   const [a, b] = [0, 1].map(() => new CpuStepper(m, 2, { labels: [0, 1] }, true));
   const first = helperKernel(a.packed);
@@ -425,8 +425,23 @@ it("a helper keeps its kernel instance while runs come on the same memory, and t
   const other = helperKernel(b.packed);
   expect(other).not.toBe(first);
   expect(helperKernel(b.packed)).toBe(other);
+  // a model switch frees the memory: the helper lets go of it
+  forgetKernel();
+  expect(helperKernel(b.packed)).not.toBe(other);
   a.dispose();
   b.dispose();
+  dispose(m);
+});
+
+it('helpers told to forget their kernel instances serve the next split run with its bytes', async () => {
+  const m = model({ type: 'class', classes: 3 });
+  const opts: SampleOptions = { count: 3, seed: 4, condition: { labels: labels(3) } };
+  const cache = new KernelCache();
+  const want = await run(m, opts);
+  expectSame(await run(m, { ...opts, kernelThreads: pool, kernelCache: cache }), want, 'before');
+  pool.forget();
+  expectSame(await run(m, { ...opts, kernelThreads: pool, kernelCache: cache }), want, 'after forget');
+  cache.clear();
   dispose(m);
 });
 

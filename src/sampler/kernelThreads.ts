@@ -97,6 +97,11 @@ export abstract class HelperPool<W extends { postMessage(message: unknown): void
     this.upOnes()[i].postMessage(message);
   }
 
+  /** Every helper drops the kernel instance it keeps (its memory is being freed: a model switch). */
+  forget(): void {
+    for (const w of this.workers) w?.postMessage({ type: 'forget' } satisfies ForgetMessage);
+  }
+
   async whenReady(timeoutMs = 30_000): Promise<void> {
     const t0 = performance.now();
     const settled = () => this.workers.every((_, k) => Atomics.load(this.up, k) !== 0);
@@ -115,9 +120,19 @@ export const READY_WAIT_MS = 1000;
  * same memory: with an instance a run, the kernel's functions were new each run, and V8
  * threw away the helper's optimised code every run (deopts on "wrong map") and compiled it
  * again on the page's thread pool, beside the sampling. One memory at most: a run on
- * another replaces it.
+ * another replaces it, and a model switch drops it (HelperPool.forget).
  */
 let kept: { memoryId: number; kernel: KernelExports } | undefined;
+
+/** Drops the kept instance (its memory is being freed: a model switch); the next run makes one. */
+export function forgetKernel(): void {
+  kept = undefined;
+}
+
+/** What a helper may be sent besides a run: drop its kept kernel instance (forgetKernel). */
+export interface ForgetMessage {
+  type: 'forget';
+}
 
 export function helperKernel(m: Pick<RunMessage, 'memoryId' | 'module' | 'memory'>): KernelExports {
   if (kept?.memoryId !== m.memoryId) kept = { memoryId: m.memoryId, kernel: new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports };

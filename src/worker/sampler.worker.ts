@@ -54,6 +54,8 @@ const seq = new Sequencer<PixelCNN>({
   },
   dispose: (m) => {
     kernels.clear(m);
+    // the threads' kernel instances keep the memory alive: they drop them too
+    pool?.forget();
     disposeParams(m.params);
   },
   answer: (msg) => post(withGpu(msg)),
