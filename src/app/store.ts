@@ -206,7 +206,9 @@ export const useStore = create<AppState>()((set, get) => {
       entropy: new Float32Array(count * total).fill(NaN), top: new Uint16Array(count * total * TOP), topP: new Float32Array(count * total * TOP),
       elapsedMs: 0,
     };
-    set({ runId, lastKind: kind, focus, status: 'running', runMessage: null, compiling: false, live, liveTick: s.liveTick + 1 });
+    // no liveTick: the canvases keep the last picture until the run's first pixels come (at
+    // max speed a 2x2 run's only batch), not drawing an empty frame beside the sampling threads
+    set({ runId, lastKind: kind, focus, status: 'running', runMessage: null, compiling: false, live });
     const mine = () => get().runId === runId;
     clients.sampler
       .run(

@@ -91,7 +91,8 @@ export function Hood() {
       if (!raf) raf = requestAnimationFrame(draw);
     };
     const unsubscribe = useStore.subscribe((s, prev) => {
-      if (s.liveTick !== prev.liveTick || s.focus !== prev.focus || s.status !== prev.status) schedule();
+      // a run's start is drawn with its first pixels (store.ts)
+      if (s.liveTick !== prev.liveTick || s.focus !== prev.focus || (s.status !== prev.status && s.status !== 'running')) schedule();
     });
     const unpoint = useInside.subscribe(schedule);
     schedule();

@@ -130,7 +130,8 @@ export function SampleCanvas() {
       if (!raf) raf = requestAnimationFrame(draw);
     };
     const unsubscribe = useStore.subscribe((st, prev) => {
-      if (st.liveTick !== prev.liveTick || st.status !== prev.status || st.focus !== prev.focus) schedule();
+      // a run's start is drawn with its first pixels (store.ts)
+      if (st.liveTick !== prev.liveTick || (st.status !== prev.status && st.status !== 'running') || st.focus !== prev.focus) schedule();
     });
     schedule();
     return () => {
