@@ -3,14 +3,8 @@
 // so it is up in a fraction of the time a thread with tfjs takes. It says so in shared
 // memory, which the pool reads while its own thread is busy sampling.
 import { parentPort, workerData } from 'node:worker_threads';
-import { forgetKernel, serveRun, type ForgetMessage, type RunMessage } from '../sampler/kernelThreads';
+import { helperInbox } from '../sampler/kernelThreads';
 
-const port = parentPort!;
-// runs one after another, in the order sent
-let queue: Promise<void> = Promise.resolve();
-port.on('message', (m: RunMessage | ForgetMessage) => {
-  if (m.type === 'forget') forgetKernel();
-  else queue = queue.then(() => serveRun(m));
-});
+parentPort!.on('message', helperInbox());
 const { up, index } = workerData as { up: SharedArrayBuffer; index: number };
 Atomics.store(new Int32Array(up), index, 1);

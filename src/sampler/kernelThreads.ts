@@ -134,6 +134,16 @@ export interface ForgetMessage {
   type: 'forget';
 }
 
+/** A helper thread's inbox (kernelThread.ts, kernel.worker.ts): runs served one after another in the order sent, a forget at once. */
+export function helperInbox(): (m: RunMessage | ForgetMessage) => void {
+  let queue: Promise<void> = Promise.resolve();
+  return (m) => {
+    if (m.type === 'forget') forgetKernel();
+    else queue = queue.then(() => serveRun(m));
+  };
+}
+
+/** The kept instance when the run is on the kept memory, else a new one, kept. */
 export function helperKernel(m: Pick<RunMessage, 'memoryId' | 'module' | 'memory'>): KernelExports {
   if (kept?.memoryId !== m.memoryId) kept = { memoryId: m.memoryId, kernel: new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports as unknown as KernelExports };
   return kept.kernel;
