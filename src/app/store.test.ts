@@ -50,12 +50,16 @@ const ended = async (worker: FakeWorker, reqId: number, type: 'done' | 'stopped'
 
 describe('store', () => {
   it('says compiling while a WebGPU run compiles its kernels; a GPU fault ends the run stopped with its pixels, one line, and the header on wasm', async () => {
+    const before = st().liveTick;
     st().pick(3);
+    // a run's start draws nothing until its first pixels, or until it says it is compiling
+    expect(st().liveTick).toBe(before);
     const reqId = lastRun().reqId;
     w.sampler.say({ type: 'started', reqId });
     w.sampler.say({ type: 'compiling', reqId });
     await settle();
     expect(statusWord(st())).toBe('compiling');
+    expect(st().liveTick).toBe(before + 1);
     pixels(reqId, 0, [1, 2, 3, 0], 4);
     await settle();
     expect(statusWord(st())).toBe('running');

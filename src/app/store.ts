@@ -26,6 +26,15 @@ export { canDraw, classesOf, drawingModel, pickedName, runCondition, startError,
 
 export type RunStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
 
+/**
+ * Whether a change of status redraws a run's canvases: not its start, whose picture comes
+ * with its first pixels (or with 'compiling'), so no empty frame is drawn beside the
+ * sampling threads; the canvases keep the last picture until then.
+ */
+export function statusRedraws(s: { status: RunStatus }, prev: { status: RunStatus }): boolean {
+  return s.status !== prev.status && s.status !== 'running';
+}
+
 /** A plain sample, a completion of the drawing's first rows, or an auto-encoder's morph strip (one code per image). */
 export type RunKind = 'sample' | 'complete' | 'morph';
 
@@ -206,8 +215,7 @@ export const useStore = create<AppState>()((set, get) => {
       entropy: new Float32Array(count * total).fill(NaN), top: new Uint16Array(count * total * TOP), topP: new Float32Array(count * total * TOP),
       elapsedMs: 0,
     };
-    // no liveTick: the canvases keep the last picture until the run's first pixels come (at
-    // max speed a 2x2 run's only batch), not drawing an empty frame beside the sampling threads
+    // no liveTick: the run's picture comes with its first pixels (statusRedraws)
     set({ runId, lastKind: kind, focus, status: 'running', runMessage: null, compiling: false, live });
     const mine = () => get().runId === runId;
     clients.sampler
@@ -228,7 +236,8 @@ export const useStore = create<AppState>()((set, get) => {
             if (get().compiling) set({ compiling: false });
             addPixels(live, msg);
           },
-          compiling: () => mine() && set({ compiling: true }),
+          // a first WebGPU run compiles for seconds: its empty picture is drawn meanwhile
+          compiling: () => mine() && set({ compiling: true, liveTick: get().liveTick + 1 }),
           // the GPU failed: its one line stays beside the stopped run; the header says the worker went on on wasm
           fault: (message) => mine() && set({ runMessage: message, compiling: false }),
           paused: (paused) => mine() && set({ status: paused ? 'paused' : 'running' }),

@@ -5,7 +5,7 @@
 // figures are src/sampler/work.ts's, the sizes the sampler allocates; the counter is the
 // multiply-adds done so far against one forward pass per sub-pixel. Drawn transiently.
 import { useEffect, useMemo, useRef } from 'react';
-import { drawingModel, useStore } from '../store';
+import { drawingModel, statusRedraws, useStore } from '../store';
 import { useInside } from '../insideStore';
 import { cacheFigures, cacheFloats, streamsPerImage, workSoFar } from '../../sampler/work';
 import { layerWindows, workText } from '../inside';
@@ -91,8 +91,7 @@ export function Hood() {
       if (!raf) raf = requestAnimationFrame(draw);
     };
     const unsubscribe = useStore.subscribe((s, prev) => {
-      // a run's start is drawn with its first pixels (store.ts)
-      if (s.liveTick !== prev.liveTick || s.focus !== prev.focus || (s.status !== prev.status && s.status !== 'running')) schedule();
+      if (s.liveTick !== prev.liveTick || s.focus !== prev.focus || statusRedraws(s, prev)) schedule();
     });
     const unpoint = useInside.subscribe(schedule);
     schedule();

@@ -1,7 +1,7 @@
 // The grid of samples, painted as pixels arrive. It reads the store transiently: a store
 // subscription schedules one draw per animation frame, React never re-renders for pixels.
 import { useEffect, useRef } from 'react';
-import { drawingModel, useStore, type Live } from '../store';
+import { drawingModel, statusRedraws, useStore, type Live } from '../store';
 import { clearImage, gridLayout, paintRange, type GridLayout } from '../paint';
 
 /** The cursor's colour for the sub-pixel decided next: grey for a grey model, R, G or B for a colour one. */
@@ -130,8 +130,7 @@ export function SampleCanvas() {
       if (!raf) raf = requestAnimationFrame(draw);
     };
     const unsubscribe = useStore.subscribe((st, prev) => {
-      // a run's start is drawn with its first pixels (store.ts)
-      if (st.liveTick !== prev.liveTick || (st.status !== prev.status && st.status !== 'running') || st.focus !== prev.focus) schedule();
+      if (st.liveTick !== prev.liveTick || statusRedraws(st, prev) || st.focus !== prev.focus) schedule();
     });
     schedule();
     return () => {
