@@ -291,9 +291,6 @@ export async function whenEnabled(page: Page, id: string, timeout = 60_000): Pro
   await waitFor(page, `${id} to be enabled`, (t) => (document.querySelector(`[data-testid="${t}"]`) as HTMLInputElement | null)?.disabled === false, id, { timeout });
 }
 
-/** How long the pointer rests on a control before timeRunInPage presses it: past the longest hover transition (styles.css). */
-const HOVER_MS = 250;
-
 /**
  * Clicks `start` and waits for the status to read "done"; returns the ms between the two,
  * timed in the page (the click's listener and a MutationObserver on the status), so this
@@ -315,7 +312,7 @@ export async function timeRunInPage(page: Page, start: string): Promise<number> 
   // the pointer is on the control before it is pressed, as a person's is: the hover's
   // transition (0.12 s of frames) is over by the click instead of drawn beside the run
   await page.locator(start).first().hover();
-  await page.waitForTimeout(HOVER_MS);
+  await waitFor(page, `the hover on ${start} to settle`, (sel) => document.querySelector(sel)!.getAnimations().length === 0, start, { timeout: 5_000 });
   await page.locator(start).first().click();
   // a 2x2 run takes under 5 s even with the whole suite beside it; waitForStatus reports the store and the workers' messages
   await waitForStatus(page, 'done');
