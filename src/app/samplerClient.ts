@@ -88,6 +88,8 @@ export class SamplerClient {
     );
     return sent.answer.then((a) => {
       if (a.type !== 'done' && a.type !== 'stopped') throw new WorkerError(`unexpected answer '${a.type}' to a run`);
+      // the run's last pixels came with its answer: drawn before the run is said to be done
+      if (a.type === 'done' && a.last) events.pixels(a.last);
       return a;
     });
   }

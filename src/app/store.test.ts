@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeConfig } from '../model/config';
-import type { GenerateRequest, ModelInfo } from '../worker/protocol';
+import type { GenerateRequest, ModelInfo, PixelBatch } from '../worker/protocol';
 import { canDraw, drawingModel, pickedName, startError, useStore } from './store';
 import { readUrl } from './url';
 import { statusWord } from './components/Progress';
@@ -31,18 +31,19 @@ beforeEach(async () => {
 });
 
 /** A batch of sub-pixels start.. of `count` images: entropy 0.5 + slot, top levels (slot % 4, 1, 2), image `watch`'s distributions one-hot on its level. */
-const pixels = (reqId: number, start: number, values: number[], count: number, watch = 0) => {
+const batchOf = (reqId: number, start: number, values: number[], count: number, watch = 0): PixelBatch => {
   const n = values.length / count;
   const probs = new Float32Array(n * 4);
   for (let k = 0; k < n; k++) probs[k * 4 + values[k * count + watch]] = 1;
-  w.sampler.say({
+  return {
     type: 'pixels', reqId, start, values: Uint8Array.from(values),
     entropy: Float32Array.from(values, (_, slot) => 0.5 + slot),
     top: Uint16Array.from({ length: values.length * 3 }, (_, j) => (j % 3 === 0 ? Math.floor(j / 3) % 4 : j % 3)),
     topP: Float32Array.from({ length: values.length * 3 }, (_, j) => [0.5, 0.3, 0.1][j % 3]),
     watch, probs, done: start + n, total: 6, elapsedMs: 1,
-  });
+  };
 };
+const pixels = (reqId: number, start: number, values: number[], count: number, watch = 0) => w.sampler.say(batchOf(reqId, start, values, count, watch));
 const ended = async (worker: FakeWorker, reqId: number, type: 'done' | 'stopped', numTensors = 10) => {
   worker.say(type === 'done' ? { type, reqId, elapsedMs: 5, numTensors } : { type, reqId, numTensors });
   await settle();
@@ -114,6 +115,26 @@ describe('store', () => {
     await ended(w.sampler, second, 'done', 7);
     expect(st().status).toBe('done');
     expect(st().numTensors).toBe(7);
+  });
+
+  it("a run's last pixels, carried by its 'done' answer, are in the picture when the status says done", async () => {
+    useStore.setState({ settings: { label: null, count: 4, seed: 1, temperature: 1, guidance: 0, speed: 0 } });
+    st().pick(4);
+    const reqId = lastRun().reqId;
+    pixels(reqId, 0, [1, 2, 0, 3], 4);
+    const seen: number[] = [];
+    const unsubscribe = useStore.subscribe((s) => {
+      if (s.status === 'done') seen.push(s.live!.done);
+    });
+    // sub-pixels 1..5 of the 4 images: image i's level at sub-pixel k is (k + i) % 4
+    const rest = Array.from({ length: 5 * 4 }, (_, j) => (Math.floor(j / 4) + 1 + (j % 4)) % 4);
+    w.sampler.say({ type: 'done', reqId, elapsedMs: 5, numTensors: 10, last: batchOf(reqId, 1, rest, 4) });
+    await settle();
+    unsubscribe();
+    expect(st().status).toBe('done');
+    // the first state that says done already holds all six sub-pixels
+    expect(seen[0]).toBe(6);
+    expect(Array.from(st().live!.image.subarray(6, 12))).toEqual([2, 2, 3, 0, 1, 2]);
   });
 
   it('changing a setting restarts a finished picture; speed goes to the running one', async () => {

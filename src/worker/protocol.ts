@@ -223,7 +223,11 @@ export type FromWorker =
   | PixelBatch
   | { type: 'paused'; reqId: number }
   | { type: 'resumed'; reqId: number }
-  | { type: 'done'; reqId: number; elapsedMs: number; numTensors: number; gpu?: GpuRunStats }
+  /**
+   * `last`: the run's last pixels, on its answer rather than in a batch of their own: with two
+   * messages Chromium drew a frame between them (~10 ms on a 2x2 run's end) before the page heard 'done'
+   */
+  | { type: 'done'; reqId: number; elapsedMs: number; numTensors: number; gpu?: GpuRunStats; last?: PixelBatch }
   | { type: 'stopped'; reqId: number; numTensors: number; gpu?: GpuRunStats }
   | ScoreResult
   | EncodeResult
@@ -250,6 +254,7 @@ export interface ScoreResult {
 /** Posts a message with its large buffers transferred instead of copied. */
 export function transferablesOf(msg: FromWorker): Transferable[] {
   if (msg.type === 'pixels') return [msg.values.buffer, msg.entropy.buffer, msg.top.buffer, msg.topP.buffer, msg.probs.buffer] as Transferable[];
+  if (msg.type === 'done' && msg.last) return transferablesOf(msg.last);
   if (msg.type === 'score') return [msg.logp.buffer as Transferable];
   return [];
 }

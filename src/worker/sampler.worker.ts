@@ -18,9 +18,9 @@ import { selectBackend } from './backend';
 import { loadModel } from './loadModel';
 import { samplerCondition } from './condition';
 import { encodePicture } from './encode';
-import { Sequencer, errorText } from './sequencer';
+import { Sequencer, errorText, type RunEnd } from './sequencer';
 import { pixelStats, TOP } from '../sampler/pixelStats';
-import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type GpuRunStats, type ModelFiles, type ScoreRequest, type ToWorker } from './protocol';
+import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type GpuRunStats, type ModelFiles, type PixelBatch, type ScoreRequest, type ToWorker } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -117,8 +117,8 @@ function wait(run: Run, ms: number): Promise<void> {
  */
 const FLUSH_MS = 250;
 
-/** Samples one run, posting its pixels (`send`: where to; the warm-up's go nowhere); resolves with its active ms, throws Aborted when stopped. */
-async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, send: (msg: FromWorker) => void = post): Promise<number> {
+/** Samples one run, posting its pixels (`send`: where to; the warm-up's go nowhere); resolves with its active ms and last pixels, throws Aborted when stopped. */
+async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, send: (msg: FromWorker) => void = post): Promise<RunEnd> {
   const run: Run = { reqId: req.reqId, delayMs: req.delayMs, watch: Math.min(Math.max(0, req.watch ?? 0), req.count - 1), paused: false, wake: undefined };
   live = run;
   const onAbort = () => run.wake?.();
@@ -157,8 +157,9 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
   let since = performance.now();
   const elapsed = () => activeMs + (performance.now() - since);
 
-  const flush = () => {
-    if (pending.length === 0) return;
+  /** the pending sub-pixels as one batch (none pending: none) */
+  const batch = (): PixelBatch | undefined => {
+    if (pending.length === 0) return undefined;
     const n = pending.length;
     const values = new Uint8Array(n * count);
     const entropy = new Float32Array(n * count);
@@ -172,10 +173,15 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
       topP.set(p.topP, k * count * TOP);
       probs.set(p.watched, k * levels);
     });
-    send({ type: 'pixels', reqId: run.reqId, start: pendingStart, values, entropy, top, topP, watch: run.watch, probs, done, total, elapsedMs: elapsed() });
+    const b: PixelBatch = { type: 'pixels', reqId: run.reqId, start: pendingStart, values, entropy, top, topP, watch: run.watch, probs, done, total, elapsedMs: elapsed() };
     pending = [];
     pendingStart = done;
     lastFlush = performance.now();
+    return b;
+  };
+  const flush = () => {
+    const b = batch();
+    if (b) send(b);
   };
 
   let pendingWatch = run.watch;
@@ -208,8 +214,8 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
         since = performance.now();
       }
     }
-    flush();
-    return elapsed();
+    // the last batch goes with the answer: the page draws it and hears 'done' in one task
+    return { elapsedMs: elapsed(), last: batch() };
   } catch (e) {
     if (!(e instanceof Error) || e.name !== 'GPUFault') throw e;
     // the GPU failed: keep what was drawn, say why in one line, go on on wasm, end as stopped

@@ -3,7 +3,7 @@
 // one run at a time (the newest wins), and a run or a job (a score) only on the model it
 // was asked for. sampler.worker.ts gives it the real work; sequencer.test.ts gives it fakes and plays
 // the interleavings that can race (a load during a run, two loads, a run for a model on its way).
-import type { Answer, ModelInfo } from './protocol';
+import type { Answer, ModelInfo, PixelBatch } from './protocol';
 
 export interface Work<M> {
   /** brings a model in (fetch and parse); rejects with a one-line reason */
@@ -15,8 +15,13 @@ export interface Work<M> {
   numTensors(): number;
 }
 
-/** The body of a run: samples on `model` until done (resolves with its active ms) or until `signal` aborts. */
-export type RunBody<M> = (model: M, signal: AbortSignal) => Promise<number>;
+/** The end of a run: its active ms, and the pixels it has not posted yet (they ride on its 'done' answer). */
+export interface RunEnd {
+  elapsedMs: number;
+  last?: PixelBatch;
+}
+/** The body of a run: samples on `model` until done (resolves with its end) or until `signal` aborts. */
+export type RunBody<M> = (model: M, signal: AbortSignal) => Promise<RunEnd>;
 /** The body of a job on the model held (a score, an encode): answers with its result. */
 export type JobBody<M> = (model: M) => Promise<Answer>;
 
@@ -140,8 +145,8 @@ export class Sequencer<M> {
     const run = { id: reqId, abort, finished: new Promise<void>((r) => (finish = r)) };
     this.running = run;
     try {
-      const elapsedMs = await body(this.held.model, abort.signal);
-      this.work.answer({ type: 'done', reqId, elapsedMs, numTensors: this.work.numTensors() });
+      const { elapsedMs, last } = await body(this.held.model, abort.signal);
+      this.work.answer({ type: 'done', reqId, elapsedMs, numTensors: this.work.numTensors(), ...(last ? { last } : {}) });
     } catch (e) {
       if (isAbort(e, abort.signal)) this.work.answer({ type: 'stopped', reqId, numTensors: this.work.numTensors() });
       else this.fail(reqId, errorText(e));
