@@ -1,27 +1,33 @@
-// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/app-threads.ts [ROUNDS] [WARM] [DIST] [N]: a max-speed
-// 2x2 digits run (N images, default 4; 1: a single image, which runs one thread either way)
-// on wasm (models/mnist, guidance 0, seed 5) with two sampling threads against
-// threads=1, timed in the page from the click to the status reading "done". Each round opens a
-// fresh page of each side by side in one browser and times their first runs after the
-// model's warm-up, then WARM more runs of each (default 4), the two pages taking turns (who
-// goes first alternates), so a slow spell of the machine falls on both. Prints every round
-// and, as JSON, the median of the rounds' ratios (threads=1 / two threads) for first runs and
-// for later ones, with the median times: on a 2-core machine the same run differs by a third
-// from one page to the next, so one pair says little.
+// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/app-threads.ts [ROUNDS] [WARM] [DIST[,DIST...]] [N]: a
+// max-speed 2x2 digits run (N images, default 4; 1: a single image, which runs one thread either
+// way) on wasm (models/mnist, guidance 0, seed 5) with two sampling threads against threads=1,
+// timed in the page from the click to the status reading "done". Each round opens a fresh page
+// of each side by side in one browser and times their first runs after the model's warm-up,
+// then WARM more runs of each (default 4), the pages taking turns (who goes first rotates), so
+// a slow spell of the machine falls on both. Prints every round and, as JSON, the median of the
+// rounds' ratios (threads=1 / two threads) for first runs and for later ones, with the median
+// times: on a 2-core machine the same run differs by a third from one page to the next, so one
+// pair says little. Several builds (DIST,DIST: comma-separated) share every round, their pages
+// taking turns too, so builds are set against each other in the same minutes; batches of one
+// build alone differ by ±0.1 in the ratio.
 import fs from 'node:fs';
 import type { Page } from 'playwright-core';
-import { preview } from 'vite';
+import { preview, type PreviewServer } from 'vite';
 import { buildApp, freePort, launch, loadSettled, repoRoot, timeRunInPage, whenEnabled } from '../e2e/harness';
 
 const rounds = Number(process.argv[2] ?? 8);
 const warm = Number(process.argv[3] ?? 4);
-const dir = process.argv[4] || (await buildApp());
+const built = process.argv[4] ? undefined : await buildApp();
+const dirs = process.argv[4] ? process.argv[4].split(',') : [built!];
 const n = Number(process.argv[5] ?? 4);
-const port = await freePort();
-const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
+const servers: { dir: string; port: number; app: PreviewServer }[] = [];
+for (const dir of dirs) {
+  const port = await freePort();
+  servers.push({ dir, port, app: await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } }) });
+}
 const browser = await launch({ webgpu: false });
 
-async function open(threads: string): Promise<Page> {
+async function open(port: number, threads: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
   await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=${n}&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
   return page;
@@ -32,36 +38,42 @@ async function time(page: Page): Promise<number> {
   return Math.round(await timeRunInPage(page, '[data-testid="class-7"]'));
 }
 
+type Pair = { two: number; one: number };
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const ratio = (one: number, two: number) => Math.round((one / two) * 100) / 100;
-const first: { two: number; one: number }[] = [];
-const later: { two: number; one: number }[] = [];
+const first = dirs.map(() => [] as Pair[]);
+const later = dirs.map(() => [] as Pair[]);
 for (let r = 0; r < rounds; r++) {
-  const [two, one] = [await open(''), await open('&threads=1')];
-  await Promise.all([loadSettled(two), loadSettled(one)]);
-  // the loads' background work (the scorer, the blind-spot view) is over on both
-  await two.waitForTimeout(500);
-  const turns = (r % 2 === 0 ? [two, one] : [one, two]) as Page[];
+  const pages = await Promise.all(servers.map(async (s) => ({ two: await open(s.port, ''), one: await open(s.port, '&threads=1') })));
+  await Promise.all(pages.flatMap((p) => [loadSettled(p.two), loadSettled(p.one)]));
+  // the loads' background work (the scorer, the blind-spot view) is over on all
+  await pages[0].two.waitForTimeout(500);
+  const all = pages.flatMap((p) => [p.two, p.one]);
+  const turns = all.map((_, k) => all[(k + r) % all.length]);
   const take = async () => {
     const t = new Map<Page, number>();
     for (const p of turns) t.set(p, await time(p));
-    return { two: t.get(two)!, one: t.get(one)! };
+    return pages.map((p) => ({ two: t.get(p.two)!, one: t.get(p.one)! }));
   };
   const f = await take();
-  first.push(f);
-  const w: { two: number; one: number }[] = [];
+  const w: Pair[][] = [];
   for (let k = 0; k < warm; k++) w.push(await take());
-  later.push(...w);
-  console.log(`round ${r}: first runs ${f.two} vs ${f.one} ms (x${ratio(f.one, f.two)}); later ${w.map((x) => `${x.two}/${x.one}`).join(' ')}`);
-  await two.close();
-  await one.close();
+  dirs.forEach((dir, d) => {
+    first[d].push(f[d]);
+    later[d].push(...w.map((x) => x[d]));
+    const name = dirs.length > 1 ? ` ${dir}` : '';
+    console.log(`round ${r}${name}: first runs ${f[d].two} vs ${f[d].one} ms (x${ratio(f[d].one, f[d].two)}); later ${w.map((x) => `${x[d].two}/${x[d].one}`).join(' ')}`);
+  });
+  for (const p of all) await p.close();
 }
-const summary = (runs: { two: number; one: number }[]) => ({
+const summary = (runs: Pair[]) => ({
   twoThreadsMs: median(runs.map((x) => x.two)),
   oneThreadMs: median(runs.map((x) => x.one)),
   ratio: median(runs.map((x) => ratio(x.one, x.two))),
 });
-console.log(JSON.stringify({ images: n, rounds, warm, firstRun: summary(first), laterRuns: summary(later) }));
+for (let d = 0; d < dirs.length; d++) {
+  console.log(JSON.stringify({ ...(dirs.length > 1 ? { dist: dirs[d] } : {}), images: n, rounds, warm, firstRun: summary(first[d]), laterRuns: summary(later[d]) }));
+}
 await browser.close();
-await app.close();
-if (!process.argv[4]) fs.rmSync(dir, { recursive: true, force: true });
+for (const s of servers) await s.app.close();
+if (built) fs.rmSync(built, { recursive: true, force: true });
