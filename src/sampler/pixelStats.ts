@@ -13,6 +13,10 @@ export interface PixelStats {
   topP: Float32Array;
 }
 
+/** The running top three of writeStats, reused: two arrays made per image and sub-pixel were garbage a split run's threads collected by the thousand a run. */
+const best = new Int32Array(TOP);
+const bestP = new Float64Array(TOP);
+
 /** The figures of one sub-pixel's distributions `probs` [count * K]. */
 export function pixelStats(probs: Float32Array, count: number, K: number): PixelStats {
   const s = { entropy: new Float32Array(count), top: new Uint16Array(count * TOP), topP: new Float32Array(count * TOP) };
@@ -31,8 +35,8 @@ export function writeStats(probs: Float32Array, count: number, K: number, slot0:
     let sum = 0;
     for (let k = 0; k < K; k++) sum += probs[o + k];
     let h = 0;
-    const best = [-1, -1, -1];
-    const bestP = [-1, -1, -1];
+    best.fill(-1);
+    bestP.fill(-1);
     for (let k = 0; k < K; k++) {
       const p = sum > 0 ? probs[o + k] / sum : 0;
       if (p > 0) h -= p * Math.log2(p);
