@@ -48,3 +48,36 @@ describe('CpuStepper.setCondition', () => {
     });
   }
 });
+
+describe('CpuRows.probsView', () => {
+  it("is probs()' distribution as a view of the kernel's memory, without a copy, that the next step overwrites; a mixture head is refused", async () => {
+    const config = makeConfig({ height: 4, width: 4, channels: 1, levels: 8, hidden: 4, layers: 2, firstKernel: 3, kernel: 3, headHidden: 4, conditioning: { type: 'none' } });
+    const params = initParams(config, 2);
+    const x = new Uint8Array(2 * 16);
+    const a = new CpuStepper({ config, params }, 2, undefined, false);
+    const b = new CpuStepper({ config, params }, 2, undefined, false);
+    a.startRow(0, x);
+    b.startRow(0, x);
+    const copy = await a.probs(0, 0, 0, x, 1);
+    const view = b.probsView(0, 0, 0, x, 1);
+    expect(Array.from(view)).toEqual(Array.from(copy));
+    expect(view.buffer).toBe(b.packed.memory.buffer);
+    // the next sub-pixel's distribution lands in the same view (column 1 sees column 0's level)
+    x[0] = 7;
+    x[16] = 3;
+    a.endPixel();
+    b.endPixel();
+    const next = await a.probs(0, 1, 0, x, 1);
+    expect(b.probsView(0, 1, 0, x, 1)).toBe(view);
+    expect(Array.from(view)).toEqual(Array.from(next));
+    expect(Array.from(next)).not.toEqual(Array.from(copy));
+    a.dispose();
+    b.dispose();
+    const mixture = makeConfig({ ...config, channels: 3, hidden: 6, headHidden: 6, output: { type: 'logistic', mixtures: 2 } });
+    const m = new CpuStepper({ config: mixture, params: initParams(mixture, 2) }, 1, undefined, false);
+    m.startRow(0, new Uint8Array(48));
+    expect(() => m.probsView(0, 0, 0, new Uint8Array(48), 1)).toThrow(/probsView reads a softmax head/);
+    m.dispose();
+    Object.values(params).forEach((t) => t.dispose());
+  });
+});

@@ -262,6 +262,13 @@ export class CpuRows implements PortableStepper {
   }
 
   private run(r: number, c: number, ch: number, x: Uint8Array, mode: number, temperature: number): Float32Array {
+    const logistic = this.config.output?.type === 'logistic';
+    const out = this.step(r, c, ch, x, mode, temperature).slice();
+    return logistic ? this.mixture(out, out.length / this.rows, ch, mode, temperature) : out;
+  }
+
+  /** One kernel step of sub-pixel (r, c, ch): its outputs [rows, nCols] as a view of the kernel's memory, which the next step overwrites. */
+  private step(r: number, c: number, ch: number, x: Uint8Array, mode: number, temperature: number): Float32Array {
     this.writeImageWindow(r, c, ch, x);
     const K = this.config.levels;
     const logistic = this.config.output?.type === 'logistic';
@@ -273,8 +280,7 @@ export class CpuRows implements PortableStepper {
     let view = this.views.out.get(nCols);
     // its rows start at the head's full width per row (cpuKernel.as.ts's step)
     if (!view) this.views.out.set(nCols, (view = this.floats(this.lay.out + this.n0 * this.config.channels * outputsPerChannel(this.config) * 4, this.rows * nCols)));
-    const out = view.slice();
-    return logistic ? this.mixture(out, nCols, ch, mode, temperature) : out;
+    return view;
   }
 
   /** A mixture head's levels from its raw outputs [rows, nCols] (cpu.ts: a few tfjs ops). */
@@ -284,6 +290,16 @@ export class CpuRows implements PortableStepper {
 
   async probs(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Promise<Float32Array> {
     return this.run(r, c, ch, x, MODE.softmax, temperature);
+  }
+
+  /**
+   * probs() as a view of the kernel's memory, valid until the next step, and at once: for a
+   * caller that copies it straight away (a split run's thread into its ring: rowBoard.ts), which
+   * so makes no array and waits on no promise a sub-pixel. A softmax head only.
+   */
+  probsView(r: number, c: number, ch: number, x: Uint8Array, temperature: number): Float32Array {
+    if (this.config.output?.type === 'logistic') throw new Error('cpu sampler: probsView reads a softmax head; a logistic mixture needs probs()');
+    return this.step(r, c, ch, x, MODE.softmax, temperature);
   }
 
   async logProbs(r: number, c: number, ch: number, x: Uint8Array): Promise<Float32Array> {

@@ -13,7 +13,8 @@ import { normalizeLogPost } from './guideMath';
 import { GuidedStepper } from './guided';
 import { abortError, checkFinite, drawLevel } from './loop';
 import { TOP, writeStats, type PixelStats } from './pixelStats';
-import type { PortableStepper, Stepper } from './steppers';
+import type { CpuRows } from './cpuRows';
+import type { Stepper } from './steppers';
 import type { PixelEvent } from './types';
 import { imageStream } from './uniforms';
 
@@ -334,11 +335,11 @@ export type ThreadPlan = Pick<GuidePlan, 'kind' | 'g' | 'S' | 'condStream'>;
  * first time the thread takes the block and kept for the run.
  */
 export class ImageRows {
-  private readonly steppers = new Map<number, { stepper: Stepper; guided?: GuidedStepper }>();
+  private readonly steppers = new Map<number, { stepper: Stepper; rows: CpuRows; guided?: GuidedStepper }>();
 
   constructor(
     private readonly board: Board,
-    private readonly rows: (n0: number, n1: number) => PortableStepper,
+    private readonly rows: (n0: number, n1: number) => CpuRows,
     private readonly plan: ThreadPlan | undefined,
     private readonly seed: number,
     /** the run's first image's index (its stream) */
@@ -352,19 +353,19 @@ export class ImageRows {
     return [b * block, Math.min(N, (b + 1) * block)];
   }
 
-  private stepperOf(b: number): { stepper: Stepper; guided?: GuidedStepper } {
+  private stepperOf(b: number): { stepper: Stepper; rows: CpuRows; guided?: GuidedStepper } {
     let s = this.steppers.get(b);
     if (s) return s;
     const [n0, n1] = this.images(b);
     const plan = this.plan;
     const S = plan?.S ?? 1;
     const inner = this.rows(n0 * S, n1 * S);
-    if (!plan || plan.kind === 'none') s = { stepper: inner };
+    if (!plan || plan.kind === 'none') s = { stepper: inner, rows: inner };
     else {
       const { config } = this.board.run;
       const sub = { ...plan, N: n1 - n0, condStream: plan.condStream.subarray(n0, n1), condition: undefined };
       const guided = new GuidedStepper(inner, config, sub, undefined, this.board.logPost?.subarray(n0 * S, n1 * S));
-      s = { stepper: guided, guided };
+      s = { stepper: guided, rows: inner, guided };
     }
     this.steppers.set(b, s);
     return s;
@@ -378,7 +379,7 @@ export class ImageRows {
     const rowLen = Wd * C;
     const [n0, n1] = this.images(b);
     const x = this.board.x.subarray(n0 * size, n1 * size);
-    const { stepper, guided } = this.stepperOf(b);
+    const { stepper, rows, guided } = this.stepperOf(b);
     const start = Math.max(length, r * rowLen);
     const r0 = Math.floor(length / rowLen);
     // each image's stream past the sub-pixels drawn before this row
@@ -393,11 +394,12 @@ export class ImageRows {
     for (let c = c0; c < Wd; c++) {
       if (stopped()) return false;
       for (let ch = c === c0 ? start % C : 0; ch < C; ch++) {
-        const probs = await stepper.probs(r, c, ch, x, this.temperature);
+        // unguided, the kernel's own output, copied into the ring by put: no array, no promise a sub-pixel
+        const probs = guided ? await stepper.probs(r, c, ch, x, this.temperature) : rows.probsView(r, c, ch, x, this.temperature);
         checkFinite(probs, r, c, ch);
         const i = (r * Wd + c) * C + ch;
         for (let k = 0; k < n1 - n0; k++) {
-          this.board.put(n0 + k, i, drawLevel(probs, k * K, K, streams[k]()), probs.subarray(k * K, (k + 1) * K));
+          this.board.put(n0 + k, i, drawLevel(probs, k * K, K, streams[k]()), n1 - n0 === 1 ? probs : probs.subarray(k * K, (k + 1) * K));
         }
         this.board.wrote(b, i);
       }
