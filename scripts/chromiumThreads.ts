@@ -1,11 +1,11 @@
-// Every Chromium thread's CPU so far, from /proc (10 ms ticks), for the scripts that set the
+// Every Chromium thread's CPU so far, from /proc's schedstat, for the scripts that set the
 // page's own threads against the sampling workers (page-cpu.ts, page-threads.ts), and how long
 // each has waited on a run queue, ready but not running (/proc's schedstat): a sampling worker
 // that waits there is held off a core by another thread.
 import fs from 'node:fs';
 import { execSync } from 'node:child_process';
 
-/** CPU ms so far of every Chromium thread, keyed `process type:thread name:thread id`. */
+/** CPU ms so far of every Chromium thread (0.1 ms steps), keyed `process type:thread name:thread id`. */
 export function chromiumThreadCpu(): Map<string, number> {
   return chromiumThreads('cpu');
 }
@@ -24,9 +24,9 @@ function chromiumThreads(what: 'cpu' | 'wait'): Map<string, number> {
       for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
         const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
-        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-        // utime + stime, 10 ms ticks; schedstat: ns on a core, ns waiting on a run queue, time slices
-        const value = what === 'cpu' ? (Number(f[11]) + Number(f[12])) * 10 : Math.round(Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e6);
+        // schedstat: ns on a core, ns waiting on a run queue, time slices (stat's utime + stime count 10 ms ticks)
+        const [onCore, waiting] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+        const value = Math.round((what === 'cpu' ? onCore : waiting) / 1e5) / 10;
         out.set(`${type}:${name}:${tid}`, value);
       }
     } catch {
