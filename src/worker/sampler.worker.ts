@@ -18,7 +18,7 @@ import { selectBackend } from './backend';
 import { loadModel } from './loadModel';
 import { samplerCondition } from './condition';
 import { encodePicture } from './encode';
-import { Sequencer, errorText, type RunEnd } from './sequencer';
+import { Sequencer, errorText, type RunResult } from './sequencer';
 import { pixelStats, TOP } from '../sampler/pixelStats';
 import { transferablesOf, type Answer, type FromWorker, type GenerateRequest, type GpuRunStats, type ModelFiles, type PixelBatch, type ScoreRequest, type ToWorker } from './protocol';
 
@@ -118,7 +118,7 @@ function wait(run: Run, ms: number): Promise<void> {
 const FLUSH_MS = 250;
 
 /** Samples one run, posting its pixels (`send`: where to; the warm-up's go nowhere); resolves with its active ms and last pixels, throws Aborted when stopped. */
-async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, send: (msg: FromWorker) => void = post): Promise<RunEnd> {
+async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, send: (msg: FromWorker) => void = post): Promise<RunResult> {
   const run: Run = { reqId: req.reqId, delayMs: req.delayMs, watch: Math.min(Math.max(0, req.watch ?? 0), req.count - 1), paused: false, wake: undefined };
   live = run;
   const onAbort = () => run.wake?.();

@@ -1,7 +1,7 @@
 // The worker's order of loads, runs and scores, with fake work whose promises the test
 // settles by hand, so each interleaving the page can cause is played out exactly.
 import { describe, expect, it } from 'vitest';
-import { Sequencer, type RunEnd, type Work } from './sequencer';
+import { Sequencer, type RunResult, type Work } from './sequencer';
 import type { Answer, ModelInfo } from './protocol';
 import { makeConfig } from '../model';
 
@@ -57,7 +57,7 @@ function setup() {
 
 /** A run body that goes until the test ends it or its signal aborts. */
 function runBody() {
-  const d = deferred<RunEnd>();
+  const d = deferred<RunResult>();
   let model: Fake | undefined;
   let started = false;
   const body = (m: Fake, signal: AbortSignal) => {

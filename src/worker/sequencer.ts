@@ -16,12 +16,12 @@ export interface Work<M> {
 }
 
 /** The end of a run: its active ms, and the pixels it has not posted yet (they ride on its 'done' answer). */
-export interface RunEnd {
+export interface RunResult {
   elapsedMs: number;
   last?: PixelBatch;
 }
 /** The body of a run: samples on `model` until done (resolves with its end) or until `signal` aborts. */
-export type RunBody<M> = (model: M, signal: AbortSignal) => Promise<RunEnd>;
+export type RunBody<M> = (model: M, signal: AbortSignal) => Promise<RunResult>;
 /** The body of a job on the model held (a score, an encode): answers with its result. */
 export type JobBody<M> = (model: M) => Promise<Answer>;
 
