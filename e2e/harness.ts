@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net, { type AddressInfo } from 'node:net';
-import { build } from 'vite';
+import { build, preview } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -126,6 +126,25 @@ export async function serve(dir: string): Promise<Server> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Serves `dir` as `npm start` serves the built app (vite preview: its CSP and the cross-origin isolation the sampling threads need) on a free port of 127.0.0.1. */
+export async function servePreview(dir: string): Promise<Server> {
+  const port = await freePort();
+  const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
+  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** The query of the timing scripts' run: `n` digits at max speed on wasm (models/mnist, guidance 0, seed 5), then `extra` (e.g. '&threads=1'). */
+export function digitsRunQuery(n = 4, extra = ''): string {
+  return `model=mnist&n=${n}&speed=0&seed=5&guidance=0&backend=wasm${extra}`;
+}
+
+/** A fresh page of the timing scripts' run on `url` (servePreview's). */
+export async function openDigitsRun(browser: Browser, url: string, extra = '', n = 4): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  await page.goto(`${url}/?${digitsRunQuery(n, extra)}`);
+  return page;
 }
 
 /** Browsers launched with WebGPU: open() asks the app for it (below). */

@@ -7,23 +7,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { preview, type PreviewServer } from 'vite';
 import type { Browser, Page, Worker } from 'playwright-core';
-import { backendOf, buildApp, canvasStats, freePort, launch, LONG_TASK_PROBE, repoRoot, scorerReady, screenshot, timeRunInPage, waitFor, waitForStatus } from './harness';
+import { backendOf, buildApp, canvasStats, digitsRunQuery, launch, LONG_TASK_PROBE, repoRoot, scorerReady, screenshot, servePreview, timeRunInPage, waitFor, waitForStatus, type Server } from './harness';
 
 const testid = (id: string) => `[data-testid="${id}"]`;
 const shipped = fs.existsSync(path.join(repoRoot, 'models/mnist/model.json'));
 
 let dir: string;
-let app: PreviewServer;
+let app: Server;
 let origin: string;
 let browser: Browser;
 
 beforeAll(async () => {
   dir = await buildApp();
-  const port = await freePort();
-  app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
-  origin = `http://127.0.0.1:${port}`;
+  app = await servePreview(dir);
+  origin = app.url;
   browser = await launch({ webgpu: true });
 }, 300_000);
 
@@ -163,9 +161,9 @@ async function ratio(name: string, query: string, start: string, warmups: number
 describe.skipIf(!shipped)('threads against one thread, one browser (shipped models, wasm)', () => {
   it('a digits 2x2 run (and a single image) with threads and with threads=1: the ratio', async () => {
     // the first pair is a warm-up: the browser compiles the .wasm binaries once
-    await ratio('digits', 'model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm', testid('class-7'), 1);
+    await ratio('digits', digitsRunQuery(4), testid('class-7'), 1);
     // one image stays on one thread: no slower than threads=1
-    await ratio('digits, one image,', 'model=mnist&n=1&speed=0&seed=5&guidance=0&backend=wasm', testid('class-7'), 0);
+    await ratio('digits, one image,', digitsRunQuery(1), testid('class-7'), 0);
   }, 300_000);
 
   it('a faces 2x2 run with threads and with threads=1: the ratio; the face-api worker is isolated too', async () => {

@@ -7,20 +7,18 @@
 // machine's slow spells falling on both (scripts/app-threads.ts gives the bar's figure: fresh
 // pages every round).
 import type { Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
-import { freePort, launch, loadSettled, repoRoot, timeRunInPage, whenEnabled } from '../e2e/harness';
+import { launch, loadSettled, openDigitsRun, servePreview, timeRunInPage, whenEnabled, type Server } from '../e2e/harness';
 
 const [distA, queryA, distB, queryB] = process.argv.slice(2, 6);
 if (!distA || !distB) throw new Error('usage: app-compare.ts DIST_A QUERY_A DIST_B QUERY_B [RUNS]');
 const runs = Number(process.argv[6] ?? 12);
 const browser = await launch({ webgpu: false });
-const servers: PreviewServer[] = [];
+const servers: Server[] = [];
 
 async function open(dir: string, query: string): Promise<Page> {
-  const port = await freePort();
-  servers.push(await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } }));
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${query ?? ''}`);
+  const server = await servePreview(dir);
+  servers.push(server);
+  const page = await openDigitsRun(browser, server.url, query ?? '');
   await loadSettled(page);
   return page;
 }

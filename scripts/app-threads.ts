@@ -12,26 +12,16 @@
 // build alone differ by ±0.1 in the ratio.
 import fs from 'node:fs';
 import type { Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
-import { buildApp, freePort, launch, loadSettled, repoRoot, timeRunInPage, whenEnabled } from '../e2e/harness';
+import { buildApp, launch, loadSettled, openDigitsRun, servePreview, timeRunInPage, whenEnabled, type Server } from '../e2e/harness';
 
 const rounds = Number(process.argv[2] ?? 8);
 const warm = Number(process.argv[3] ?? 4);
 const built = process.argv[4] ? undefined : await buildApp();
 const dirs = process.argv[4] ? process.argv[4].split(',') : [built!];
 const n = Number(process.argv[5] ?? 4);
-const servers: { dir: string; port: number; app: PreviewServer }[] = [];
-for (const dir of dirs) {
-  const port = await freePort();
-  servers.push({ dir, port, app: await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } }) });
-}
+const servers: Server[] = [];
+for (const dir of dirs) servers.push(await servePreview(dir));
 const browser = await launch({ webgpu: false });
-
-async function open(port: number, threads: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=${n}&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
-  return page;
-}
 
 async function time(page: Page): Promise<number> {
   await whenEnabled(page, 'class-7');
@@ -44,7 +34,7 @@ const ratio = (one: number, two: number) => Math.round((one / two) * 100) / 100;
 const first = dirs.map(() => [] as Pair[]);
 const later = dirs.map(() => [] as Pair[]);
 for (let r = 0; r < rounds; r++) {
-  const pages = await Promise.all(servers.map(async (s) => ({ two: await open(s.port, ''), one: await open(s.port, '&threads=1') })));
+  const pages = await Promise.all(servers.map(async (s) => ({ two: await openDigitsRun(browser, s.url, '', n), one: await openDigitsRun(browser, s.url, '&threads=1', n) })));
   await Promise.all(pages.flatMap((p) => [loadSettled(p.two), loadSettled(p.one)]));
   // the loads' background work (the scorer, the blind-spot view) is over on all
   await pages[0].two.waitForTimeout(500);
@@ -75,5 +65,5 @@ for (let d = 0; d < dirs.length; d++) {
   console.log(JSON.stringify({ ...(dirs.length > 1 ? { dist: dirs[d] } : {}), images: n, rounds, warm, firstRun: summary(first[d]), laterRuns: summary(later[d]) }));
 }
 await browser.close();
-for (const s of servers) await s.app.close();
+for (const s of servers) await s.close();
 if (built) fs.rmSync(built, { recursive: true, force: true });

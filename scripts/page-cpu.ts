@@ -6,8 +6,7 @@
 // spent meanwhile (/proc: renderer main, raster and V8 thread pool, workers, compositors), so
 // drawing that competes with the sampling threads for the cores shows up wherever it runs.
 import fs from 'node:fs';
-import { preview } from 'vite';
-import { backendOf, buildApp, freePort, launch, repoRoot, scorerReady, traceMainThread, waitFor, waitForStatus, whenEnabled } from '../e2e/harness';
+import { backendOf, buildApp, launch, openDigitsRun, scorerReady, servePreview, traceMainThread, waitForStatus, whenEnabled } from '../e2e/harness';
 import { chromiumThreadCpu } from './chromiumThreads';
 
 /** CPU ms of every Chromium thread so far, summed by process type and thread name. */
@@ -28,12 +27,10 @@ const GROUPS: [string, RegExp][] = [
 ];
 
 const dir = process.argv[2] ?? (await buildApp());
-const port = await freePort();
-const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
+const app = await servePreview(dir);
 const browser = await launch({ webgpu: false });
 for (const threads of ['', '&threads=1']) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
+  const page = await openDigitsRun(browser, app.url, threads);
   await backendOf(page);
   for (let r = 0; r < 3; r++) {
     await whenEnabled(page, 'class-7');

@@ -7,17 +7,14 @@
 // background compiles; the compositors), and how long each sampling worker waited, ready, for
 // a core (/proc's schedstat).
 import fs from 'node:fs';
-import { preview } from 'vite';
-import { backendOf, buildApp, freePort, launch, repoRoot, scorerReady, waitFor, waitForStatus } from '../e2e/harness';
+import { backendOf, buildApp, launch, openDigitsRun, scorerReady, servePreview, waitFor, waitForStatus } from '../e2e/harness';
 import { chromiumThreadCpu, chromiumThreadWait } from './chromiumThreads';
 
 const dir = process.argv[2] ?? (await buildApp());
-const port = await freePort();
-const app = await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } });
+const app = await servePreview(dir);
 const browser = await launch({ webgpu: false });
 for (const threads of ['', '&threads=1', '', '&threads=1']) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${threads}`);
+  const page = await openDigitsRun(browser, app.url, threads);
   await backendOf(page);
   await waitFor(page, 'an enabled class button', () => !(document.querySelector('[data-testid="class-7"]') as HTMLButtonElement | null)?.disabled && document.querySelector('[data-testid="model"]')?.textContent !== '…', null, { timeout: 60_000 });
   await scorerReady(page);

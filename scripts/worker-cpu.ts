@@ -7,8 +7,7 @@
 // CPU ms over RUNS runs (default 12) after three to warm (FIRST=1: fresh pages' first runs): a change that saves work shows here
 // before the wall-clock ratio's noise (±0.1 a batch) lets it show there.
 import type { Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
-import { freePort, launch, loadSettled, repoRoot, timeRunInPage, whenEnabled } from '../e2e/harness';
+import { launch, loadSettled, openDigitsRun, servePreview, timeRunInPage, whenEnabled, type Server } from '../e2e/harness';
 import { chromiumThreadCpu } from './chromiumThreads';
 
 const dirs = (process.argv[2] ?? '').split(',').filter(Boolean);
@@ -17,19 +16,11 @@ const query = process.argv[3] ?? '';
 const runs = Number(process.argv[4] ?? 12);
 /** FIRST=1: time fresh pages' first runs (a new page for every run) instead of one page's later runs */
 const first = process.env.FIRST === '1';
-const servers: { port: number; app: PreviewServer }[] = [];
-for (const dir of dirs) {
-  const port = await freePort();
-  servers.push({ port, app: await preview({ root: repoRoot, logLevel: 'error', build: { outDir: dir }, preview: { host: '127.0.0.1', port, strictPort: true } }) });
-}
+const servers: Server[] = [];
+for (const dir of dirs) servers.push(await servePreview(dir));
 const browser = await launch({ webgpu: false });
-async function open(port: number): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-  await page.goto(`http://127.0.0.1:${port}/?model=mnist&n=4&speed=0&seed=5&guidance=0&backend=wasm${query}`);
-  return page;
-}
 const pages: Page[] = [];
-for (const s of servers) pages.push(await open(s.port));
+for (const s of servers) pages.push(await openDigitsRun(browser, s.url, query));
 await Promise.all(pages.map((p) => loadSettled(p)));
 await pages[0].waitForTimeout(500);
 
@@ -49,7 +40,7 @@ if (first) {
       const d = (i + k) % pages.length;
       if (k > 0) {
         await pages[d].close();
-        pages[d] = await open(servers[d].port);
+        pages[d] = await openDigitsRun(browser, servers[d].url, query);
         await loadSettled(pages[d]);
         await pages[d].waitForTimeout(500);
       }
@@ -68,4 +59,4 @@ if (first) {
 const median = (a: number[]) => Math.round([...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] * 10) / 10;
 for (let d = 0; d < dirs.length; d++) console.log(JSON.stringify({ dist: dirs[d], query, runs, first, runMs: median(got[d].map((x) => x.ms)), workersCpuMs: median(got[d].map((x) => x.cpu)) }));
 await browser.close();
-for (const s of servers) await s.app.close();
+for (const s of servers) await s.close();
