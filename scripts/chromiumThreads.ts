@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { execSync } from 'node:child_process';
 
-/** CPU ms so far of every Chromium thread (0.1 ms steps), keyed `process type:thread name:thread id`. */
+/** CPU ms so far of every Chromium thread, keyed `process type:thread name:thread id`. */
 export function chromiumThreadCpu(): Map<string, number> {
   return chromiumThreads('cpu');
 }
@@ -26,7 +26,8 @@ function chromiumThreads(what: 'cpu' | 'wait'): Map<string, number> {
         const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
         // schedstat: ns on a core, ns waiting on a run queue, time slices (stat's utime + stime count 10 ms ticks)
         const [onCore, waiting] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-        const value = Math.round((what === 'cpu' ? onCore : waiting) / 1e5) / 10;
+        // whole ms: a difference of two tenths printed float noise (112.70000000000002)
+        const value = Math.round((what === 'cpu' ? onCore : waiting) / 1e6);
         out.set(`${type}:${name}:${tid}`, value);
       }
     } catch {
