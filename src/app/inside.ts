@@ -52,15 +52,20 @@ const RAMP: [number, number, number][] = [
   [252, 240, 120],
 ];
 
-/** The entropy map's colour for `bits` on a scale of 0..maxBits (NaN: nothing drawn there yet). */
-export function entropyColour(bits: number, maxBits: number): [number, number, number] {
-  if (Number.isNaN(bits)) return [0, 0, 0];
+/** The entropy map's colour for `bits` on a scale of 0..maxBits (NaN: nothing drawn there yet),
+ * written into `out` (a map draws hundreds a frame; a new array each was its garbage). */
+export function entropyColour(bits: number, maxBits: number, out: [number, number, number] = [0, 0, 0]): [number, number, number] {
+  if (Number.isNaN(bits)) {
+    out[0] = out[1] = out[2] = 0;
+    return out;
+  }
   const t = Math.min(1, Math.max(0, bits / maxBits)) * (RAMP.length - 1);
   const i = Math.min(RAMP.length - 2, Math.floor(t));
   const f = t - i;
   const a = RAMP[i];
   const b = RAMP[i + 1];
-  return [0, 1, 2].map((k) => Math.round(a[k] + (b[k] - a[k]) * f)) as [number, number, number];
+  for (let k = 0; k < 3; k++) out[k] = Math.round(a[k] + (b[k] - a[k]) * f);
+  return out;
 }
 
 /** The CSS gradient of the same ramp, for the map's legend. */

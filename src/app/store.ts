@@ -267,8 +267,11 @@ export const useStore = create<AppState>()((set, get) => {
         const slot = k * live.count + i;
         live.image[at] = msg.values[slot];
         live.entropy[at] = msg.entropy[slot];
-        live.top.set(msg.top.subarray(slot * TOP, (slot + 1) * TOP), at * TOP);
-        live.topP.set(msg.topP.subarray(slot * TOP, (slot + 1) * TOP), at * TOP);
+        // element by element: two views a sub-pixel and image were most of a run's last frame (and its garbage)
+        for (let t = 0; t < TOP; t++) {
+          live.top[at * TOP + t] = msg.top[slot * TOP + t];
+          live.topP[at * TOP + t] = msg.topP[slot * TOP + t];
+        }
       }
     }
     live.done = msg.done;

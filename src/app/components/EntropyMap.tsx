@@ -46,6 +46,10 @@ export function describe(live: Live, i: number, row: number, col: number, channe
   return `${name}: ${bits.toFixed(2)} bits · likeliest ${top.join(', ')} · drew ${live.image[slot]}`;
 }
 
+/** One opaque RGBA pixel, and the same bytes as a word in the platform's byte order. */
+const rgba = new Uint8Array([0, 0, 0, 255]);
+const rgbaWord = new Uint32Array(rgba.buffer);
+
 export function EntropyMap() {
   const ref = useRef<HTMLCanvasElement>(null);
   const hoverRef = useRef<HTMLParagraphElement>(null);
@@ -82,28 +86,30 @@ export function EntropyMap() {
       // a new run, image or size paints every sub-pixel; otherwise only those drawn since the
       // last frame, put back as the rows they touch (the page rasters what it is given)
       const fresh = !shown || shown.runId !== live.runId || shown.image !== i || shown.img.width !== w || shown.img.height !== h;
-      if (fresh) shown = { runId: live.runId, image: i, img: ctx.createImageData(w, h), painted: 0, drawn: 0 };
+      // a fresh paint writes every sub-pixel's cells, and the gaps are never written: the same size keeps its image
+      const keep = shown && shown.img.width === w && shown.img.height === h ? shown.img : undefined;
+      if (fresh) shown = { runId: live.runId, image: i, img: keep ?? ctx.createImageData(w, h), painted: 0, drawn: 0 };
       const m = shown!;
       // m.drawn counts the sub-pixels drawn from a distribution (not given, not still to come)
       const from = fresh ? 0 : m.painted;
       const to = fresh ? live.total : live.done;
       const maxBits = Math.log2(live.levels);
+      const rgb: [number, number, number] = [0, 0, 0];
+      // a cell's device pixels as whole RGBA words, one fill a row of it (a run's first frame runs this cold)
+      const words = new Uint32Array(m.img.data.buffer, m.img.data.byteOffset, m.img.data.length / 4);
       for (let idx = from; idx < to; idx++) {
         const bits = live.entropy[i * live.total + idx];
         if (!Number.isNaN(bits)) m.drawn++;
-        const rgb = entropyColour(bits, maxBits);
+        entropyColour(bits, maxBits, rgb);
+        rgba.set(rgb);
+        const colour = rgbaWord[0];
         const c = idx % g.C;
         const r = Math.floor(idx / g.C / g.W);
         const x = Math.floor(idx / g.C) % g.W;
         const x0 = c * (g.W * g.scale + g.gap) + x * g.scale;
         for (let dy = 0; dy < g.scale; dy++) {
-          let o = ((r * g.scale + dy) * w + x0) * 4;
-          for (let dx = 0; dx < g.scale; dx++, o += 4) {
-            m.img.data[o] = rgb[0];
-            m.img.data[o + 1] = rgb[1];
-            m.img.data[o + 2] = rgb[2];
-            m.img.data[o + 3] = 255;
-          }
+          const o = (r * g.scale + dy) * w + x0;
+          words.fill(colour, o, o + g.scale);
         }
       }
       m.painted = Math.max(m.painted, live.done);
