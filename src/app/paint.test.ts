@@ -29,6 +29,15 @@ describe('paint', () => {
     expect(px(3, 2)).toEqual([85, 85, 85, 255]); // image 3
   });
 
+  it('clears every pixel of an image whose size is no power of two (the doubling copies and their tail)', () => {
+    for (const [w, h] of [[1, 1], [3, 1], [5, 7], [28, 28]]) {
+      const img = image(w, h);
+      img.data.fill(9);
+      clearImage(img);
+      for (let p = 0; p < w * h; p++) expect(Array.from(img.data.subarray(p * 4, p * 4 + 4)), `${w}x${h} pixel ${p}`).toEqual([...UNDECIDED, 255]);
+    }
+  });
+
   it('paints colour sub-pixels channel by channel', () => {
     const l = live({ channels: 3, height: 1, width: 1, levels: 256, image: Uint8Array.from([200, 100, 50]) });
     const img = image(1, 1);

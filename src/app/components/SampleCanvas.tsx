@@ -33,13 +33,8 @@ interface Surface {
 /** The surface last drawn, for mapping clicks to tiles. */
 let shown: Surface | undefined;
 
-function makeSurface(live: Live, canvas: HTMLCanvasElement): Surface {
+function makeSurface(live: Live, canvas: HTMLCanvasElement, last: Surface | undefined): Surface {
   const layout = gridLayout(live);
-  const native = document.createElement('canvas');
-  native.width = layout.width;
-  native.height = layout.height;
-  const img = native.getContext('2d')!.createImageData(layout.width, layout.height);
-  clearImage(img);
   const dpr = window.devicePixelRatio || 1;
   const gapCss = layout.cols > 1 ? 6 : 0;
   const gap = Math.round(gapCss * dpr);
@@ -47,10 +42,24 @@ function makeSurface(live: Live, canvas: HTMLCanvasElement): Surface {
   const room = Math.min(TARGET_CSS, canvas.parentElement?.clientWidth || TARGET_CSS);
   const scale = Math.max(1, Math.floor((room * dpr - (layout.cols + 1) * gap) / layout.width));
   const pad = layout.cols > 1 ? gap : 0;
-  canvas.width = layout.width * scale + (layout.cols - 1) * gap + 2 * pad;
-  canvas.height = layout.height * scale + (layout.rows - 1) * gap + 2 * pad;
-  canvas.style.width = `${canvas.width / dpr}px`;
-  canvas.style.height = `${canvas.height / dpr}px`;
+  const width = layout.width * scale + (layout.cols - 1) * gap + 2 * pad;
+  const height = layout.height * scale + (layout.rows - 1) * gap + 2 * pad;
+  // the same grid again keeps its canvases: a new native canvas and a resized visible one
+  // were a third of a run's last frame, and a resize clears and reallocates the canvas
+  const same = last && last.layout.width === layout.width && last.layout.height === layout.height && last.scale === scale && last.gap === gap;
+  if (same && canvas.width === width && canvas.height === height) {
+    clearImage(last.img);
+    return { ...last, runId: live.runId, layout, painted: 0 };
+  }
+  const native = document.createElement('canvas');
+  native.width = layout.width;
+  native.height = layout.height;
+  const img = native.getContext('2d')!.createImageData(layout.width, layout.height);
+  clearImage(img);
+  canvas.width = width;
+  canvas.height = height;
+  canvas.style.width = `${width / dpr}px`;
+  canvas.style.height = `${height / dpr}px`;
   return { runId: live.runId, layout, native, img, painted: 0, scale, gap, pad };
 }
 
@@ -71,7 +80,7 @@ export function SampleCanvas() {
       raf = 0;
       const { live, status, focus: focused } = useStore.getState();
       if (!live) return;
-      if (!surface || surface.runId !== live.runId) surface = makeSurface(live, canvas);
+      if (!surface || surface.runId !== live.runId) surface = makeSurface(live, canvas, surface);
       const s = surface;
       shown = s;
       if (live.done > s.painted) {
