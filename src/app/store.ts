@@ -18,7 +18,7 @@ import { isAbort } from './workerBridge';
 import { UndoStack, paintSegment } from './brush';
 import { frameDigit } from './picture';
 import { receptiveConfig } from './receptive';
-import { SPEEDS, randomSeed, writeModelUrl, writeUrl, type Settings } from './url';
+import { SPEEDS, flushUrl, randomSeed, writeModelUrl, writeUrl, type Settings } from './url';
 
 // what components and tests read with the state, kept importable from here
 export { bestGuess, toLevels, type DrawState, type Score } from './drawing';
@@ -246,6 +246,7 @@ export const useStore = create<AppState>()((set, get) => {
       .then(
         (end) => {
           if (!mine()) return;
+          flushUrl(); // before the status says so: a link copied at "done" reproduces the picture
           if (end.type === 'done') live.elapsedMs = end.elapsedMs;
           if (end.gpu) live.gpu = end.gpu;
           set({ status: end.type, compiling: false, liveTick: get().liveTick + 1 });

@@ -73,9 +73,35 @@ export function writeModelUrl(model: string): void {
   history.replaceState(null, '', `${location.pathname}?${q.toString()}${location.hash}`);
 }
 
-/** Writes the settings into the address bar without adding history entries. */
+/** How long the settings rest before the address bar is written. */
+export const URL_SETTLE_MS = 300;
+let pendingWrite: ReturnType<typeof setTimeout> | undefined;
+
+let pendingSettings: Settings | undefined;
+
+/**
+ * Writes the settings into the address bar without adding history entries, once they have
+ * rested URL_SETTLE_MS or the run they started ends (flushUrl), whichever comes first: a
+ * dragged slider writes it once (Chrome throttles replaceState), and a click's run starts
+ * without the browser's work for a new address (~13 ms of its CPU in a page's first run,
+ * the icon fetched again among it) beside the sampling threads.
+ */
 export function writeUrl(s: Settings): void {
   if (typeof history === 'undefined') return; // not in a browser (unit tests)
+  clearTimeout(pendingWrite);
+  pendingSettings = s;
+  pendingWrite = setTimeout(flushUrl, URL_SETTLE_MS);
+}
+
+/** Writes the settings waiting for writeUrl's pause now, if any (a run ended: its link is ready). */
+export function flushUrl(): void {
+  clearTimeout(pendingWrite);
+  const s = pendingSettings;
+  pendingSettings = undefined;
+  if (s) replaceSettings(s);
+}
+
+function replaceSettings(s: Settings): void {
   const q = new URLSearchParams(location.search);
   if (s.label === null) q.delete('class');
   else q.set('class', String(s.label));
