@@ -1,13 +1,18 @@
-// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/worker-cpu.ts DIST[,DIST...] [QUERY] [RUNS]: the CPU the
-// sampling workers spend on a max-speed 2x2 digits run on wasm (models/mnist, guidance 0, seed
-// 5), from /proc's schedstat (every Chromium DedicatedWorker thread's time on a core from the
-// click to "done"; the other pages' workers are idle then), for one or more builds, a page of
+// flock /tmp/heavy.lock nice -n 5 npx tsx scripts/worker-cpu.ts DIST[,DIST...] [QUERY] [RUNS]: the CPU a
+// max-speed 2x2 digits run on wasm (models/mnist, guidance 0, seed 5) costs, from /proc's
+// schedstat, from the click (the pointer already resting on the button) to "done": the
+// sampling workers (every Chromium DedicatedWorker thread; the other pages' workers are idle
+// then) and, beside them, the page's other threads by group (the renderer's main thread, its
+// other threads: raster, compositor, V8's compiling and GC helpers; the GPU process; the
+// browser process, this harness's DevTools traffic included), for one or more builds, a page of
 // each in one browser taking turns run by run. QUERY is added to the page's address (default
-// '': two threads; '&threads=1'). Prints, as JSON, each build's median run ms and median worker
-// CPU ms over RUNS runs (default 12) after three to warm (FIRST=1: fresh pages' first runs): a change that saves work shows here
-// before the wall-clock ratio's noise (±0.1 a batch) lets it show there.
+// '': two threads; '&threads=1'). Prints, as JSON, each build's median run ms and median CPU ms
+// of each group over RUNS runs (default 12) after three to warm (FIRST=1: fresh pages' first
+// runs): a change that saves work shows here before the wall-clock ratio's noise (±0.1 a
+// batch) lets it show there; with two sampling threads on two cores, any other thread's CPU
+// during a run is time a sampling thread waits.
 import type { Page } from 'playwright-core';
-import { launch, loadSettled, openDigitsRun, servePreview, timeRunInPage, whenEnabled, type Server } from '../e2e/harness';
+import { launch, loadSettled, openDigitsRun, servePreview, timeRunInPage, waitFor, whenEnabled, type Server } from '../e2e/harness';
 import { chromiumThreadCpu } from './chromiumThreads';
 
 const dirs = (process.argv[2] ?? '').split(',').filter(Boolean);
@@ -24,15 +29,36 @@ for (const s of servers) pages.push(await openDigitsRun(browser, s.url, query));
 await Promise.all(pages.map((p) => loadSettled(p)));
 await pages[0].waitForTimeout(500);
 
-const workersCpu = () => [...chromiumThreadCpu()].filter(([k]) => k.includes(':DedicatedWorker')).reduce((sum, [, v]) => sum + v, 0);
-async function run(page: Page): Promise<{ ms: number; cpu: number }> {
+/** the thread groups, by `process type:thread name` */
+const GROUPS: [string, RegExp][] = [
+  ['workers', /^renderer:DedicatedWorker/],
+  ['rendererMain', /^renderer:chromium:/],
+  ['rendererOther', /^renderer:/],
+  ['gpuProcess', /^gpu-process:/],
+  ['browser', /^browser:/],
+];
+type Cpu = Record<string, number>;
+function groupsCpu(): Cpu {
+  const out: Cpu = Object.fromEntries(GROUPS.map(([g]) => [g, 0]));
+  for (const [k, v] of chromiumThreadCpu()) {
+    const g = GROUPS.find(([, re]) => re.test(k));
+    if (g) out[g[0]] += v;
+  }
+  return out;
+}
+const START = '[data-testid="class-7"]';
+async function run(page: Page): Promise<{ ms: number; cpu: Cpu }> {
   await whenEnabled(page, 'class-7');
-  const before = workersCpu();
-  const ms = await timeRunInPage(page, '[data-testid="class-7"]');
-  return { ms, cpu: workersCpu() - before };
+  // the pointer's hover (its transition's frames) before the window, as timeRunInPage's own
+  await page.locator(START).hover();
+  await waitFor(page, 'the hover to settle', (sel) => document.querySelector(sel)!.getAnimations().length === 0, START, { timeout: 5_000 });
+  const before = groupsCpu();
+  const ms = await timeRunInPage(page, START);
+  const after = groupsCpu();
+  return { ms, cpu: Object.fromEntries(GROUPS.map(([g]) => [g, after[g] - before[g]])) };
 }
 
-const got = pages.map(() => [] as { ms: number; cpu: number }[]);
+const got = pages.map(() => [] as { ms: number; cpu: Cpu }[]);
 if (first) {
   // each run a fresh page's first, after the model's warm-up
   for (let k = 0; k < runs; k++) {
@@ -57,6 +83,9 @@ if (first) {
   }
 }
 const median = (a: number[]) => Math.round([...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] * 10) / 10;
-for (let d = 0; d < dirs.length; d++) console.log(JSON.stringify({ dist: dirs[d], query, runs, first, runMs: median(got[d].map((x) => x.ms)), workersCpuMs: median(got[d].map((x) => x.cpu)) }));
+for (let d = 0; d < dirs.length; d++) {
+  const cpuMs = Object.fromEntries(GROUPS.map(([g]) => [g, median(got[d].map((x) => x.cpu[g]))]));
+  console.log(JSON.stringify({ dist: dirs[d], query, runs, first, runMs: median(got[d].map((x) => x.ms)), cpuMs }));
+}
 await browser.close();
 for (const s of servers) await s.close();
