@@ -314,18 +314,21 @@ export class FusedSampler {
     };
     let next = r0;
     for (let r = r0; r < H; r++) {
-      while (next < H && next <= r + AHEAD) submit(next++);
-      const f = inFlight.shift()!;
+      let f: (typeof inFlight)[number];
+      let range: ArrayBuffer;
       try {
+        while (next < H && next <= r + AHEAD) submit(next++);
+        f = inFlight.shift()!;
         const err = await f.scope;
         if (err) throw new GPUFault(`the fused sampler's kernels failed: ${err.message.split('\n')[0]}`);
         await f.mapped;
+        // a row mapped before the device was lost has its buffer destroyed since: this throws then
+        range = f.staging.getMappedRange();
       } catch (e) {
         if (this.disposed) return;
         if (this.lost !== null) throw new GPUFault(`the GPU device was lost: ${this.lost.split('\n')[0]}`);
         throw e instanceof GPUFault ? e : new GPUFault(`reading back row ${r} failed: ${(e as Error).message.split('\n')[0]}`);
       }
-      const range = f.staging.getMappedRange();
       const pb = f.count * N * K * 4;
       const probs = new Float32Array(range.slice(0, pb));
       const levels = new Float32Array(range.slice(pb, pb + f.count * N * 4));
