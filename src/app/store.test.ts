@@ -30,11 +30,11 @@ beforeEach(async () => {
   await page();
 });
 
-/** A batch of sub-pixels start.. of `count` images: entropy 0.5 + slot, top levels (slot % 4, 1, 2), image `watch`'s distributions one-hot on its level. */
+/** A batch of sub-pixels start.. of `count` images: entropy 0.5 + slot, top levels (slot % 4, 1, 2), image `watch`'s last distribution one-hot on its level. */
 const batchOf = (reqId: number, start: number, values: number[], count: number, watch = 0): PixelBatch => {
   const n = values.length / count;
-  const probs = new Float32Array(n * 4);
-  for (let k = 0; k < n; k++) probs[k * 4 + values[k * count + watch]] = 1;
+  const probs = new Float32Array(4);
+  probs[values[(n - 1) * count + watch]] = 1;
   return {
     type: 'pixels', reqId, start, values: Uint8Array.from(values),
     entropy: Float32Array.from(values, (_, slot) => 0.5 + slot),

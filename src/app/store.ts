@@ -279,7 +279,7 @@ export const useStore = create<AppState>()((set, get) => {
     live.total = msg.total;
     // the chart shows the batch's last sub-pixel: one a batch when the run is slowed down
     if (n > 0) {
-      live.probs = msg.probs.slice((n - 1) * live.levels, n * live.levels);
+      live.probs = msg.probs;
       live.probsOf = msg.watch;
       live.probsAt = msg.start + n - 1;
     }

@@ -181,9 +181,9 @@ export interface PixelBatch {
   /** top[(k * count + i) * 3 + j]: its j-th likeliest level (likeliest first); topP the probabilities */
   top: Uint16Array;
   topP: Float32Array;
-  /** the image whose distributions `probs` holds */
+  /** the image whose distribution `probs` holds */
   watch: number;
-  /** probs[k * levels + v]: probability of level v for sub-pixel start+k of image `watch` */
+  /** probs[v]: probability of level v for the batch's last sub-pixel of image `watch`, the one the chart shows (a batch's every distribution was 1 KB a sub-pixel the page dropped) */
   probs: Float32Array;
   /** sub-pixels decided so far and in all, per image */
   done: number;

@@ -147,8 +147,11 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
 
   // sub-pixels decided but not yet posted (a prefix's sub-pixels are given, never posted)
   const given = req.prefix?.length ?? 0;
-  // per pending sub-pixel: its levels, each image's entropy and top three, the watched image's distribution
-  let pending: { values: Uint8Array; entropy: Float32Array; top: Uint16Array; topP: Float32Array; watched: Float32Array }[] = [];
+  // per pending sub-pixel: its levels, each image's entropy and top three
+  let pending: { values: Uint8Array; entropy: Float32Array; top: Uint16Array; topP: Float32Array }[] = [];
+  // the last one's distributions and where the watched image's starts: a batch carries only that one (the chart's)
+  let lastProbs: Float32Array = new Float32Array(levels);
+  let lastAt = 0;
   let pendingStart = given;
   let done = given;
   let total = m.config.height * m.config.width * m.config.channels;
@@ -165,14 +168,13 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
     const entropy = new Float32Array(n * count);
     const top = new Uint16Array(n * count * TOP);
     const topP = new Float32Array(n * count * TOP);
-    const probs = new Float32Array(n * levels);
     pending.forEach((p, k) => {
       values.set(p.values, k * count);
       entropy.set(p.entropy, k * count);
       top.set(p.top, k * count * TOP);
       topP.set(p.topP, k * count * TOP);
-      probs.set(p.watched, k * levels);
     });
+    const probs = lastProbs.slice(lastAt, lastAt + levels);
     const b: PixelBatch = { type: 'pixels', reqId: run.reqId, start: pendingStart, values, entropy, top, topP, watch: run.watch, probs, done, total, elapsedMs: elapsed() };
     pending = [];
     pendingStart = done;
@@ -203,7 +205,9 @@ async function sample(m: PixelCNN, req: GenerateRequest, signal: AbortSignal, se
       // each image's figures, from the thread that drew it (the fused path's events have none: here)
       const stats = e.stats ?? pixelStats(e.probs, count, levels);
       // the sampler hands each event fresh arrays: held, not copied, until the flush
-      pending.push({ values: e.values, ...stats, watched: e.probs.subarray(run.watch * levels, (run.watch + 1) * levels) });
+      pending.push({ values: e.values, ...stats });
+      lastProbs = e.probs;
+      lastAt = run.watch * levels;
       done = e.done;
       total = e.total;
       if (run.delayMs > 0 || performance.now() - lastFlush >= FLUSH_MS) flush();
