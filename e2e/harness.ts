@@ -310,6 +310,12 @@ export async function whenEnabled(page: Page, id: string, timeout = 60_000): Pro
   await waitFor(page, `${id} to be enabled`, (t) => (document.querySelector(`[data-testid="${t}"]`) as HTMLInputElement | null)?.disabled === false, id, { timeout });
 }
 
+/** Moves the pointer onto `selector`'s first match and waits until its hover transitions are over. */
+export async function restPointerOn(page: Page, selector: string): Promise<void> {
+  await page.locator(selector).first().hover();
+  await waitFor(page, `the hover on ${selector} to settle`, (sel) => document.querySelector(sel)!.getAnimations().length === 0, selector, { timeout: 5_000 });
+}
+
 /**
  * Clicks `start` and waits for the status to read "done"; returns the ms between the two,
  * timed in the page (the click's listener and a MutationObserver on the status), so this
@@ -330,8 +336,7 @@ export async function timeRunInPage(page: Page, start: string): Promise<number> 
   }, start);
   // the pointer is on the control before it is pressed, as a person's is: the hover's
   // transition (0.12 s of frames) is over by the click instead of drawn beside the run
-  await page.locator(start).first().hover();
-  await waitFor(page, `the hover on ${start} to settle`, (sel) => document.querySelector(sel)!.getAnimations().length === 0, start, { timeout: 5_000 });
+  await restPointerOn(page, start);
   await page.locator(start).first().click();
   // a 2x2 run takes under 5 s even with the whole suite beside it; waitForStatus reports the store and the workers' messages
   await waitForStatus(page, 'done');

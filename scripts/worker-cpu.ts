@@ -12,7 +12,7 @@
 // batch) lets it show there; with two sampling threads on two cores, any other thread's CPU
 // during a run is time a sampling thread waits.
 import type { Page } from 'playwright-core';
-import { launch, loadSettled, openDigitsRun, servePreview, timeRunInPage, waitFor, whenEnabled, type Server } from '../e2e/harness';
+import { launch, loadSettled, openDigitsRun, restPointerOn, servePreview, timeRunInPage, whenEnabled, type Server } from '../e2e/harness';
 import { chromiumThreadCpu } from './chromiumThreads';
 
 const dirs = (process.argv[2] ?? '').split(',').filter(Boolean);
@@ -49,9 +49,8 @@ function groupsCpu(): Cpu {
 const START = '[data-testid="class-7"]';
 async function run(page: Page): Promise<{ ms: number; cpu: Cpu }> {
   await whenEnabled(page, 'class-7');
-  // the pointer's hover (its transition's frames) before the window, as timeRunInPage's own
-  await page.locator(START).hover();
-  await waitFor(page, 'the hover to settle', (sel) => document.querySelector(sel)!.getAnimations().length === 0, START, { timeout: 5_000 });
+  // the pointer's hover (its transition's frames) before the window; timeRunInPage's own then finds it resting
+  await restPointerOn(page, START);
   const before = groupsCpu();
   const ms = await timeRunInPage(page, START);
   const after = groupsCpu();

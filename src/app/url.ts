@@ -65,18 +65,23 @@ export function readUrl(search: string): { settings: Settings; page: PageOptions
   };
 }
 
+/** The address bar's query, edited by `edit`, written in place (no history entry) if it changed. */
+function replaceQuery(edit: (q: URLSearchParams) => void): void {
+  const q = new URLSearchParams(location.search);
+  edit(q);
+  const url = `${location.pathname}?${q.toString()}${location.hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
+}
+
 /** Writes the model's name into the address bar (a link opens the same model). */
 export function writeModelUrl(model: string): void {
   if (typeof history === 'undefined') return; // not in a browser (unit tests)
-  const q = new URLSearchParams(location.search);
-  q.set('model', model);
-  history.replaceState(null, '', `${location.pathname}?${q.toString()}${location.hash}`);
+  replaceQuery((q) => q.set('model', model));
 }
 
 /** How long the settings rest before the address bar is written. */
 export const URL_SETTLE_MS = 300;
 let pendingWrite: ReturnType<typeof setTimeout> | undefined;
-
 let pendingSettings: Settings | undefined;
 
 /**
@@ -102,16 +107,15 @@ export function flushUrl(): void {
 }
 
 function replaceSettings(s: Settings): void {
-  const q = new URLSearchParams(location.search);
-  if (s.label === null) q.delete('class');
-  else q.set('class', String(s.label));
-  q.set('n', String(s.count));
-  q.set('seed', String(s.seed));
-  if (s.temperature === null) q.delete('temp');
-  else q.set('temp', String(s.temperature));
-  if (s.guidance === null) q.delete('guidance');
-  else q.set('guidance', String(s.guidance));
-  q.set('speed', String(s.speed));
-  const url = `${location.pathname}?${q.toString()}${location.hash}`;
-  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
+  replaceQuery((q) => {
+    if (s.label === null) q.delete('class');
+    else q.set('class', String(s.label));
+    q.set('n', String(s.count));
+    q.set('seed', String(s.seed));
+    if (s.temperature === null) q.delete('temp');
+    else q.set('temp', String(s.temperature));
+    if (s.guidance === null) q.delete('guidance');
+    else q.set('guidance', String(s.guidance));
+    q.set('speed', String(s.speed));
+  });
 }
